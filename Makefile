@@ -1,0 +1,190 @@
+# Image URL to use all building/pushing image targets
+IMG ?= channel-operator:latest
+
+# Kubernetes version of the control plane built for tests (same minor as client-go).
+K8S_VERSION ?= v1.37.2
+
+# Setting SHELL to bash allows bash commands to be executed by recipes.
+SHELL = /usr/bin/env bash -o pipefail
+.SHELLFLAGS = -ec
+
+# Get the currently used golang install path (in GOPATH/bin, unless GOBIN is set)
+ifeq (,$(shell go env GOBIN))
+GOBIN=$(shell go env GOPATH)/bin
+else
+GOBIN=$(shell go env GOBIN)
+endif
+
+##@ General
+
+.PHONY: all
+all: build
+
+.PHONY: help
+help: ## Display this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: controller-gen ## Generate the CRD and RBAC manifests from the markers in the code.
+	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: controller-gen ## Generate DeepCopy methods.
+	"$(CONTROLLER_GEN)" object:headerFile="hack/boilerplate.go.txt" paths="./..."
+
+.PHONY: fmt
+fmt: ## Run go fmt against code.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet against code.
+	go vet ./...
+
+.PHONY: verify-generated
+verify-generated: manifests generate ## Fail when generated files differ from the committed ones.
+	@if [ -n "$$(git status --porcelain -- api config)" ]; then \
+		echo "Generated files are out of date; run 'make manifests generate' and commit:"; \
+		git status --porcelain -- api config; git --no-pager diff --stat -- api config; exit 1; \
+	fi
+
+.PHONY: test
+test: manifests generate fmt vet envtest ## Run all tests against a real kube-apiserver and etcd (bin/k8s).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./... -count=1 -timeout 20m
+
+.PHONY: lint
+lint: golangci-lint ## Run golangci-lint.
+	"$(GOLANGCI_LINT)" run
+
+.PHONY: lint-fix
+lint-fix: golangci-lint ## Run golangci-lint and fix what it can.
+	"$(GOLANGCI_LINT)" run --fix
+
+##@ Build
+
+.PHONY: build
+build: manifests generate fmt vet ## Build the manager binary (bin/manager).
+	go build -o bin/manager ./cmd
+
+.PHONY: run
+run: manifests generate fmt vet ## Run the manager from your host against the current kubeconfig.
+	go run ./cmd
+
+.PHONY: dev
+dev: manifests generate envtest build ## Local control plane from bin/k8s, CRDs, samples and the manager, until Ctrl-C.
+	go build -o bin/devcluster ./hack/dev
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" bin/devcluster
+
+# Needs a Docker engine (none on the development machines of this project).
+.PHONY: docker-build
+docker-build: ## Build the docker image with the manager.
+	$(CONTAINER_TOOL) build -t ${IMG} .
+
+.PHONY: docker-push
+docker-push: ## Push the docker image with the manager.
+	$(CONTAINER_TOOL) push ${IMG}
+
+CONTAINER_TOOL ?= docker
+
+.PHONY: build-installer
+build-installer: manifests generate kustomize ## Write dist/install.yaml: the CRDs and everything needed to deploy.
+	mkdir -p dist
+	cd config/manager && "$(KUSTOMIZE)" edit set image controller=${IMG}
+	"$(KUSTOMIZE)" build config/default > dist/install.yaml
+
+##@ Deployment
+
+ifndef ignore-not-found
+  ignore-not-found = false
+endif
+
+.PHONY: install
+install: manifests kustomize ## Install the CRDs into the cluster of the current kubeconfig.
+	"$(KUSTOMIZE)" build config/crd | "$(KUBECTL)" apply -f -
+
+.PHONY: uninstall
+uninstall: manifests kustomize ## Uninstall the CRDs. Call with ignore-not-found=true to ignore resource not found errors.
+	"$(KUSTOMIZE)" build config/crd | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -
+
+.PHONY: deploy
+deploy: manifests kustomize ## Deploy the operator to the cluster of the current kubeconfig.
+	cd config/manager && "$(KUSTOMIZE)" edit set image controller=${IMG}
+	"$(KUSTOMIZE)" build config/default | "$(KUBECTL)" apply -f -
+
+.PHONY: undeploy
+undeploy: kustomize ## Undeploy the operator. Call with ignore-not-found=true to ignore resource not found errors.
+	"$(KUSTOMIZE)" build config/default | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -
+
+##@ Dependencies
+
+## Location to install dependencies to
+LOCALBIN ?= $(shell pwd)/bin
+$(LOCALBIN):
+	mkdir -p "$(LOCALBIN)"
+
+## Tool Binaries
+KUBECTL ?= kubectl
+## Tool Versions (pinned; each binary's file name carries its version, so a bump reinstalls)
+KUSTOMIZE_VERSION ?= v5.7.1
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+GOLANGCI_LINT_VERSION ?= v2.15.0
+
+KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+
+## The control plane: KUBEBUILDER_ASSETS, when set, wins over bin/k8s.
+K8S_BIN_DIR := $(LOCALBIN)/k8s
+ENVTEST_ASSETS := $(or $(KUBEBUILDER_ASSETS),$(K8S_BIN_DIR))
+K8S_MODULE_DIR := hack/envtest
+K8S_LDFLAGS := -s -w \
+	-X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
+	-X k8s.io/component-base/version.gitMajor=1 \
+	-X k8s.io/component-base/version.gitMinor=$(word 2,$(subst ., ,$(K8S_VERSION))) \
+	-X k8s.io/client-go/pkg/version.gitVersion=$(K8S_VERSION) \
+	-X k8s.io/client-go/pkg/version.gitMajor=1 \
+	-X k8s.io/client-go/pkg/version.gitMinor=$(word 2,$(subst ., ,$(K8S_VERSION)))
+K8S_MODULE_FILES := $(K8S_MODULE_DIR)/go.mod $(K8S_MODULE_DIR)/go.sum
+
+.PHONY: envtest
+envtest: ## Build kube-apiserver, etcd and kubectl from Go modules into bin/k8s (skipped when KUBEBUILDER_ASSETS is set).
+ifeq ($(KUBEBUILDER_ASSETS),)
+envtest: $(K8S_BIN_DIR)/kube-apiserver $(K8S_BIN_DIR)/etcd $(K8S_BIN_DIR)/kubectl
+endif
+
+$(K8S_BIN_DIR)/kube-apiserver: $(K8S_MODULE_FILES)
+	cd $(K8S_MODULE_DIR) && go build -ldflags "$(K8S_LDFLAGS)" -o "$@" k8s.io/kubernetes/cmd/kube-apiserver
+
+$(K8S_BIN_DIR)/kubectl: $(K8S_MODULE_FILES)
+	cd $(K8S_MODULE_DIR) && go build -ldflags "$(K8S_LDFLAGS)" -o "$@" k8s.io/kubernetes/cmd/kubectl
+
+$(K8S_BIN_DIR)/etcd: $(K8S_MODULE_FILES) $(K8S_MODULE_DIR)/etcd/main.go
+	cd $(K8S_MODULE_DIR) && go build -ldflags "-s -w" -o "$@" ./etcd
+
+.PHONY: kustomize
+kustomize: $(KUSTOMIZE) ## Download kustomize locally if necessary.
+$(KUSTOMIZE): | $(LOCALBIN)
+	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION),kustomize)
+
+.PHONY: controller-gen
+controller-gen: $(CONTROLLER_GEN) ## Download controller-gen locally if necessary.
+$(CONTROLLER_GEN): | $(LOCALBIN)
+	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION),controller-gen)
+
+.PHONY: golangci-lint
+golangci-lint: $(GOLANGCI_LINT) ## Download golangci-lint locally if necessary.
+$(GOLANGCI_LINT): | $(LOCALBIN)
+	$(call go-install-tool,$(GOLANGCI_LINT),github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION),golangci-lint)
+
+# go-install-tool installs a pinned Go tool into bin/ under a versioned name and
+# points the plain name at it.
+# $1 - versioned target path, $2 - package, $3 - version, $4 - binary name
+define go-install-tool
+@set -e; \
+echo "Installing $(2)@$(3)"; \
+tmp=$$(mktemp -d); \
+GOBIN="$$tmp" go install $(2)@$(3); \
+mv "$$tmp/$(4)" "$(1)"; rm -rf "$$tmp"; \
+ln -sf "$$(basename "$(1)")" "$(LOCALBIN)/$(4)"
+endef

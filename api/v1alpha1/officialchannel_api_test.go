@@ -1,0 +1,282 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/test/testenv"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) {
+	testenv.Main(m, func(e *testenv.Env) error { env = e; return nil })
+}
+
+func newNamespace(t *testing.T) string { return env.Namespace(t, "api") }
+
+func validChannel(ns, name string) *chatv1alpha1.OfficialChannel {
+	return &chatv1alpha1.OfficialChannel{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: chatv1alpha1.OfficialChannelSpec{
+			SDKAppID:          1400000001,
+			OfficialAccountID: "@TOA#_news",
+		},
+	}
+}
+
+func TestValidChannelIsAcceptedAndDefaulted(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	for _, id := range []string{
+		"@TOA#_news",
+		"@TOA#_@TOA#dZDP",                        // system-assigned
+		"@TOA#_" + strings.Repeat("x", 42),       // exactly 48 bytes
+		"@TOA#_ ~!\"$%&'()*+,-./:;<=>?[\\]^`{|}", // every kind of printable ASCII
+	} {
+		ch := validChannel(ns, fmt.Sprintf("valid-%d", len(id)))
+		ch.Spec.OfficialAccountID = id
+		ch.Spec.LinkedResources = []chatv1alpha1.LinkedResource{
+			{APIVersion: "v1", Kind: "ConfigMap", Name: "legacy"},
+			{APIVersion: "networking.k8s.io/v1", Kind: "Ingress", Name: "web"},
+		}
+		if err := env.Client.Create(ctx, ch); err != nil {
+			t.Fatalf("creating channel with officialAccountID %q: %v", id, err)
+		}
+		got := &chatv1alpha1.OfficialChannel{}
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(ch), got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Spec.CleanupPolicy != chatv1alpha1.CleanupPolicyDelete {
+			t.Errorf("cleanupPolicy defaulted to %q, want %q", got.Spec.CleanupPolicy, chatv1alpha1.CleanupPolicyDelete)
+		}
+		if got.Spec.OfficialAccountID != id || len(got.Spec.LinkedResources) != 2 {
+			t.Errorf("spec did not round-trip: %+v", got.Spec)
+		}
+	}
+}
+
+func TestInvalidChannelIsRejected(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	tests := []struct {
+		name   string
+		mutate func(spec map[string]any)
+		// wantField and wantMsg must both appear in the API server's answer.
+		wantField, wantMsg string
+	}{
+		{"sdkAppID zero", func(s map[string]any) { s["sdkAppID"] = 0 }, "spec.sdkAppID", "greater than or equal to 1"},
+		{"sdkAppID negative", func(s map[string]any) { s["sdkAppID"] = -5 }, "spec.sdkAppID", "greater than or equal to 1"},
+		{"sdkAppID missing", func(s map[string]any) { delete(s, "sdkAppID") }, "spec.sdkAppID", "Required value"},
+		{"sdkAppID not a number", func(s map[string]any) { s["sdkAppID"] = "1400000001" }, "spec.sdkAppID", "must be of type integer"},
+		{"officialAccountID missing", func(s map[string]any) { delete(s, "officialAccountID") }, "spec.officialAccountID", "Required value"},
+		{"officialAccountID without prefix", func(s map[string]any) { s["officialAccountID"] = "news_channel" }, "spec.officialAccountID", "must start with @TOA#_"},
+		{"officialAccountID wrong case prefix", func(s map[string]any) { s["officialAccountID"] = "@toa#_news" }, "spec.officialAccountID", "must start with @TOA#_"},
+		{"officialAccountID prefix only", func(s map[string]any) { s["officialAccountID"] = "@TOA#_" }, "spec.officialAccountID", "at least 7 chars"},
+		{"officialAccountID 49 bytes", func(s map[string]any) { s["officialAccountID"] = "@TOA#_" + strings.Repeat("x", 43) }, "spec.officialAccountID", "may not be more than 48 bytes"},
+		{"officialAccountID tab", func(s map[string]any) { s["officialAccountID"] = "@TOA#_a\tb" }, "spec.officialAccountID", "printable ASCII"},
+		{"officialAccountID non-ASCII", func(s map[string]any) { s["officialAccountID"] = "@TOA#_café" }, "spec.officialAccountID", "printable ASCII"},
+		{"officialAccountID DEL", func(s map[string]any) { s["officialAccountID"] = "@TOA#_\x7f" }, "spec.officialAccountID", "printable ASCII"},
+		{"cleanupPolicy unknown", func(s map[string]any) { s["cleanupPolicy"] = "Keep" }, "spec.cleanupPolicy", `supported values: "Delete", "Orphan"`},
+		{"linkedResources name missing", func(s map[string]any) {
+			s["linkedResources"] = []any{map[string]any{"apiVersion": "v1", "kind": "ConfigMap"}}
+		}, "spec.linkedResources[0].name", "Required value"},
+		{"linkedResources kind missing", func(s map[string]any) {
+			s["linkedResources"] = []any{map[string]any{"apiVersion": "v1", "name": "x"}}
+		}, "spec.linkedResources[0].kind", "Required value"},
+		{"linkedResources apiVersion missing", func(s map[string]any) {
+			s["linkedResources"] = []any{map[string]any{"kind": "ConfigMap", "name": "x"}}
+		}, "spec.linkedResources[0].apiVersion", "Required value"},
+		{"linkedResources empty name", func(s map[string]any) {
+			s["linkedResources"] = []any{map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "name": ""}}
+		}, "spec.linkedResources[0].name", "at least 1 chars"},
+		{"linkedResources bad apiVersion", func(s map[string]any) {
+			s["linkedResources"] = []any{map[string]any{"apiVersion": "apps", "kind": "Deployment", "name": "x"}}
+		}, "spec.linkedResources[0].apiVersion", "should match"},
+		{"linkedResources lower-case kind", func(s map[string]any) {
+			s["linkedResources"] = []any{map[string]any{"apiVersion": "v1", "kind": "configmap", "name": "x"}}
+		}, "spec.linkedResources[0].kind", "should match"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := map[string]any{"sdkAppID": int64(1400000001), "officialAccountID": "@TOA#_news"}
+			tt.mutate(spec)
+			u := &unstructured.Unstructured{Object: map[string]any{
+				"apiVersion": chatv1alpha1.GroupVersion.String(),
+				"kind":       "OfficialChannel",
+				"metadata":   map[string]any{"namespace": ns, "name": fmt.Sprintf("invalid-%d", i)},
+				"spec":       spec,
+			}}
+			err := env.Client.Create(ctx, u)
+			if !apierrors.IsInvalid(err) {
+				t.Fatalf("create: got %v, want an Invalid error", err)
+			}
+			if !strings.Contains(err.Error(), tt.wantField) || !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Fatalf("create: error %q does not name %q with %q", err, tt.wantField, tt.wantMsg)
+			}
+			// Nothing was written.
+			got := &chatv1alpha1.OfficialChannel{}
+			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(u), got); !apierrors.IsNotFound(err) {
+				t.Fatalf("rejected object exists: %v", err)
+			}
+		})
+	}
+}
+
+func TestOfficialAccountIDIsImmutable(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	ch := validChannel(ns, "immutable")
+	if err := env.Client.Create(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+
+	changed := ch.DeepCopy()
+	changed.Spec.OfficialAccountID = "@TOA#_other"
+	err := env.Client.Update(ctx, changed)
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.officialAccountID") ||
+		!strings.Contains(err.Error(), "officialAccountID is immutable") {
+		t.Fatalf("changing officialAccountID: got %v, want Invalid naming spec.officialAccountID", err)
+	}
+
+	// Other fields stay mutable.
+	policy := ch.DeepCopy()
+	policy.Spec.CleanupPolicy = chatv1alpha1.CleanupPolicyOrphan
+	if err := env.Client.Update(ctx, policy); err != nil {
+		t.Fatalf("changing cleanupPolicy: %v", err)
+	}
+	got := &chatv1alpha1.OfficialChannel{}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(ch), got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Spec.OfficialAccountID != "@TOA#_news" || got.Spec.CleanupPolicy != chatv1alpha1.CleanupPolicyOrphan {
+		t.Fatalf("after updates: spec = %+v", got.Spec)
+	}
+}
+
+func TestStatusSubresource(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	ch := validChannel(ns, "status")
+	if err := env.Client.Create(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	generation := ch.Generation
+
+	// A status written with the main resource is dropped.
+	ch.Status.Phase = chatv1alpha1.PhaseCleanedUp
+	if err := env.Client.Update(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	got := &chatv1alpha1.OfficialChannel{}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(ch), got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.Phase != "" {
+		t.Fatalf("status written through the main resource: phase %q", got.Status.Phase)
+	}
+
+	// The status subresource takes it, and does not bump the generation.
+	now := metav1.NewTime(time.Now().Truncate(time.Second))
+	got.Status = chatv1alpha1.OfficialChannelStatus{
+		Phase:       chatv1alpha1.PhaseDestroyed,
+		DestroyedAt: "2022-12-09T08:26:54.123Z",
+		Destruction: &chatv1alpha1.Destruction{EventTime: 1670574414123, OwnerAccount: "107867",
+			Name: "TestOfficialAccount", ClientIP: "10.0.0.1", OptPlatform: "RESTAPI", ReceivedAt: now},
+		Conditions: []metav1.Condition{{Type: chatv1alpha1.ConditionDestroyed, Status: metav1.ConditionTrue,
+			Reason: chatv1alpha1.ReasonCallbackReceived, Message: "destroyed", LastTransitionTime: now, ObservedGeneration: generation}},
+		ObservedGeneration: generation,
+	}
+	if err := env.Client.Status().Update(ctx, got); err != nil {
+		t.Fatalf("status update: %v", err)
+	}
+	after := &chatv1alpha1.OfficialChannel{}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(ch), after); err != nil {
+		t.Fatal(err)
+	}
+	if after.Status.Phase != chatv1alpha1.PhaseDestroyed || after.Status.Destruction == nil ||
+		after.Status.Destruction.EventTime != 1670574414123 || after.Status.DestroyedAt != "2022-12-09T08:26:54.123Z" {
+		t.Fatalf("status after update: %+v", after.Status)
+	}
+	if after.Generation != generation {
+		t.Fatalf("status update bumped generation %d -> %d", generation, after.Generation)
+	}
+
+	// A bad status value is refused too.
+	after.Status.Phase = "Exploded"
+	if err := env.Client.Status().Update(ctx, after); !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "status.phase") {
+		t.Fatalf("status with unknown phase: got %v, want Invalid naming status.phase", err)
+	}
+}
+
+func TestKubectlShowsPrinterColumns(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	ch := validChannel(ns, "printed")
+	if err := env.Client.Create(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	ch.Status.Phase = chatv1alpha1.PhaseDestroyed
+	ch.Status.DestroyedAt = "2022-12-09T08:26:54.123Z"
+	if err := env.Client.Status().Update(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, args := range [][]string{{"get", "ochan"}, {"get", "officialchannels"}, {"get", "chat"}} {
+		out, err := env.Kubectl(ctx, append(args, "--namespace", ns)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 2 {
+			t.Fatalf("kubectl %v: want a header and one row, got:\n%s", args, out)
+		}
+		if got := strings.Fields(lines[0]); strings.Join(got, " ") != "NAME ACCOUNT APP PHASE DESTROYED AGE" {
+			t.Fatalf("kubectl %v header = %q", args, lines[0])
+		}
+		row := strings.Fields(lines[1])
+		// A category lookup may print the name as officialchannel.<group>/printed.
+		name := row[0][strings.LastIndex(row[0], "/")+1:]
+		// The Destroyed column is an age, like Age.
+		if len(row) != 6 || name != "printed" || row[1] != "@TOA#_news" ||
+			row[2] != "1400000001" || row[3] != "Destroyed" {
+			t.Fatalf("kubectl %v row = %q", args, lines[1])
+		}
+	}
+
+	out, err := env.Kubectl(ctx, "get", "ochan", "--namespace", ns, "-o", "wide")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if header := strings.Fields(strings.SplitN(out, "\n", 2)[0]); strings.Join(header, " ") != "NAME ACCOUNT APP PHASE DESTROYED AGE POLICY DELETED REMAINING" {
+		t.Fatalf("kubectl get ochan -o wide header = %q", header)
+	}
+	if !strings.Contains(out, "Delete") {
+		t.Fatalf("kubectl get ochan -o wide does not show the defaulted policy:\n%s", out)
+	}
+}

@@ -1,0 +1,263 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+const (
+	// LinkLabel marks an object as belonging to the OfficialChannel named by its value.
+	LinkLabel = "chat.channel-operator.io/official-channel"
+
+	// CleanupFinalizer keeps an OfficialChannel until a started cleanup has finished.
+	CleanupFinalizer = "chat.channel-operator.io/cleanup"
+
+	// OfficialAccountIDPrefix starts every Chat official-account (channel) ID.
+	OfficialAccountIDPrefix = "@TOA#_"
+
+	// MaxOfficialAccountIDLength is the longest channel ID Chat accepts, in bytes.
+	MaxOfficialAccountIDLength = 48
+)
+
+// CleanupPolicy says what happens to a channel's linked objects once the channel
+// has been destroyed on the Chat side.
+// +kubebuilder:validation:Enum=Delete;Orphan
+type CleanupPolicy string
+
+const (
+	// CleanupPolicyDelete deletes every linked object.
+	CleanupPolicyDelete CleanupPolicy = "Delete"
+	// CleanupPolicyOrphan records the destruction and deletes nothing.
+	CleanupPolicyOrphan CleanupPolicy = "Orphan"
+)
+
+// Phase is a coarse summary of where an OfficialChannel is in its life.
+// +kubebuilder:validation:Enum=Active;Destroyed;CleaningUp;CleanedUp
+type Phase string
+
+const (
+	// PhaseActive: the channel exists on the Chat side, as far as the operator knows.
+	PhaseActive Phase = "Active"
+	// PhaseDestroyed: a destruction callback has been recorded.
+	PhaseDestroyed Phase = "Destroyed"
+	// PhaseCleaningUp: linked objects are being deleted.
+	PhaseCleaningUp Phase = "CleaningUp"
+	// PhaseCleanedUp: no linked object remains.
+	PhaseCleanedUp Phase = "CleanedUp"
+)
+
+// Condition types and reasons.
+const (
+	// ConditionDestroyed is True once the Chat backend reported the channel destroyed.
+	ConditionDestroyed = "Destroyed"
+	// ConditionCleanedUp is True once every linked object is gone.
+	ConditionCleanedUp = "CleanedUp"
+
+	// ReasonActive: no destruction has been reported.
+	ReasonActive = "Active"
+	// ReasonCallbackReceived: the destruction came from a verified Chat callback.
+	ReasonCallbackReceived = "CallbackReceived"
+	// ReasonNotDestroyed: there is nothing to clean up while the channel is active.
+	ReasonNotDestroyed = "NotDestroyed"
+	// ReasonCleaningUp: linked objects remain and are being deleted.
+	ReasonCleaningUp = "CleaningUp"
+	// ReasonCleanedUp: no linked object remains.
+	ReasonCleanedUp = "CleanedUp"
+	// ReasonOrphaned: policy Orphan, linked objects are left in place.
+	ReasonOrphaned = "Orphaned"
+	// ReasonCleanupFailed: a list or delete call failed; it is retried.
+	ReasonCleanupFailed = "CleanupFailed"
+)
+
+// LinkedResource names one object in the OfficialChannel's namespace that belongs
+// to the channel although it carries no link label.
+type LinkedResource struct {
+	// apiVersion of the object, e.g. "apps/v1" or "v1".
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?v[0-9]+((alpha|beta)[0-9]+)?$`
+	// +required
+	APIVersion string `json:"apiVersion"`
+
+	// kind of the object, e.g. "Deployment".
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[A-Z][A-Za-z0-9]*$`
+	// +required
+	Kind string `json:"kind"`
+
+	// name of the object, in the OfficialChannel's namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+}
+
+// OfficialChannelSpec declares one Tencent Cloud Chat official channel that the
+// cluster runs infrastructure for.
+type OfficialChannelSpec struct {
+	// sdkAppID is the Chat application (SDKAppID) the channel belongs to.
+	// +kubebuilder:validation:Minimum=1
+	// +required
+	SDKAppID int64 `json:"sdkAppID"`
+
+	// officialAccountID is the channel ID, e.g. "@TOA#_news": printable ASCII,
+	// at most 48 bytes, starting with "@TOA#_". It cannot be changed.
+	// +kubebuilder:validation:MinLength=7
+	// +kubebuilder:validation:MaxLength=48
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('@TOA#_')",message="must start with @TOA#_"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[ -~]*$')",message="must be printable ASCII (0x20-0x7e)"
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="officialAccountID is immutable"
+	// +required
+	OfficialAccountID string `json:"officialAccountID"`
+
+	// cleanupPolicy says what happens to linked objects once the channel is
+	// destroyed: Delete (the default) deletes them, Orphan leaves them.
+	// +kubebuilder:default=Delete
+	// +optional
+	CleanupPolicy CleanupPolicy `json:"cleanupPolicy,omitempty"`
+
+	// linkedResources lists further objects in this namespace that belong to the
+	// channel but carry no link label.
+	// +kubebuilder:validation:MaxItems=256
+	// +listType=atomic
+	// +optional
+	LinkedResources []LinkedResource `json:"linkedResources,omitempty"`
+}
+
+// Destruction is what the Chat backend reported when it destroyed the channel,
+// copied from the first destruction callback received.
+type Destruction struct {
+	// eventTime is the callback's EventTime, in Unix milliseconds.
+	// +required
+	EventTime int64 `json:"eventTime"`
+
+	// ownerAccount is the channel's owner (Owner_Account).
+	// +optional
+	OwnerAccount string `json:"ownerAccount,omitempty"`
+
+	// name is the channel's name (Name).
+	// +optional
+	Name string `json:"name,omitempty"`
+
+	// clientIP is the ClientIP query parameter of the callback.
+	// +optional
+	ClientIP string `json:"clientIP,omitempty"`
+
+	// optPlatform is the OptPlatform query parameter of the callback.
+	// +optional
+	OptPlatform string `json:"optPlatform,omitempty"`
+
+	// receivedAt is when the operator received the callback.
+	// +required
+	ReceivedAt metav1.Time `json:"receivedAt"`
+}
+
+// CleanupStatus reports the deletion of the channel's linked objects.
+type CleanupStatus struct {
+	// deleted counts the linked objects the operator has deleted.
+	// +optional
+	Deleted int32 `json:"deleted"`
+
+	// remaining counts the linked objects still present at the last attempt.
+	// +optional
+	Remaining int32 `json:"remaining"`
+
+	// lastAttempt is when the operator last looked for linked objects.
+	// +optional
+	LastAttempt *metav1.Time `json:"lastAttempt,omitempty"`
+
+	// message says what the last attempt found or what failed.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// OfficialChannelStatus is the observed state of an OfficialChannel.
+type OfficialChannelStatus struct {
+	// phase: Active, Destroyed, CleaningUp or CleanedUp. With policy Orphan the
+	// phase stays Destroyed.
+	// +optional
+	Phase Phase `json:"phase,omitempty"`
+
+	// destroyedAt is the callback's EventTime as an RFC 3339 time with
+	// milliseconds, e.g. "2022-12-09T08:26:54.123Z".
+	// +kubebuilder:validation:Format=date-time
+	// +optional
+	DestroyedAt string `json:"destroyedAt,omitempty"`
+
+	// destruction is copied from the callback that destroyed the channel.
+	// +optional
+	Destruction *Destruction `json:"destruction,omitempty"`
+
+	// cleanup reports the deletion of linked objects.
+	// +optional
+	Cleanup *CleanupStatus `json:"cleanup,omitempty"`
+
+	// conditions: Destroyed and CleanedUp.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// observedGeneration is the generation of the spec the status was computed from.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=ochan,categories=chat
+// +kubebuilder:printcolumn:name="Account",type=string,JSONPath=`.spec.officialAccountID`
+// +kubebuilder:printcolumn:name="App",type=integer,JSONPath=`.spec.sdkAppID`
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Destroyed",type=date,JSONPath=`.status.destroyedAt`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Policy",type=string,JSONPath=`.spec.cleanupPolicy`,priority=1
+// +kubebuilder:printcolumn:name="Deleted",type=integer,JSONPath=`.status.cleanup.deleted`,priority=1
+// +kubebuilder:printcolumn:name="Remaining",type=integer,JSONPath=`.status.cleanup.remaining`,priority=1
+
+// OfficialChannel is a Tencent Cloud Chat official channel whose cluster
+// resources the operator removes once the channel is destroyed on the Chat side.
+type OfficialChannel struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitzero"`
+
+	// spec declares the channel.
+	// +required
+	Spec OfficialChannelSpec `json:"spec"`
+
+	// status is what the operator observed and did.
+	// +optional
+	Status OfficialChannelStatus `json:"status,omitzero"`
+}
+
+// +kubebuilder:object:root=true
+
+// OfficialChannelList contains a list of OfficialChannel.
+type OfficialChannelList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitzero"`
+	Items           []OfficialChannel `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&OfficialChannel{}, &OfficialChannelList{})
+}

@@ -1,0 +1,184 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command manager runs the channel-operator: the OfficialChannel reconciler and
+// the Chat callback receiver.
+package main
+
+import (
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	// Import all Kubernetes client auth plugins (e.g. Azure, GCP, OIDC, etc.)
+	// to ensure that exec-entrypoint and run can make use of them.
+	_ "k8s.io/client-go/plugin/pkg/client/auth"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/internal/controller"
+	"github.com/channel-operator/channel-operator/internal/receiver"
+)
+
+var (
+	scheme   = runtime.NewScheme()
+	setupLog = ctrl.Log.WithName("setup")
+)
+
+func init() {
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(chatv1alpha1.AddToScheme(scheme))
+}
+
+// serviceAccountNamespaceFile holds the Pod's namespace when running in a cluster.
+const serviceAccountNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+type flags struct {
+	metricsAddr          string
+	probeAddr            string
+	secureMetrics        bool
+	enableHTTP2          bool
+	enableLeaderElection bool
+	cleanupKinds         string
+	callbackSecret       string
+	callback             receiver.Options
+}
+
+func main() {
+	var f flags
+	flag.StringVar(&f.metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
+		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
+	flag.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
+	flag.BoolVar(&f.enableLeaderElection, "leader-elect", false,
+		"Enable leader election for the reconciler. The callback receiver runs on every replica.")
+	flag.BoolVar(&f.secureMetrics, "metrics-secure", true,
+		"If set, the metrics endpoint is served securely via HTTPS. Use --metrics-secure=false to use HTTP instead.")
+	flag.BoolVar(&f.enableHTTP2, "enable-http2", false,
+		"If set, HTTP/2 will be enabled for the metrics server.")
+	flag.StringVar(&f.cleanupKinds, "cleanup-kinds", controller.DefaultCleanupKinds,
+		"Comma-separated resource.group list of the kinds swept for linked objects (core kinds without group).")
+	flag.StringVar(&f.callback.BindAddress, "callback-bind-address", ":8082",
+		"The address the Chat callback receiver binds to (path /callback).")
+	flag.StringVar(&f.callbackSecret, "callback-secret", "",
+		"namespace/name of the Secret mapping SDKAppIDs to webhook tokens "+
+			"(default: "+receiver.DefaultSecretName+" in the manager's namespace).")
+	flag.DurationVar(&f.callback.MaxSkew, "callback-max-skew", 60*time.Second,
+		"How far a signed callback's RequestTime may be from now.")
+	flag.BoolVar(&f.callback.AllowUnsigned, "allow-unsigned-callbacks", false,
+		"Accept unsigned callbacks for apps whose token in the callback Secret is empty.")
+	opts := zap.Options{Development: false}
+	opts.BindFlags(flag.CommandLine)
+	flag.Parse()
+
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+
+	if err := run(f); err != nil {
+		setupLog.Error(err, "Manager exited with an error")
+		os.Exit(1)
+	}
+}
+
+func run(f flags) error {
+	if _, err := controller.ParseCleanupKinds(f.cleanupKinds); err != nil {
+		return err
+	}
+	namespace := managerNamespace()
+	secret, err := receiver.ParseSecretRef(f.callbackSecret, namespace)
+	if err != nil {
+		return err
+	}
+	f.callback.Secret = secret
+	if err := f.callback.Validate(); err != nil {
+		return err
+	}
+
+	// HTTP/2 stays off by default: it is exposed to the HTTP/2 Stream
+	// Cancellation and Rapid Reset CVEs (GHSA-qppj-fm5r-hxr3, GHSA-4374-p667-p6c8).
+	var tlsOpts []func(*tls.Config)
+	if !f.enableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	metricsServerOptions := metricsserver.Options{
+		BindAddress:   f.metricsAddr,
+		SecureServing: f.secureMetrics,
+		TLSOpts:       tlsOpts,
+	}
+	if f.secureMetrics {
+		// Only clients the API server authenticates and authorizes may read metrics.
+		metricsServerOptions.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsServerOptions,
+		HealthProbeBindAddress: f.probeAddr,
+		LeaderElection:         f.enableLeaderElection,
+		LeaderElectionID:       "channel-operator.chat.channel-operator.io",
+		// The manager exits right after its runnables stop, so the lease can be
+		// released at once and a new leader takes over without waiting it out.
+		LeaderElectionReleaseOnCancel: true,
+	})
+	if err != nil {
+		return fmt.Errorf("creating manager: %w", err)
+	}
+
+	if err := (&controller.OfficialChannelReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up OfficialChannel controller: %w", err)
+	}
+
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("setting up health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return fmt.Errorf("setting up ready check: %w", err)
+	}
+
+	setupLog.Info("Starting manager", "namespace", namespace, "callbackSecret", f.callback.Secret.String(),
+		"leaderElection", f.enableLeaderElection)
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		return fmt.Errorf("running manager: %w", err)
+	}
+	return nil
+}
+
+// managerNamespace is the namespace the manager runs in: POD_NAMESPACE (set
+// from the downward API in config/manager), the service account's namespace
+// in a Pod, or "default" when run from a workstation.
+func managerNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	if b, err := os.ReadFile(serviceAccountNamespaceFile); err == nil {
+		if ns := strings.TrimSpace(string(b)); ns != "" {
+			return ns
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		setupLog.Error(err, "Reading the service account namespace")
+	}
+	return "default"
+}

@@ -1,0 +1,115 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command dev runs a local control plane (etcd and kube-apiserver from
+// bin/k8s), installs the CRDs, applies the samples and runs bin/manager
+// against it in the foreground. Ctrl-C stops everything it started.
+//
+// Use it through `make dev`; kubectl reaches the control plane with
+// KUBECONFIG=bin/dev/kubeconfig.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/channel-operator/channel-operator/test/testenv"
+)
+
+const operatorNamespace = "channel-operator-system"
+
+func main() {
+	manager := flag.String("manager", "bin/manager", "manager binary to run")
+	flag.Parse()
+	if err := run(*manager, flag.Args()); err != nil {
+		fmt.Fprintln(os.Stderr, "dev:", err)
+		os.Exit(1)
+	}
+}
+
+func run(managerPath string, managerArgs []string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	root := testenv.RepoRoot()
+	workDir := filepath.Join(root, "bin", "dev")
+	fmt.Println("Starting a local control plane from", testenv.AssetsDir())
+	env, err := testenv.Start(testenv.Options{WorkDir: workDir})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fmt.Println("Stopping the control plane")
+		if err := env.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "dev: stopping control plane:", err)
+		}
+	}()
+
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating namespace %s: %w", operatorNamespace, err)
+	}
+	out, err := env.Kubectl(ctx, "apply", "--namespace", "default", "-k", filepath.Join(root, "config", "samples"))
+	if err != nil {
+		return fmt.Errorf("applying samples: %w", err)
+	}
+	fmt.Print(out)
+
+	kubectl := fmt.Sprintf("KUBECONFIG=%s %s", env.KubeconfigPath, env.KubectlPath())
+	fmt.Printf("\nControl plane ready. In another shell:\n  %s get ochan -A\n\nRunning %s; Ctrl-C stops it and the control plane.\n\n", kubectl, managerPath)
+
+	cmd := exec.Command(managerPath, managerArgs...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+env.KubeconfigPath, "POD_NAMESPACE="+operatorNamespace)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	// Its own process group, so the terminal's Ctrl-C reaches it only through us
+	// and the control plane is stopped after it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting manager: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+
+	select {
+	case err := <-exited:
+		return fmt.Errorf("manager exited: %w", err)
+	case <-ctx.Done():
+	}
+	fmt.Println("\nStopping the manager")
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		var exitErr *exec.ExitError
+		if err != nil && !errors.As(err, &exitErr) {
+			return err
+		}
+	case <-time.After(15 * time.Second):
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+	return nil
+}
