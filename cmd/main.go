@@ -31,10 +31,14 @@ import (
 	// to ensure that exec-entrypoint and run can make use of them.
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -42,6 +46,7 @@ import (
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 	"github.com/channel-operator/channel-operator/internal/controller"
+	"github.com/channel-operator/channel-operator/internal/destruction"
 	"github.com/channel-operator/channel-operator/internal/receiver"
 )
 
@@ -67,6 +72,8 @@ type flags struct {
 	cleanupKinds         string
 	callbackSecret       string
 	callback             receiver.Options
+	pendingTTL           time.Duration
+	pendingMax           int
 }
 
 func main() {
@@ -91,6 +98,12 @@ func main() {
 		"How far a signed callback's RequestTime may be from now.")
 	flag.BoolVar(&f.callback.AllowUnsigned, "allow-unsigned-callbacks", false,
 		"Accept unsigned callbacks for apps whose token in the callback Secret is empty.")
+	flag.IntVar(&f.callback.MaxInflight, "callback-max-inflight", 256,
+		"Callbacks handled at once; beyond this the receiver answers 503 at once.")
+	flag.DurationVar(&f.pendingTTL, "pending-destruction-ttl", 24*time.Hour,
+		"How long a destruction that matched no OfficialChannel is kept for one created later.")
+	flag.IntVar(&f.pendingMax, "pending-destruction-max", 1000,
+		"Most pending destructions kept at once; beyond this such callbacks are answered FAIL (503).")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -113,8 +126,13 @@ func run(f flags) error {
 		return err
 	}
 	f.callback.Secret = secret
+	f.callback.AnswerBudget = receiver.DefaultAnswerBudget
+	f.callback.Timeouts = receiver.DefaultTimeouts
 	if err := f.callback.Validate(); err != nil {
 		return err
+	}
+	if f.pendingTTL <= 0 || f.pendingMax <= 0 {
+		return errors.New("--pending-destruction-ttl and --pending-destruction-max must be positive")
 	}
 
 	// HTTP/2 stays off by default: it is exposed to the HTTP/2 Stream
@@ -133,8 +151,16 @@ func run(f flags) error {
 		metricsServerOptions.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme:                 scheme,
+	cfg := ctrl.GetConfigOrDie()
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme: scheme,
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			// The only Secret the operator reads: the callback tokens.
+			&corev1.Secret{}: {
+				Namespaces: map[string]cache.Config{secret.Namespace: {}},
+				Field:      fields.OneTermEqualSelector("metadata.name", secret.Name),
+			},
+		}},
 		Metrics:                metricsServerOptions,
 		HealthProbeBindAddress: f.probeAddr,
 		LeaderElection:         f.enableLeaderElection,
@@ -147,8 +173,37 @@ func run(f flags) error {
 		return fmt.Errorf("creating manager: %w", err)
 	}
 
-	if err := (&controller.OfficialChannelReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	ctx := ctrl.SetupSignalHandler()
+	if err := destruction.SetupIndex(ctx, mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
+	// Pending destructions are read and written on the API server directly.
+	direct, err := client.New(cfg, client.Options{Scheme: scheme, Mapper: mgr.GetRESTMapper(), HTTPClient: mgr.GetHTTPClient()})
+	if err != nil {
+		return fmt.Errorf("creating API client: %w", err)
+	}
+	pending := &destruction.PendingStore{Client: direct, Namespace: namespace, MaxRecords: f.pendingMax, TTL: f.pendingTTL}
+	recorder := mgr.GetEventRecorder("channel-operator")
+
+	if err := (&controller.OfficialChannelReconciler{
+		Client:  mgr.GetClient(),
+		Pending: pending,
+		Events:  recorder,
+	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up OfficialChannel controller: %w", err)
+	}
+	if err := mgr.Add(&destruction.Sweeper{Store: pending, Interval: 10 * time.Minute}); err != nil {
+		return fmt.Errorf("adding pending destruction sweeper: %w", err)
+	}
+	writer := &receiver.Writer{
+		Cache:   mgr.GetCache(),
+		API:     mgr.GetAPIReader(),
+		Client:  mgr.GetClient(),
+		Pending: pending,
+		Events:  recorder,
+	}
+	if err := receiver.New(f.callback, writer).SetupWithManager(ctx, mgr); err != nil {
+		return fmt.Errorf("setting up callback receiver: %w", err)
 	}
 
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
@@ -160,7 +215,7 @@ func run(f flags) error {
 
 	setupLog.Info("Starting manager", "namespace", namespace, "callbackSecret", f.callback.Secret.String(),
 		"leaderElection", f.enableLeaderElection)
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("running manager: %w", err)
 	}
 	return nil

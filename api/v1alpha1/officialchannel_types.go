@@ -74,6 +74,8 @@ const (
 	ReasonCallbackReceived = "CallbackReceived"
 	// ReasonNotDestroyed: there is nothing to clean up while the channel is active.
 	ReasonNotDestroyed = "NotDestroyed"
+	// ReasonCleanupPending: the destruction is recorded; the reconciler has not acted on it yet.
+	ReasonCleanupPending = "CleanupPending"
 	// ReasonCleaningUp: linked objects remain and are being deleted.
 	ReasonCleaningUp = "CleaningUp"
 	// ReasonCleanedUp: no linked object remains.
@@ -222,6 +224,8 @@ type OfficialChannelStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=ochan,categories=chat
+// +kubebuilder:selectablefield:JSONPath=`.spec.sdkAppID`
+// +kubebuilder:selectablefield:JSONPath=`.spec.officialAccountID`
 // +kubebuilder:printcolumn:name="Account",type=string,JSONPath=`.spec.officialAccountID`
 // +kubebuilder:printcolumn:name="App",type=integer,JSONPath=`.spec.sdkAppID`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`

@@ -41,7 +41,12 @@ import (
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
 
-const operatorNamespace = "channel-operator-system"
+const (
+	operatorNamespace = "channel-operator-system"
+	// The samples' app and a development token for it.
+	devApp   = "1400000001"
+	devToken = "dev-token"
+)
 
 func main() {
 	manager := flag.String("manager", "bin/manager", "manager binary to run")
@@ -73,6 +78,14 @@ func run(managerPath string, managerArgs []string) error {
 	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating namespace %s: %w", operatorNamespace, err)
 	}
+	// The callback Secret, with a token for the samples' app, so that signed
+	// callbacks can be sent to the receiver.
+	if err := env.Client.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: "channel-operator-callback"},
+		StringData: map[string]string{devApp: devToken},
+	}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating the callback Secret: %w", err)
+	}
 	out, err := env.Kubectl(ctx, "apply", "--namespace", "default", "-k", filepath.Join(root, "config", "samples"))
 	if err != nil {
 		return fmt.Errorf("applying samples: %w", err)
@@ -80,7 +93,9 @@ func run(managerPath string, managerArgs []string) error {
 	fmt.Print(out)
 
 	kubectl := fmt.Sprintf("KUBECONFIG=%s %s", env.KubeconfigPath, env.KubectlPath())
-	fmt.Printf("\nControl plane ready. In another shell:\n  %s get ochan -A\n\nRunning %s; Ctrl-C stops it and the control plane.\n\n", kubectl, managerPath)
+	fmt.Printf("\nControl plane ready. In another shell:\n  %s get ochan -A\n", kubectl)
+	fmt.Printf("The callback receiver listens on :8082/callback; app %s has token %q.\n", devApp, devToken)
+	fmt.Printf("\nRunning %s; Ctrl-C stops it and the control plane.\n\n", managerPath)
 
 	cmd := exec.Command(managerPath, managerArgs...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+env.KubeconfigPath, "POD_NAMESPACE="+operatorNamespace)

@@ -19,29 +19,37 @@ package controller
 import (
 	"context"
 	"fmt"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/internal/destruction"
 )
 
 // OfficialChannelReconciler drives an OfficialChannel's status and, once the
 // channel is destroyed on the Chat side, the cleanup of its linked objects.
 type OfficialChannelReconciler struct {
 	client.Client
+	// Pending holds destructions that arrived before their OfficialChannel.
+	Pending *destruction.PendingStore
+	Events  events.EventRecorder
 }
 
 // +kubebuilder:rbac:groups=chat.channel-operator.io,resources=officialchannels,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=chat.channel-operator.io,resources=officialchannels/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=chat.channel-operator.io,resources=officialchannels/finalizers,verbs=update
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile follows the Cluster API shape: fetch, ensure the finalizer, patch
 // the status once on the way out, then the delete or the normal path.
@@ -69,12 +77,40 @@ func (r *OfficialChannelReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	return r.reconcileNormal(ctx, ch)
 }
 
-func (r *OfficialChannelReconciler) reconcileNormal(_ context.Context, ch *chatv1alpha1.OfficialChannel) (ctrl.Result, error) {
+func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, ch *chatv1alpha1.OfficialChannel) (ctrl.Result, error) {
+	ch.Status.ObservedGeneration = ch.Generation
+	if ch.Status.Destruction == nil {
+		if err := r.applyPending(ctx, ch); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	if ch.Status.Destruction == nil {
 		markActive(ch)
 	}
-	ch.Status.ObservedGeneration = ch.Generation
 	return ctrl.Result{}, nil
+}
+
+// applyPending records a destruction that Chat reported before this
+// OfficialChannel existed. Only a channel seen for the first time (no phase
+// yet) can have one: for any channel already in the cache, the receiver
+// writes the destruction itself, and for one created while the receiver
+// kept a record, the receiver's own fresh list after keeping it finds it.
+func (r *OfficialChannelReconciler) applyPending(ctx context.Context, ch *chatv1alpha1.OfficialChannel) error {
+	if ch.Status.Phase != "" {
+		return nil
+	}
+	rec, err := r.Pending.Get(ctx, ch.Spec.SDKAppID, ch.Spec.OfficialAccountID, time.Now())
+	if err != nil || rec == nil {
+		return err
+	}
+	if destruction.Apply(ch, rec.Destruction) {
+		logf.FromContext(ctx).Info("Recorded a destruction received before the OfficialChannel existed",
+			"eventTime", rec.Destruction.EventTime)
+		r.Events.Eventf(ch, nil, corev1.EventTypeNormal, "DestructionRecorded", "RecordDestruction",
+			"Chat reported channel %s (app %d) destroyed at %s, before this OfficialChannel was created",
+			ch.Spec.OfficialAccountID, ch.Spec.SDKAppID, ch.Status.DestroyedAt)
+	}
+	return nil
 }
 
 // reconcileDelete lets an OfficialChannel go once nothing needs it any more.

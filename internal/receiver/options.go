@@ -39,7 +39,18 @@ type Options struct {
 	// AllowUnsigned accepts unsigned callbacks for apps with an empty token
 	// (--allow-unsigned-callbacks).
 	AllowUnsigned bool
+	// MaxInflight bounds callbacks handled at once; beyond it the receiver
+	// answers 503 at once (--callback-max-inflight).
+	MaxInflight int
+	// AnswerBudget is how long a callback may take to be recorded before it
+	// is answered FAIL. The Chat backend waits 2 s.
+	AnswerBudget time.Duration
+	// Timeouts of the HTTP server.
+	Timeouts Timeouts
 }
+
+// DefaultAnswerBudget leaves the answer well inside the Chat backend's 2 s.
+const DefaultAnswerBudget = 1200 * time.Millisecond
 
 // Validate reports the first option that cannot work.
 func (o Options) Validate() error {
@@ -48,6 +59,15 @@ func (o Options) Validate() error {
 	}
 	if o.MaxSkew <= 0 {
 		return fmt.Errorf("--callback-max-skew must be positive, got %s", o.MaxSkew)
+	}
+	if o.MaxInflight <= 0 {
+		return fmt.Errorf("--callback-max-inflight must be positive, got %d", o.MaxInflight)
+	}
+	if o.Timeouts.ReadHeader <= 0 || o.Timeouts.Read <= 0 || o.Timeouts.Write <= 0 || o.Timeouts.Idle <= 0 {
+		return fmt.Errorf("receiver timeouts must be positive: %+v", o.Timeouts)
+	}
+	if o.AnswerBudget <= 0 || o.AnswerBudget >= 2*time.Second {
+		return fmt.Errorf("answer budget %s must be positive and below the Chat backend's 2s timeout", o.AnswerBudget)
 	}
 	return nil
 }

@@ -1,0 +1,202 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package destruction
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+)
+
+const (
+	// PendingLabel marks the ConfigMaps that hold pending destructions.
+	PendingLabel = "chat.channel-operator.io/pending-destruction"
+	// ExpiresAnnotation says when a pending destruction is dropped.
+	ExpiresAnnotation = "chat.channel-operator.io/expires-at"
+
+	pendingNamePrefix = "pending-destruction-"
+	pendingDataKey    = "destruction.json"
+)
+
+// ErrStoreFull is returned by Put when MaxRecords pending destructions are
+// kept already. The caller must report the failure (the callback is answered
+// FAIL) rather than drop the destruction.
+var ErrStoreFull = errors.New("too many pending destructions")
+
+// Record is one destruction reported by Chat, with the channel it is for.
+type Record struct {
+	SDKAppID          int64                    `json:"sdkAppID"`
+	OfficialAccountID string                   `json:"officialAccountID"`
+	Destruction       chatv1alpha1.Destruction `json:"destruction"`
+}
+
+// +kubebuilder:rbac:groups="",namespace=system,resources=configmaps,verbs=get;list;create;delete
+
+// PendingStore keeps destructions that matched no OfficialChannel, one
+// ConfigMap per channel in the operator's namespace, until TTL passes. The
+// first destruction of a channel wins, as in status. It reads and writes the
+// API server directly: the records are rare, and a fresh read is what makes
+// the hand-over between receiver and reconciler safe.
+type PendingStore struct {
+	Client     client.Client
+	Namespace  string
+	MaxRecords int
+	TTL        time.Duration
+}
+
+// Name is the ConfigMap name of a channel's pending destruction. Channel IDs
+// hold characters object names cannot, hence the hash.
+func (s *PendingStore) Name(sdkAppID int64, officialAccountID string) string {
+	sum := sha256.Sum256([]byte(Key(sdkAppID, officialAccountID)))
+	return pendingNamePrefix + hex.EncodeToString(sum[:12])
+}
+
+// Put keeps rec unless a destruction of the same channel is kept already.
+func (s *PendingStore) Put(ctx context.Context, rec Record, now time.Time) error {
+	name := s.Name(rec.SDKAppID, rec.OfficialAccountID)
+	var existing metav1.PartialObjectMetadataList
+	existing.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
+	if err := s.Client.List(ctx, &existing, client.InNamespace(s.Namespace), client.HasLabels{PendingLabel}); err != nil {
+		return fmt.Errorf("counting pending destructions: %w", err)
+	}
+	for _, item := range existing.Items {
+		if item.Name == name {
+			return nil // first one wins
+		}
+	}
+	if len(existing.Items) >= s.MaxRecords {
+		return fmt.Errorf("%w: %d kept in %s", ErrStoreFull, len(existing.Items), s.Namespace)
+	}
+
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encoding pending destruction: %w", err)
+	}
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace:   s.Namespace,
+			Name:        name,
+			Labels:      map[string]string{PendingLabel: "true"},
+			Annotations: map[string]string{ExpiresAnnotation: now.Add(s.TTL).UTC().Format(time.RFC3339)},
+		},
+		Data: map[string]string{pendingDataKey: string(data)},
+	}
+	if err := s.Client.Create(ctx, cm); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("keeping pending destruction: %w", err)
+	}
+	return nil
+}
+
+// Get returns the channel's pending destruction, or nil when none is kept or
+// it has expired.
+func (s *PendingStore) Get(ctx context.Context, sdkAppID int64, officialAccountID string, now time.Time) (*Record, error) {
+	cm := &corev1.ConfigMap{}
+	err := s.Client.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: s.Name(sdkAppID, officialAccountID)}, cm)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading pending destruction: %w", err)
+	}
+	if expired(cm.Annotations, now) {
+		return nil, nil
+	}
+	var rec Record
+	if err := json.Unmarshal([]byte(cm.Data[pendingDataKey]), &rec); err != nil {
+		return nil, fmt.Errorf("decoding pending destruction %s: %w", cm.Name, err)
+	}
+	// A hash collision, however unlikely, must not destroy another channel.
+	if rec.SDKAppID != sdkAppID || rec.OfficialAccountID != officialAccountID {
+		return nil, nil
+	}
+	return &rec, nil
+}
+
+// Sweep deletes the pending destructions that have expired and returns how
+// many it deleted.
+func (s *PendingStore) Sweep(ctx context.Context, now time.Time) (int, error) {
+	var list metav1.PartialObjectMetadataList
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
+	if err := s.Client.List(ctx, &list, client.InNamespace(s.Namespace), client.HasLabels{PendingLabel}); err != nil {
+		return 0, fmt.Errorf("listing pending destructions: %w", err)
+	}
+	deleted := 0
+	for i := range list.Items {
+		item := &list.Items[i]
+		if !strings.HasPrefix(item.Name, pendingNamePrefix) || !expired(item.Annotations, now) {
+			continue
+		}
+		// Precondition on the UID: never delete an object that replaced it.
+		err := s.Client.Delete(ctx, item, client.Preconditions{UID: &item.UID})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return deleted, fmt.Errorf("deleting expired pending destruction %s: %w", item.Name, err)
+		}
+		deleted++
+	}
+	return deleted, nil
+}
+
+// expired reads the expiry annotation. A record without a readable one was
+// not written by the operator, so it is kept.
+func expired(annotations map[string]string, now time.Time) bool {
+	at, err := time.Parse(time.RFC3339, annotations[ExpiresAnnotation])
+	return err == nil && !now.Before(at)
+}
+
+// Sweeper deletes expired pending destructions every Interval. It needs
+// leader election: one replica sweeping is enough.
+type Sweeper struct {
+	Store    *PendingStore
+	Interval time.Duration
+}
+
+// Start runs the sweeps until ctx ends; a failed sweep is logged and retried
+// at the next tick.
+func (s *Sweeper) Start(ctx context.Context) error {
+	log := logf.FromContext(ctx).WithName("pending-sweeper")
+	ticker := time.NewTicker(s.Interval)
+	defer ticker.Stop()
+	for {
+		n, err := s.Store.Sweep(ctx, time.Now())
+		if err != nil {
+			log.Error(err, "Sweeping expired pending destructions")
+		} else if n > 0 {
+			log.Info("Deleted expired pending destructions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+	}
+}
+
+// NeedLeaderElection is true: only the leader sweeps.
+func (s *Sweeper) NeedLeaderElection() bool { return true }

@@ -1,0 +1,174 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package receiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/events"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/internal/destruction"
+)
+
+// Writer records a destruction: in the status of every matching
+// OfficialChannel, or, while none matches, in the pending store.
+type Writer struct {
+	// Cache is the manager's cache, with destruction.ChannelIndex.
+	Cache client.Reader
+	// API reads the API server directly, for fresh copies after a conflict.
+	API client.Reader
+	// Client writes status.
+	Client  client.Client
+	Pending *destruction.PendingStore
+	Events  events.EventRecorder
+}
+
+// Outcome says what Record did.
+type Outcome struct {
+	// Recorded counts the OfficialChannels whose status now holds the destruction.
+	Recorded int
+	// Unchanged counts matching OfficialChannels that held a destruction already.
+	Unchanged int
+	// Pending is true when no OfficialChannel matched and the destruction was
+	// kept in the pending store.
+	Pending bool
+}
+
+// retryBackoff is the first wait after a failed write; it doubles each time,
+// until the caller's deadline.
+const retryBackoff = 25 * time.Millisecond
+
+// Record writes rec and returns once it is durable, or with an error once
+// ctx's deadline makes that impossible. Each write carries the resourceVersion
+// it was computed from, so a concurrent status update (by the reconciler or
+// another replica) is never overwritten: on a conflict the object is read
+// again and the destruction applied to the fresh copy, if it still needs it.
+func (w *Writer) Record(ctx context.Context, rec destruction.Record) (Outcome, error) {
+	channels, err := destruction.ListCached(ctx, w.Cache, rec.SDKAppID, rec.OfficialAccountID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if len(channels) == 0 {
+		if err := w.Pending.Put(ctx, rec, rec.Destruction.ReceivedAt.Time); err != nil {
+			return Outcome{}, err
+		}
+		// An OfficialChannel created an instant ago may be missing from the
+		// cache, and its reconcile may have looked for a pending record before
+		// this one existed; the API server's own list closes that gap.
+		if channels, err = destruction.ListLive(ctx, w.API, rec.SDKAppID, rec.OfficialAccountID); err != nil {
+			return Outcome{}, err
+		}
+		if len(channels) == 0 {
+			return Outcome{Pending: true}, nil
+		}
+	}
+
+	changed := make([]bool, len(channels))
+	errs := make([]error, len(channels))
+	var wg sync.WaitGroup
+	for i := range channels {
+		wg.Go(func() { changed[i], errs[i] = w.recordOne(ctx, &channels[i], rec) })
+	}
+	wg.Wait()
+
+	var out Outcome
+	for i := range channels {
+		if changed[i] {
+			out.Recorded++
+		} else if errs[i] == nil {
+			out.Unchanged++
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// recordOne applies rec to one OfficialChannel, retrying until ctx ends.
+func (w *Writer) recordOne(ctx context.Context, ch *chatv1alpha1.OfficialChannel, rec destruction.Record) (bool, error) {
+	key := client.ObjectKeyFromObject(ch)
+	backoff := retryBackoff
+	stale := false
+	var lastErr error
+	for {
+		if stale {
+			fresh := &chatv1alpha1.OfficialChannel{}
+			err := w.API.Get(ctx, key, fresh)
+			switch {
+			case apierrors.IsNotFound(err):
+				return false, nil
+			case err != nil:
+				lastErr = fmt.Errorf("reading OfficialChannel %s: %w", key, err)
+			default:
+				ch, stale = fresh, false
+			}
+		}
+		if !stale {
+			if !destruction.Matches(ch, rec.SDKAppID, rec.OfficialAccountID) {
+				return false, nil // its sdkAppID was changed meanwhile
+			}
+			base := ch.DeepCopy()
+			if !destruction.Apply(ch, rec.Destruction) {
+				return false, nil
+			}
+			err := w.Client.Status().Patch(ctx, ch, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+			switch {
+			case err == nil:
+				w.recordEvent(ch)
+				logf.FromContext(ctx).Info("Recorded channel destruction", "officialChannel", key)
+				return true, nil
+			case apierrors.IsNotFound(err):
+				return false, nil
+			case apierrors.IsConflict(err):
+				stale = true
+				continue // a fresh read decides; no need to wait
+			default:
+				lastErr = fmt.Errorf("writing status of OfficialChannel %s: %w", key, err)
+				stale = true
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return false, fmt.Errorf("%w (gave up: %w)", lastErr, context.Cause(ctx))
+		case <-time.After(backoff):
+			backoff *= 2
+		}
+	}
+}
+
+func (w *Writer) recordEvent(ch *chatv1alpha1.OfficialChannel) {
+	d := ch.Status.Destruction
+	w.Events.Eventf(ch, nil, corev1.EventTypeNormal, "DestructionRecorded", "RecordDestruction",
+		"Chat reported channel %s (app %d) destroyed at %s; owner %q, platform %q",
+		ch.Spec.OfficialAccountID, ch.Spec.SDKAppID, ch.Status.DestroyedAt, truncate(d.OwnerAccount), truncate(d.OptPlatform))
+}
+
+// truncate keeps caller-chosen strings short in Events and logs.
+func truncate(s string) string {
+	const max = 64
+	if len(s) > max {
+		return s[:max] + "..."
+	}
+	return s
+}
