@@ -74,6 +74,7 @@ type flags struct {
 	callback             receiver.Options
 	pendingTTL           time.Duration
 	pendingMax           int
+	maxConcurrent        int
 }
 
 func main() {
@@ -89,6 +90,8 @@ func main() {
 		"If set, HTTP/2 will be enabled for the metrics server.")
 	flag.StringVar(&f.cleanupKinds, "cleanup-kinds", controller.DefaultCleanupKinds,
 		"Comma-separated resource.group list of the kinds swept for linked objects (core kinds without group).")
+	flag.IntVar(&f.maxConcurrent, "max-concurrent-reconciles", 4,
+		"OfficialChannels reconciled (cleaned up) at once.")
 	flag.StringVar(&f.callback.BindAddress, "callback-bind-address", ":8082",
 		"The address the Chat callback receiver binds to (path /callback).")
 	flag.StringVar(&f.callbackSecret, "callback-secret", "",
@@ -117,7 +120,8 @@ func main() {
 }
 
 func run(f flags) error {
-	if _, err := controller.ParseCleanupKinds(f.cleanupKinds); err != nil {
+	cleanupKinds, err := controller.ParseCleanupKinds(f.cleanupKinds)
+	if err != nil {
 		return err
 	}
 	namespace := managerNamespace()
@@ -130,6 +134,9 @@ func run(f flags) error {
 	f.callback.Timeouts = receiver.DefaultTimeouts
 	if err := f.callback.Validate(); err != nil {
 		return err
+	}
+	if f.maxConcurrent <= 0 {
+		return fmt.Errorf("--max-concurrent-reconciles must be positive, got %d", f.maxConcurrent)
 	}
 	if f.pendingTTL <= 0 || f.pendingMax <= 0 {
 		return errors.New("--pending-destruction-ttl and --pending-destruction-max must be positive")
@@ -186,9 +193,12 @@ func run(f flags) error {
 	recorder := mgr.GetEventRecorder("channel-operator")
 
 	if err := (&controller.OfficialChannelReconciler{
-		Client:  mgr.GetClient(),
-		Pending: pending,
-		Events:  recorder,
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		CleanupKinds:            cleanupKinds,
+		Pending:                 pending,
+		Events:                  recorder,
+		MaxConcurrentReconciles: f.maxConcurrent,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up OfficialChannel controller: %w", err)
 	}

@@ -26,10 +26,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -37,19 +40,61 @@ import (
 	"github.com/channel-operator/channel-operator/internal/destruction"
 )
 
+// Event reasons on OfficialChannels.
+const (
+	EventDestructionRecorded = "DestructionRecorded"
+	EventCleanupStarted      = "CleanupStarted"
+	EventCleanedUp           = "CleanedUp"
+	EventCleanupFailed       = "CleanupFailed"
+	EventOrphaned            = "Orphaned"
+)
+
+// Requeue back-off while linked objects remain (held by finalizers, say).
+const (
+	minCleanupRetry = 500 * time.Millisecond
+	maxCleanupRetry = 2 * time.Minute
+)
+
 // OfficialChannelReconciler drives an OfficialChannel's status and, once the
 // channel is destroyed on the Chat side, the cleanup of its linked objects.
 type OfficialChannelReconciler struct {
+	// Client reads OfficialChannels from the cache and writes.
 	client.Client
+	// APIReader reads linked objects' metadata straight from the API server.
+	APIReader client.Reader
+	// CleanupKinds are the kinds swept for labelled and owned objects.
+	CleanupKinds []schema.GroupResource
 	// Pending holds destructions that arrived before their OfficialChannel.
 	Pending *destruction.PendingStore
 	Events  events.EventRecorder
+	// MaxConcurrentReconciles is how many channels are reconciled at once.
+	MaxConcurrentReconciles int
+
+	cleaner *cleaner
+	backoff workqueue.TypedRateLimiter[ctrl.Request]
 }
 
 // +kubebuilder:rbac:groups=chat.channel-operator.io,resources=officialchannels,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=chat.channel-operator.io,resources=officialchannels/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=chat.channel-operator.io,resources=officialchannels/finalizers,verbs=update
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// The default --cleanup-kinds: metadata is read (get, list) and objects are
+// deleted; nothing else. Kinds added with the flag need the same grant.
+// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get;list;delete
+// +kubebuilder:rbac:groups=batch,resources=jobs;cronjobs,verbs=get;list;delete
+// +kubebuilder:rbac:groups="",resources=services;configmaps;secrets;persistentvolumeclaims;serviceaccounts,verbs=get;list;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;delete
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;delete
+
+// scope is one reconcile's view of an OfficialChannel: what it started from,
+// what it is becoming, and whether the finalizer may go.
+type scope struct {
+	base    *chatv1alpha1.OfficialChannel
+	channel *chatv1alpha1.OfficialChannel
+	release bool
+}
 
 // Reconcile follows the Cluster API shape: fetch, ensure the finalizer, patch
 // the status once on the way out, then the delete or the normal path.
@@ -64,30 +109,102 @@ func (r *OfficialChannelReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		return ctrl.Result{}, r.addFinalizer(ctx, ch)
 	}
 
-	base := ch.DeepCopy()
+	s := &scope{base: ch.DeepCopy(), channel: ch}
 	defer func() {
-		if err := r.patchStatus(ctx, base, ch); err != nil {
+		if err := r.patch(ctx, s); err != nil {
 			reterr = kerrors.NewAggregate([]error{reterr, err})
 		}
 	}()
 
 	if !ch.DeletionTimestamp.IsZero() {
-		return r.reconcileDelete(ctx, ch)
+		return r.reconcileDelete(ctx, s, req)
 	}
-	return r.reconcileNormal(ctx, ch)
+	return r.reconcileNormal(ctx, s, req)
 }
 
-func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, ch *chatv1alpha1.OfficialChannel) (ctrl.Result, error) {
+func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, s *scope, req ctrl.Request) (ctrl.Result, error) {
+	ch := s.channel
 	ch.Status.ObservedGeneration = ch.Generation
 	if ch.Status.Destruction == nil {
 		if err := r.applyPending(ctx, ch); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
-	if ch.Status.Destruction == nil {
+	switch {
+	case ch.Status.Destruction == nil:
 		markActive(ch)
+		return ctrl.Result{}, nil
+	case ch.Spec.CleanupPolicy == chatv1alpha1.CleanupPolicyOrphan:
+		r.markOrphaned(ch)
+		return ctrl.Result{}, nil
+	case cleanedUp(ch):
+		return ctrl.Result{}, nil
+	default:
+		return r.cleanUp(ctx, ch, req), nil
 	}
+}
+
+// reconcileDelete lets an OfficialChannel go once nothing needs it any more.
+// A cleanup that is due (destroyed, policy Delete) finishes first. A channel
+// that was never destroyed is let go without deleting anything by label:
+// only ownerReference garbage collection applies to it.
+func (r *OfficialChannelReconciler) reconcileDelete(ctx context.Context, s *scope, req ctrl.Request) (ctrl.Result, error) {
+	ch := s.channel
+	if ch.Status.Destruction != nil && ch.Spec.CleanupPolicy != chatv1alpha1.CleanupPolicyOrphan && !cleanedUp(ch) {
+		if res := r.cleanUp(ctx, ch, req); !res.IsZero() {
+			return res, nil
+		}
+	}
+	logf.FromContext(ctx).Info("Releasing OfficialChannel", "phase", ch.Status.Phase)
+	s.release = true
 	return ctrl.Result{}, nil
+}
+
+// cleanUp runs one pass over the channel's linked objects and records it.
+// It returns a requeue while anything linked remains.
+func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, ch *chatv1alpha1.OfficialChannel, req ctrl.Request) ctrl.Result {
+	log := logf.FromContext(ctx)
+	if ch.Status.Phase != chatv1alpha1.PhaseCleaningUp {
+		ch.Status.Phase = chatv1alpha1.PhaseCleaningUp
+		r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventCleanupStarted, "Cleanup",
+			"Deleting the objects linked to channel %s", ch.Spec.OfficialAccountID)
+		log.Info("Cleanup started")
+	}
+
+	res := r.cleaner.sweep(ctx, ch)
+	for gr, n := range res.deleted {
+		cleanupDeletions.WithLabelValues(gr.String()).Add(float64(n))
+	}
+	now := metav1.Now()
+	prev := int32(0)
+	if ch.Status.Cleanup != nil {
+		prev = ch.Status.Cleanup.Deleted
+	}
+	ch.Status.Cleanup = &chatv1alpha1.CleanupStatus{
+		Deleted:     prev + int32(res.deletedTotal()),
+		Remaining:   int32(len(res.remaining)),
+		LastAttempt: &now,
+		Message:     res.message(),
+	}
+
+	if len(res.errs) > 0 {
+		log.Error(kerrors.NewAggregate(res.errs), "Cleanup pass failed; retrying")
+		r.Events.Eventf(ch, nil, corev1.EventTypeWarning, EventCleanupFailed, "Cleanup", "%s", ch.Status.Cleanup.Message)
+	}
+	if len(res.remaining) > 0 || len(res.errs) > 0 {
+		setCondition(ch, chatv1alpha1.ConditionCleanedUp, metav1.ConditionFalse, chatv1alpha1.ReasonCleaningUp, ch.Status.Cleanup.Message)
+		return ctrl.Result{RequeueAfter: r.backoff.When(req)}
+	}
+
+	r.backoff.Forget(req)
+	ch.Status.Phase = chatv1alpha1.PhaseCleanedUp
+	setCondition(ch, chatv1alpha1.ConditionCleanedUp, metav1.ConditionTrue, chatv1alpha1.ReasonCleanedUp,
+		fmt.Sprintf("Deleted %d linked object(s); none remains", ch.Status.Cleanup.Deleted))
+	cleanupDuration.Observe(time.Since(ch.Status.Destruction.ReceivedAt.Time).Seconds())
+	r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventCleanedUp, "Cleanup",
+		"Deleted %d linked object(s) of channel %s; none remains", ch.Status.Cleanup.Deleted, ch.Spec.OfficialAccountID)
+	log.Info("Cleanup done", "deleted", ch.Status.Cleanup.Deleted)
+	return ctrl.Result{}
 }
 
 // applyPending records a destruction that Chat reported before this
@@ -106,37 +223,43 @@ func (r *OfficialChannelReconciler) applyPending(ctx context.Context, ch *chatv1
 	if destruction.Apply(ch, rec.Destruction) {
 		logf.FromContext(ctx).Info("Recorded a destruction received before the OfficialChannel existed",
 			"eventTime", rec.Destruction.EventTime)
-		r.Events.Eventf(ch, nil, corev1.EventTypeNormal, "DestructionRecorded", "RecordDestruction",
+		r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventDestructionRecorded, "RecordDestruction",
 			"Chat reported channel %s (app %d) destroyed at %s, before this OfficialChannel was created",
 			ch.Spec.OfficialAccountID, ch.Spec.SDKAppID, ch.Status.DestroyedAt)
 	}
 	return nil
 }
 
-// reconcileDelete lets an OfficialChannel go once nothing needs it any more.
-// A channel that was never destroyed is let go without deleting anything by
-// label: only ownerReference garbage collection applies to it.
-func (r *OfficialChannelReconciler) reconcileDelete(ctx context.Context, ch *chatv1alpha1.OfficialChannel) (ctrl.Result, error) {
-	logf.FromContext(ctx).Info("Releasing OfficialChannel", "phase", ch.Status.Phase)
-	return ctrl.Result{}, r.removeFinalizer(ctx, ch)
+// cleanedUp reports whether the cleanup finished for the current spec. A
+// spec change (more linkedResources, policy back to Delete) runs it again.
+func cleanedUp(ch *chatv1alpha1.OfficialChannel) bool {
+	c := meta.FindStatusCondition(ch.Status.Conditions, chatv1alpha1.ConditionCleanedUp)
+	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == ch.Generation
 }
 
 // markActive records that no destruction is known.
 func markActive(ch *chatv1alpha1.OfficialChannel) {
 	ch.Status.Phase = chatv1alpha1.PhaseActive
+	setCondition(ch, chatv1alpha1.ConditionDestroyed, metav1.ConditionFalse, chatv1alpha1.ReasonActive,
+		"No destruction callback has been received for this channel")
+	setCondition(ch, chatv1alpha1.ConditionCleanedUp, metav1.ConditionFalse, chatv1alpha1.ReasonNotDestroyed,
+		"Nothing is cleaned up while the channel is active")
+}
+
+// markOrphaned records that policy Orphan leaves the linked objects alone.
+func (r *OfficialChannelReconciler) markOrphaned(ch *chatv1alpha1.OfficialChannel) {
+	if c := meta.FindStatusCondition(ch.Status.Conditions, chatv1alpha1.ConditionCleanedUp); c == nil || c.Reason != chatv1alpha1.ReasonOrphaned {
+		r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventOrphaned, "Cleanup",
+			"Channel %s was destroyed; policy Orphan leaves its linked objects in place", ch.Spec.OfficialAccountID)
+	}
+	ch.Status.Phase = chatv1alpha1.PhaseDestroyed
+	setCondition(ch, chatv1alpha1.ConditionCleanedUp, metav1.ConditionFalse, chatv1alpha1.ReasonOrphaned,
+		"cleanupPolicy is Orphan: linked objects are left in place")
+}
+
+func setCondition(ch *chatv1alpha1.OfficialChannel, condType string, status metav1.ConditionStatus, reason, message string) {
 	meta.SetStatusCondition(&ch.Status.Conditions, metav1.Condition{
-		Type:               chatv1alpha1.ConditionDestroyed,
-		Status:             metav1.ConditionFalse,
-		Reason:             chatv1alpha1.ReasonActive,
-		Message:            "No destruction callback has been received for this channel",
-		ObservedGeneration: ch.Generation,
-	})
-	meta.SetStatusCondition(&ch.Status.Conditions, metav1.Condition{
-		Type:               chatv1alpha1.ConditionCleanedUp,
-		Status:             metav1.ConditionFalse,
-		Reason:             chatv1alpha1.ReasonNotDestroyed,
-		Message:            "Nothing is cleaned up while the channel is active",
-		ObservedGeneration: ch.Generation,
+		Type: condType, Status: status, Reason: reason, Message: message, ObservedGeneration: ch.Generation,
 	})
 }
 
@@ -149,39 +272,42 @@ func (r *OfficialChannelReconciler) addFinalizer(ctx context.Context, ch *chatv1
 	return nil
 }
 
-func (r *OfficialChannelReconciler) removeFinalizer(ctx context.Context, ch *chatv1alpha1.OfficialChannel) error {
-	if !controllerutil.ContainsFinalizer(ch, chatv1alpha1.CleanupFinalizer) {
-		return nil
-	}
-	patch := client.MergeFromWithOptions(ch.DeepCopy(), client.MergeFromWithOptimisticLock{})
-	controllerutil.RemoveFinalizer(ch, chatv1alpha1.CleanupFinalizer)
-	if err := r.Patch(ctx, ch, patch); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("removing finalizer: %w", err)
-	}
-	return nil
-}
-
-// patchStatus writes the status when it changed. The patch carries the
-// resourceVersion the reconcile started from, so a destruction the callback
-// receiver recorded in the meantime is never overwritten: the patch fails with
-// a conflict and the reconcile runs again on fresh data.
-func (r *OfficialChannelReconciler) patchStatus(ctx context.Context, base, ch *chatv1alpha1.OfficialChannel) error {
-	if equality.Semantic.DeepEqual(base.Status, ch.Status) {
-		return nil
-	}
-	if err := r.Status().Patch(ctx, ch, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+// patch writes what the reconcile changed: the status first, then, when the
+// channel may go, the finalizer's removal. Both carry the resourceVersion
+// they were computed from, so a destruction the callback receiver recorded
+// in the meantime is never overwritten: the patch fails with a conflict and
+// the reconcile runs again on fresh data.
+func (r *OfficialChannelReconciler) patch(ctx context.Context, s *scope) error {
+	if !equality.Semantic.DeepEqual(s.base.Status, s.channel.Status) {
+		err := r.Status().Patch(ctx, s.channel, client.MergeFromWithOptions(s.base, client.MergeFromWithOptimisticLock{}))
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
-		return fmt.Errorf("patching status: %w", err)
+		if err != nil {
+			return fmt.Errorf("patching status: %w", err)
+		}
+	}
+	if !s.release || !controllerutil.ContainsFinalizer(s.channel, chatv1alpha1.CleanupFinalizer) {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(s.channel.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	controllerutil.RemoveFinalizer(s.channel, chatv1alpha1.CleanupFinalizer)
+	if err := r.Patch(ctx, s.channel, patch); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("removing finalizer: %w", err)
 	}
 	return nil
 }
 
 // SetupWithManager registers the reconciler with the manager.
 func (r *OfficialChannelReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.cleaner = &cleaner{reader: r.APIReader, writer: r.Client, mapper: mgr.GetRESTMapper(), kinds: r.CleanupKinds}
+	r.backoff = workqueue.NewTypedItemExponentialFailureRateLimiter[ctrl.Request](minCleanupRetry, maxCleanupRetry)
+	if err := registerPhaseCollector(mgr.GetCache()); err != nil {
+		return fmt.Errorf("registering the phase metric: %w", err)
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&chatv1alpha1.OfficialChannel{}).
 		Named("officialchannel").
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
 		Complete(r)
 }

@@ -118,7 +118,7 @@ func setup(e *testenv.Env) error {
 	}
 	pending = &destruction.PendingStore{Client: e.Client, Namespace: operatorNamespace, MaxRecords: 100, TTL: time.Hour}
 	recorder := mgr.GetEventRecorder("channel-operator")
-	if err := (&controller.OfficialChannelReconciler{Client: mgr.GetClient(), Pending: pending, Events: recorder}).SetupWithManager(mgr); err != nil {
+	if err := (&controller.OfficialChannelReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Pending: pending, Events: recorder}).SetupWithManager(mgr); err != nil {
 		cancel()
 		return err
 	}
@@ -251,7 +251,10 @@ func newChannel(t testing.TB, ns, name string, app int64, account string) *chatv
 	t.Helper()
 	ch := &chatv1alpha1.OfficialChannel{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec:       chatv1alpha1.OfficialChannelSpec{SDKAppID: app, OfficialAccountID: account},
+		// Orphan: the reconciler records the destruction's consequence but
+		// leaves phase Destroyed, which these tests look at.
+		Spec: chatv1alpha1.OfficialChannelSpec{SDKAppID: app, OfficialAccountID: account,
+			CleanupPolicy: chatv1alpha1.CleanupPolicyOrphan},
 	}
 	if err := env.Client.Create(context.Background(), ch); err != nil {
 		t.Fatal(err)

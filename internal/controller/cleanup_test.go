@@ -1,0 +1,380 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/test/testenv"
+)
+
+const holdFinalizer = "example.com/hold"
+
+func podSpec() corev1.PodTemplateSpec {
+	return corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "bot"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "bot", Image: "example.com/bot:1"}},
+			RestartPolicy: corev1.RestartPolicyOnFailure},
+	}
+}
+
+// oneOfEachKind returns one object of every default cleanup kind, named
+// prefix-<kind>, in ns, with the given labels.
+func oneOfEachKind(ns, prefix string, labels map[string]string) []client.Object {
+	m := func(kind string) metav1.ObjectMeta { return objectMeta(ns, prefix+"-"+kind, labels) }
+	selector := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "bot"}}
+	always := podSpec()
+	always.Spec.RestartPolicy = corev1.RestartPolicyAlways
+	return []client.Object{
+		&appsv1.Deployment{ObjectMeta: m("deployment"), Spec: appsv1.DeploymentSpec{Selector: selector, Template: always}},
+		&appsv1.StatefulSet{ObjectMeta: m("statefulset"), Spec: appsv1.StatefulSetSpec{Selector: selector, Template: always}},
+		&appsv1.DaemonSet{ObjectMeta: m("daemonset"), Spec: appsv1.DaemonSetSpec{Selector: selector, Template: always}},
+		&batchv1.Job{ObjectMeta: m("job"), Spec: batchv1.JobSpec{Template: podSpec()}},
+		&batchv1.CronJob{ObjectMeta: m("cronjob"), Spec: batchv1.CronJobSpec{Schedule: "*/5 * * * *",
+			JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: podSpec()}}}},
+		&corev1.Service{ObjectMeta: m("service"), Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}}},
+		&corev1.ConfigMap{ObjectMeta: m("configmap"), Data: map[string]string{"k": "v"}},
+		&corev1.Secret{ObjectMeta: m("secret"), StringData: map[string]string{"token": "s3cr3t"}},
+		&corev1.PersistentVolumeClaim{ObjectMeta: m("pvc"), Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resourceQuantity("1Gi")}}}},
+		&corev1.ServiceAccount{ObjectMeta: m("serviceaccount")},
+		&networkingv1.Ingress{ObjectMeta: m("ingress"), Spec: networkingv1.IngressSpec{DefaultBackend: &networkingv1.IngressBackend{
+			Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}}},
+		&autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: m("hpa"), Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "bot"}, MaxReplicas: 3}},
+		&policyv1.PodDisruptionBudget{ObjectMeta: m("pdb"), Spec: policyv1.PodDisruptionBudgetSpec{
+			Selector: selector, MinAvailable: ptrIntOrString(intstr.FromInt32(1))}},
+	}
+}
+
+func ptrIntOrString(v intstr.IntOrString) *intstr.IntOrString { return &v }
+
+// snapshot records resourceVersions, to prove later that nothing changed.
+func snapshot(t *testing.T, objs []client.Object) map[client.Object]string {
+	t.Helper()
+	rv := map[client.Object]string{}
+	for _, obj := range objs {
+		if !exists(t, obj) {
+			t.Fatalf("%T %s/%s missing", obj, obj.GetNamespace(), obj.GetName())
+		}
+		rv[obj] = obj.GetResourceVersion()
+	}
+	return rv
+}
+
+func assertUntouched(t *testing.T, before map[client.Object]string) {
+	t.Helper()
+	for obj, rv := range before {
+		if !exists(t, obj) {
+			t.Errorf("unlinked %T %s/%s was deleted", obj, obj.GetNamespace(), obj.GetName())
+			continue
+		}
+		if obj.GetResourceVersion() != rv || obj.GetDeletionTimestamp() != nil {
+			t.Errorf("unlinked %T %s/%s was changed", obj, obj.GetNamespace(), obj.GetName())
+		}
+	}
+}
+
+// After a destruction, every linked object of every default kind goes
+// (by label, by ownerReference, by spec.linkedResources), nothing unlinked is
+// touched, and the unserved kind in --cleanup-kinds stops nothing.
+func TestCleanupDeletesExactlyTheLinkedObjects(t *testing.T) {
+	ns := env.Namespace(t, "cleanup")
+	other := env.Namespace(t, "cleanup-other")
+	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyDelete,
+		chatv1alpha1.LinkedResource{APIVersion: "v1", Kind: "ConfigMap", Name: "legacy"},
+		chatv1alpha1.LinkedResource{APIVersion: "apps/v1", Kind: "Deployment", Name: "legacy-bot"},
+		chatv1alpha1.LinkedResource{APIVersion: "v1", Kind: "ConfigMap", Name: "listed-but-absent"})
+
+	linked := oneOfEachKind(ns, "news", labelled("news"))
+	owner := []metav1.OwnerReference{{APIVersion: chatv1alpha1.GroupVersion.String(), Kind: "OfficialChannel", Name: ch.Name, UID: ch.UID}}
+	linked = append(linked,
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "owned", OwnerReferences: owner}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "owned-and-labelled", Labels: labelled("news"), OwnerReferences: owner}},
+		&corev1.ConfigMap{ObjectMeta: objectMeta(ns, "legacy", nil)},
+		&appsv1.Deployment{ObjectMeta: objectMeta(ns, "legacy-bot", nil), Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "bot"}}, Template: func() corev1.PodTemplateSpec {
+				p := podSpec()
+				p.Spec.RestartPolicy = corev1.RestartPolicyAlways
+				return p
+			}()}},
+	)
+	unlinked := append(oneOfEachKind(ns, "weather", labelled("weather")), // another channel's
+		&corev1.ConfigMap{ObjectMeta: objectMeta(ns, "unlabelled", map[string]string{"app": "bot"})},
+		&corev1.Secret{ObjectMeta: objectMeta(ns, "label-key-only", map[string]string{"chat.channel-operator.io/other": "news"})},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "owned-by-someone-else", OwnerReferences: []metav1.OwnerReference{
+			{APIVersion: "v1", Kind: "ConfigMap", Name: "x", UID: "00000000-0000-0000-0000-000000000001"}}}},
+	)
+	// Same label value and the same names in another namespace.
+	unlinked = append(unlinked, oneOfEachKind(other, "news", labelled("news"))...)
+	unlinked = append(unlinked, &corev1.ConfigMap{ObjectMeta: objectMeta(other, "legacy", nil)})
+	create(t, linked...)
+	create(t, unlinked...)
+	before := snapshot(t, unlinked)
+	deletedConfigMaps := testutil.ToFloat64(cleanupDeletions.WithLabelValues("configmaps"))
+
+	destroy(t, ch)
+	// The API server gives every PVC the kubernetes.io/pvc-protection
+	// finalizer; in a cluster kube-controller-manager removes it from an
+	// unused claim, here the test does, once the claim is being deleted.
+	pvc := &corev1.PersistentVolumeClaim{ObjectMeta: objectMeta(ns, "news-pvc", nil)}
+	testenv.Eventually(t, waitTimeout, func() error {
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(pvc), pvc); err != nil {
+			return err
+		}
+		if pvc.DeletionTimestamp == nil {
+			return fmt.Errorf("claim not deleted yet")
+		}
+		pvc.Finalizers = nil
+		return env.Client.Update(context.Background(), pvc)
+	})
+	got := waitForPhase(t, ch, chatv1alpha1.PhaseCleanedUp)
+
+	for _, obj := range linked {
+		if exists(t, obj) {
+			t.Errorf("linked %T %s was not deleted", obj, obj.GetName())
+		}
+	}
+	assertUntouched(t, before)
+
+	c := condition(got, chatv1alpha1.ConditionCleanedUp)
+	if c == nil || c.Status != metav1.ConditionTrue || c.Reason != chatv1alpha1.ReasonCleanedUp || c.ObservedGeneration != got.Generation {
+		t.Fatalf("CleanedUp condition = %+v", c)
+	}
+	if got.Status.Cleanup == nil || got.Status.Cleanup.Deleted != int32(len(linked)) || got.Status.Cleanup.Remaining != 0 ||
+		got.Status.Cleanup.LastAttempt == nil {
+		t.Fatalf("cleanup status = %+v, want deleted=%d remaining=0", got.Status.Cleanup, len(linked))
+	}
+	if !strings.Contains(got.Status.Cleanup.Message, unservedKind+" is not served") {
+		t.Fatalf("cleanup message %q does not report the unserved kind", got.Status.Cleanup.Message)
+	}
+	if n := testutil.ToFloat64(cleanupDeletions.WithLabelValues("configmaps")) - deletedConfigMaps; n != 3 {
+		t.Fatalf("configmaps deletions metric went up by %v, want 3", n)
+	}
+	waitForEvents(t, ch, EventCleanupStarted, EventCleanedUp)
+
+	out, err := env.Kubectl(context.Background(), "get", "ochan", "news", "--namespace", ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "CleanedUp") {
+		t.Fatalf("kubectl get ochan does not show CleanedUp:\n%s", out)
+	}
+
+	// Idempotent: a later pass (any event on the channel) deletes nothing more.
+	late := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "created-after-cleanup", labelled("news"))}
+	create(t, late)
+	patched := getChannel(t, ch)
+	patched.Annotations = map[string]string{"touch": "1"}
+	if err := env.Client.Update(context.Background(), patched); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if !exists(t, late) {
+		t.Fatal("a finished cleanup ran again without a spec change")
+	}
+}
+
+func TestOrphanPolicyDeletesNothing(t *testing.T) {
+	ns := env.Namespace(t, "orphan")
+	ch := newChannel(t, ns, "archive", chatv1alpha1.CleanupPolicyOrphan)
+	objs := oneOfEachKind(ns, "archive", labelled("archive"))
+	create(t, objs...)
+	before := snapshot(t, objs)
+
+	destroy(t, ch)
+	waitFor(t, ch, func(got *chatv1alpha1.OfficialChannel) error {
+		c := condition(got, chatv1alpha1.ConditionCleanedUp)
+		if c == nil || c.Status != metav1.ConditionFalse || c.Reason != chatv1alpha1.ReasonOrphaned {
+			return fmt.Errorf("CleanedUp = %+v", c)
+		}
+		if got.Status.Phase != chatv1alpha1.PhaseDestroyed {
+			return fmt.Errorf("phase %q", got.Status.Phase)
+		}
+		return nil
+	})
+	waitForEvents(t, ch, EventOrphaned)
+	assertUntouched(t, before)
+}
+
+// An object held by a foreign finalizer keeps the channel CleaningUp with
+// remaining=1 until the finalizer goes; deleting the OfficialChannel in the
+// meantime waits for the cleanup to finish.
+func TestHeldObjectKeepsCleaningUpAndBlocksDeletion(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(t, "held")
+	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyDelete)
+	held := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "held", labelled("news"))}
+	held.Finalizers = []string{holdFinalizer}
+	free := &corev1.Secret{ObjectMeta: objectMeta(ns, "free", labelled("news"))}
+	create(t, held, free)
+
+	destroy(t, ch)
+	waitFor(t, ch, func(got *chatv1alpha1.OfficialChannel) error {
+		if got.Status.Phase != chatv1alpha1.PhaseCleaningUp || got.Status.Cleanup == nil || got.Status.Cleanup.Remaining != 1 {
+			return fmt.Errorf("phase %q cleanup %+v", got.Status.Phase, got.Status.Cleanup)
+		}
+		return nil
+	})
+	if exists(t, free) {
+		t.Fatal("the free object was not deleted")
+	}
+	got := getChannel(t, ch)
+	if !strings.Contains(got.Status.Cleanup.Message, "configmaps/held") {
+		t.Fatalf("message %q does not name the held object", got.Status.Cleanup.Message)
+	}
+
+	// Deleting the channel now waits for the cleanup.
+	if err := env.Client.Delete(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	got = getChannel(t, ch)
+	if got.DeletionTimestamp == nil || !controllerutil.ContainsFinalizer(got, chatv1alpha1.CleanupFinalizer) ||
+		got.Status.Phase != chatv1alpha1.PhaseCleaningUp || got.Status.Cleanup.Remaining != 1 {
+		t.Fatalf("channel went before its cleanup finished: %+v", got.Status)
+	}
+
+	release(t, held)
+	testenv.Eventually(t, waitTimeout, func() error {
+		err := env.Client.Get(ctx, client.ObjectKeyFromObject(ch), &chatv1alpha1.OfficialChannel{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("channel still there: %v", err)
+	})
+	if exists(t, held) {
+		t.Fatal("held object still there")
+	}
+}
+
+func release(t *testing.T, obj client.Object) {
+	t.Helper()
+	testenv.Eventually(t, waitTimeout, func() error {
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		controllerutil.RemoveFinalizer(obj, holdFinalizer)
+		return env.Client.Update(context.Background(), obj)
+	})
+}
+
+// A manager stopped in the middle of a cleanup and started again finishes it.
+func TestRestartMidCleanupFinishes(t *testing.T) {
+	ns := env.Namespace(t, "restart")
+	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyDelete)
+	held := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "held", labelled("news"))}
+	held.Finalizers = []string{holdFinalizer}
+	bystander := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "bystander", labelled("weather"))}
+	create(t, held, bystander)
+	before := snapshot(t, []client.Object{bystander})
+
+	destroy(t, ch)
+	waitForPhase(t, ch, chatv1alpha1.PhaseCleaningUp)
+
+	start := restartManager(t)
+	// While no manager runs: the hold goes, and another linked object appears.
+	release(t, held)
+	late := &corev1.Secret{ObjectMeta: objectMeta(ns, "late", labelled("news"))}
+	create(t, late)
+	start()
+
+	waitForPhase(t, ch, chatv1alpha1.PhaseCleanedUp)
+	if exists(t, held) || exists(t, late) {
+		t.Fatal("linked objects left after the restarted cleanup")
+	}
+	assertUntouched(t, before)
+}
+
+// Deleting an active OfficialChannel lets it go at once and deletes nothing
+// by label.
+func TestDeletingActiveChannelDeletesNothing(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(t, "delete-active")
+	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyDelete)
+	if !controllerutil.ContainsFinalizer(ch, chatv1alpha1.CleanupFinalizer) {
+		t.Fatalf("no finalizer on an active channel: %v", ch.Finalizers)
+	}
+	c := condition(ch, chatv1alpha1.ConditionDestroyed)
+	if c == nil || c.Status != metav1.ConditionFalse || c.ObservedGeneration != ch.Generation || ch.Status.ObservedGeneration != ch.Generation {
+		t.Fatalf("status of an active channel: %+v", ch.Status)
+	}
+	objs := oneOfEachKind(ns, "news", labelled("news"))
+	create(t, objs...)
+	before := snapshot(t, objs)
+
+	if err := env.Client.Delete(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, waitTimeout, func() error {
+		err := env.Client.Get(ctx, client.ObjectKeyFromObject(ch), &chatv1alpha1.OfficialChannel{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("channel still present: %v", err)
+	})
+	assertUntouched(t, before)
+}
+
+// How long one channel with 20 linked objects takes, for the record.
+func TestCleanupOfTwentyObjects(t *testing.T) {
+	ns := env.Namespace(t, "twenty")
+	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyDelete)
+	var objs []client.Object
+	for i := 0; i < 4; i++ {
+		for _, obj := range []client.Object{
+			&corev1.ConfigMap{ObjectMeta: objectMeta(ns, fmt.Sprintf("cm-%d", i), labelled("news"))},
+			&corev1.Secret{ObjectMeta: objectMeta(ns, fmt.Sprintf("secret-%d", i), labelled("news"))},
+			&corev1.Service{ObjectMeta: objectMeta(ns, fmt.Sprintf("svc-%d", i), labelled("news")),
+				Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}}},
+			oneOfEachKind(ns, fmt.Sprintf("d%d", i), labelled("news"))[0], // Deployment
+			oneOfEachKind(ns, fmt.Sprintf("c%d", i), labelled("news"))[4], // CronJob
+		} {
+			objs = append(objs, obj)
+		}
+	}
+	create(t, objs...)
+	start := time.Now()
+	destroy(t, ch)
+	got := waitForPhase(t, ch, chatv1alpha1.PhaseCleanedUp)
+	t.Logf("cleanup of one channel with %d linked objects: %s", len(objs), time.Since(start).Round(time.Millisecond))
+	if got.Status.Cleanup.Deleted != 20 {
+		t.Fatalf("deleted %d, want 20", got.Status.Cleanup.Deleted)
+	}
+}
+
+func resourceQuantity(s string) resource.Quantity { return resource.MustParse(s) }

@@ -1,0 +1,265 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+)
+
+// linkedObject is one object linked to an OfficialChannel, as metadata only.
+type linkedObject struct {
+	resource schema.GroupResource
+	obj      *metav1.PartialObjectMetadata
+}
+
+func (l linkedObject) String() string {
+	return fmt.Sprintf("%s/%s", l.resource, l.obj.Name)
+}
+
+// sweepResult is what one pass over a channel's linked objects found and did.
+type sweepResult struct {
+	// found counts linked objects present at the start of the pass.
+	found int
+	// deleted counts, by resource, the objects this pass deleted.
+	deleted map[schema.GroupResource]int
+	// remaining lists linked objects that still exist after the pass: held
+	// by finalizers, or whose deletion failed.
+	remaining []linkedObject
+	// notes explain what was skipped (kinds the cluster does not serve).
+	notes []string
+	// errs are the list and delete calls that failed.
+	errs []error
+}
+
+func (r sweepResult) deletedTotal() int {
+	n := 0
+	for _, c := range r.deleted {
+		n += c
+	}
+	return n
+}
+
+// cleaner finds and deletes the objects linked to an OfficialChannel. It
+// reads metadata only, straight from the API server: nothing is cached, and
+// Secret or ConfigMap contents are never read.
+type cleaner struct {
+	reader client.Reader
+	writer client.Client
+	mapper meta.RESTMapper
+	kinds  []schema.GroupResource
+
+	// unserved remembers the kinds already reported as not served, so that
+	// each is logged once.
+	unserved sync.Map
+}
+
+// findLinked returns every object linked to ch: in ch's namespace and (a)
+// carrying the link label with ch's name, (b) owned by ch, or (c) listed in
+// spec.linkedResources. Each object appears once.
+func (c *cleaner) findLinked(ctx context.Context, ch *chatv1alpha1.OfficialChannel) ([]linkedObject, []string, []error) {
+	var (
+		found []linkedObject
+		notes []string
+		errs  []error
+		seen  = map[types.UID]bool{}
+	)
+	add := func(l linkedObject) {
+		if !seen[l.obj.UID] {
+			seen[l.obj.UID] = true
+			found = append(found, l)
+		}
+	}
+
+	for _, gr := range c.kinds {
+		gvk, note, err := c.namespacedKind(ctx, gr)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if note != "" {
+			notes = append(notes, note)
+			continue
+		}
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		// One list per kind serves both the label and the ownerReference
+		// link: an ownerReference cannot be selected on the server.
+		if err := c.reader.List(ctx, list, client.InNamespace(ch.Namespace)); err != nil {
+			errs = append(errs, fmt.Errorf("listing %s in %s: %w", gr, ch.Namespace, err))
+			continue
+		}
+		for i := range list.Items {
+			obj := &list.Items[i]
+			if obj.Namespace == ch.Namespace && (obj.Labels[chatv1alpha1.LinkLabel] == ch.Name || ownedBy(obj, ch)) {
+				obj.SetGroupVersionKind(gvk)
+				add(linkedObject{resource: gr, obj: obj})
+			}
+		}
+	}
+
+	for _, ref := range ch.Spec.LinkedResources {
+		l, note, err := c.getListed(ctx, ch.Namespace, ref)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case note != "":
+			notes = append(notes, note)
+		case l != nil:
+			add(*l)
+		}
+	}
+
+	sort.Slice(found, func(i, j int) bool { return found[i].String() < found[j].String() })
+	return found, notes, errs
+}
+
+// getListed reads one spec.linkedResources entry; nil when it does not exist.
+func (c *cleaner) getListed(ctx context.Context, namespace string, ref chatv1alpha1.LinkedResource) (*linkedObject, string, error) {
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	if err != nil {
+		return nil, fmt.Sprintf("linkedResources: apiVersion %q: %v", ref.APIVersion, err), nil
+	}
+	mapping, err := c.mapper.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: ref.Kind}, gv.Version)
+	if meta.IsNoMatchError(err) {
+		return nil, fmt.Sprintf("linkedResources: %s %s is not served by the cluster; skipped", ref.APIVersion, ref.Kind), nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("resolving %s %s: %w", ref.APIVersion, ref.Kind, err)
+	}
+	if mapping.Scope.Name() != meta.RESTScopeNameNamespace {
+		return nil, fmt.Sprintf("linkedResources: %s is cluster-scoped and never linked; skipped", ref.Kind), nil
+	}
+	obj := &metav1.PartialObjectMetadata{}
+	obj.SetGroupVersionKind(mapping.GroupVersionKind)
+	if err := c.reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, "", nil
+		}
+		return nil, "", fmt.Errorf("reading %s %s/%s: %w", ref.Kind, namespace, ref.Name, err)
+	}
+	return &linkedObject{resource: mapping.Resource.GroupResource(), obj: obj}, "", nil
+}
+
+// namespacedKind resolves a --cleanup-kinds entry. A kind the cluster does
+// not serve, or a cluster-scoped one, comes back as a note, logged once.
+func (c *cleaner) namespacedKind(ctx context.Context, gr schema.GroupResource) (schema.GroupVersionKind, string, error) {
+	gvk, err := c.mapper.KindFor(gr.WithVersion(""))
+	var note string
+	switch {
+	case meta.IsNoMatchError(err):
+		note = fmt.Sprintf("%s is not served by the cluster; skipped", gr)
+	case err != nil:
+		return gvk, "", fmt.Errorf("resolving %s: %w", gr, err)
+	default:
+		mapping, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			return gvk, "", fmt.Errorf("resolving %s: %w", gr, err)
+		}
+		if mapping.Scope.Name() != meta.RESTScopeNameNamespace {
+			note = fmt.Sprintf("%s is cluster-scoped and never linked; skipped", gr)
+		}
+	}
+	if note != "" {
+		if _, reported := c.unserved.LoadOrStore(gr, true); !reported {
+			logf.FromContext(ctx).Info("Skipping a cleanup kind", "kind", gr.String(), "reason", note)
+		}
+	}
+	return gvk, note, nil
+}
+
+// sweep deletes every linked object that is not already being deleted, with
+// background propagation and a UID precondition, so that an object created
+// anew under the same name is never touched.
+func (c *cleaner) sweep(ctx context.Context, ch *chatv1alpha1.OfficialChannel) sweepResult {
+	found, notes, errs := c.findLinked(ctx, ch)
+	res := sweepResult{found: len(found), deleted: map[schema.GroupResource]int{}, notes: notes, errs: errs}
+	for _, l := range found {
+		if l.obj.DeletionTimestamp != nil {
+			res.remaining = append(res.remaining, l) // held by its finalizers
+			continue
+		}
+		uid := l.obj.UID
+		err := c.writer.Delete(ctx, l.obj, client.PropagationPolicy(metav1.DeletePropagationBackground),
+			client.Preconditions{UID: &uid})
+		switch {
+		case err == nil:
+			res.deleted[l.resource]++
+			if len(l.obj.Finalizers) > 0 {
+				res.remaining = append(res.remaining, l)
+			}
+		case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
+			// Gone already, or replaced by another object of that name: not ours.
+		default:
+			res.remaining = append(res.remaining, l)
+			res.errs = append(res.errs, fmt.Errorf("deleting %s: %w", l, err))
+		}
+	}
+	return res
+}
+
+// message summarises a sweep for status.cleanup.message.
+func (r sweepResult) message() string {
+	var parts []string
+	switch {
+	case len(r.remaining) == 0 && len(r.errs) == 0:
+		parts = append(parts, "No linked object remains")
+	case len(r.remaining) > 0:
+		names := make([]string, 0, 5)
+		for i, l := range r.remaining {
+			if i == 5 {
+				names = append(names, fmt.Sprintf("and %d more", len(r.remaining)-5))
+				break
+			}
+			names = append(names, l.String())
+		}
+		parts = append(parts, fmt.Sprintf("Waiting for %d linked object(s) to go: %s", len(r.remaining), strings.Join(names, ", ")))
+	}
+	if len(r.errs) > 0 {
+		parts = append(parts, "Errors: "+errors.Join(r.errs...).Error())
+	}
+	parts = append(parts, r.notes...)
+	msg := strings.Join(parts, ". ")
+	const max = 1024
+	if len(msg) > max {
+		msg = msg[:max-3] + "..."
+	}
+	return msg
+}
+
+func ownedBy(obj metav1.Object, ch *chatv1alpha1.OfficialChannel) bool {
+	for _, ref := range obj.GetOwnerReferences() {
+		if ref.UID == ch.UID {
+			return true
+		}
+	}
+	return false
+}
