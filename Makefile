@@ -50,8 +50,12 @@ verify-generated: manifests generate ## Fail when generated files differ from th
 	fi
 
 .PHONY: test
-test: manifests generate fmt vet envtest ## Run all tests against a real kube-apiserver and etcd (bin/k8s).
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./... -count=1 -timeout 20m
+test: manifests generate fmt vet envtest build kustomize ## Run all tests, the end-to-end ones included, against a real kube-apiserver and etcd.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" go test ./... -count=1 -timeout 30m
+
+.PHONY: test-e2e
+test-e2e: manifests generate envtest build kustomize ## Run the end-to-end tests: bin/manager as the operator's ServiceAccount on a local control plane.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" go test ./test/e2e/... -count=1 -v -timeout 20m
 
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint.
@@ -64,12 +68,18 @@ lint-fix: golangci-lint ## Run golangci-lint and fix what it can.
 ##@ Build
 
 .PHONY: build
-build: manifests generate fmt vet ## Build the manager binary (bin/manager).
+build: manifests generate fmt vet ## Build the manager (bin/manager) and the smoke-test sender (bin/send-callback).
 	go build -o bin/manager ./cmd
+	go build -o bin/send-callback ./cmd/send-callback
 
 .PHONY: run
 run: manifests generate fmt vet ## Run the manager from your host against the current kubeconfig.
 	go run ./cmd
+
+.PHONY: demo
+demo: manifests generate envtest build ## Show the operator's main job on a local control plane: a signed callback, then the channel's resources gone.
+	go build -o bin/demo ./hack/demo
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" bin/demo
 
 .PHONY: dev
 dev: manifests generate envtest build ## Local control plane from bin/k8s, CRDs, samples and the manager, until Ctrl-C.

@@ -172,6 +172,8 @@ func run(f flags) error {
 		HealthProbeBindAddress: f.probeAddr,
 		LeaderElection:         f.enableLeaderElection,
 		LeaderElectionID:       "channel-operator.chat.channel-operator.io",
+		// The lease lives next to the manager, in or out of a cluster.
+		LeaderElectionNamespace: namespace,
 		// The manager exits right after its runnables stop, so the lease can be
 		// released at once and a new leader takes over without waiting it out.
 		LeaderElectionReleaseOnCancel: true,

@@ -24,20 +24,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/channel-operator/channel-operator/test/operator"
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
 
@@ -62,9 +60,8 @@ func run(managerPath string, managerArgs []string) error {
 	defer stop()
 
 	root := testenv.RepoRoot()
-	workDir := filepath.Join(root, "bin", "dev")
 	fmt.Println("Starting a local control plane from", testenv.AssetsDir())
-	env, err := testenv.Start(testenv.Options{WorkDir: workDir})
+	env, err := testenv.Start(testenv.Options{WorkDir: filepath.Join(root, "bin", "dev")})
 	if err != nil {
 		return err
 	}
@@ -92,39 +89,27 @@ func run(managerPath string, managerArgs []string) error {
 	}
 	fmt.Print(out)
 
-	kubectl := fmt.Sprintf("KUBECONFIG=%s %s", env.KubeconfigPath, env.KubectlPath())
-	fmt.Printf("\nControl plane ready. In another shell:\n  %s get ochan -A\n", kubectl)
-	fmt.Printf("The callback receiver listens on :8082/callback; app %s has token %q.\n", devApp, devToken)
-	fmt.Printf("\nRunning %s; Ctrl-C stops it and the control plane.\n\n", managerPath)
-
-	cmd := exec.Command(managerPath, managerArgs...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+env.KubeconfigPath, "POD_NAMESPACE="+operatorNamespace)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	// Its own process group, so the terminal's Ctrl-C reaches it only through us
-	// and the control plane is stopped after it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting manager: %w", err)
+	mgr, err := operator.Start(ctx, operator.Options{
+		Binary:       managerPath,
+		Kubeconfig:   env.KubeconfigPath,
+		Namespace:    operatorNamespace,
+		Args:         managerArgs,
+		CallbackPort: 8082,
+		Output:       os.Stdout,
+	})
+	if err != nil {
+		return err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	fmt.Printf("\nReady. In another shell:\n")
+	fmt.Printf("  export KUBECONFIG=%s\n  %s get ochan -A\n", env.KubeconfigPath, env.KubectlPath())
+	fmt.Printf("  bin/send-callback --url %s --sdkappid %s --token %s --account '@TOA#_test_OA_for_penn'\n", mgr.CallbackURL, devApp, devToken)
+	fmt.Printf("Metrics: http://%s/metrics. Ctrl-C stops the manager and the control plane.\n\n", mgr.MetricsAddr)
 
 	select {
-	case err := <-exited:
-		return fmt.Errorf("manager exited: %w", err)
+	case <-mgr.Exited():
+		return fmt.Errorf("manager exited: %w", mgr.Stop())
 	case <-ctx.Done():
 	}
 	fmt.Println("\nStopping the manager")
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-exited:
-		var exitErr *exec.ExitError
-		if err != nil && !errors.As(err, &exitErr) {
-			return err
-		}
-	case <-time.After(15 * time.Second):
-		_ = cmd.Process.Kill()
-		<-exited
-	}
-	return nil
+	return mgr.Stop()
 }

@@ -254,3 +254,34 @@ func TestWriteAnswer(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// A call made with Call and DestroyedBody passes the receiver's own checks.
+func TestCallRoundTrip(t *testing.T) {
+	at := time.Unix(1669872112, 0)
+	raw, err := Call{SDKAppID: 1400000001, Token: "xxxxyyyy", Command: CommandDestroyed, ClientIP: "1.2.3.4",
+		OptPlatform: "RESTAPI", RequestTime: at}.URL("http://receiver:8082/callback?x=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := ParseQuery(u.Query())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Sign != "17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061" || u.Query().Get("x") != "1" {
+		t.Fatalf("URL %s", raw)
+	}
+	if err := (Verifier{MaxSkew: time.Minute, Now: func() time.Time { return at }}).Verify("xxxxyyyy", q); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := Decode(q.Command, DestroyedBody("@TOA#_news", "owner", "News", 1670574414123))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ev.(*Destroyed); d.OfficialAccount != "@TOA#_news" || d.EventTime != 1670574414123 {
+		t.Fatalf("decoded %+v", d)
+	}
+}

@@ -66,8 +66,9 @@ const (
 )
 
 // The callback Secret: only the one named by --callback-secret is watched
-// (the manager's cache selects it by name).
-// +kubebuilder:rbac:groups="",namespace=system,resources=secrets,verbs=get;list;watch
+// (the manager's cache selects it by name). config/default names it
+// channel-operator-callback; a Secret of another name needs this grant too.
+// +kubebuilder:rbac:groups="",namespace=system,resources=secrets,resourceNames=callback,verbs=get;list;watch
 
 // Receiver is the HTTP endpoint for Chat callbacks. It runs on every replica
 // of the manager: the Chat backend may reach any of them.

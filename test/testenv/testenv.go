@@ -40,6 +40,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
@@ -159,6 +160,31 @@ func (e *Env) init(opts Options) error {
 // server here (a manager, say), or stopping the API server waits for it.
 func (e *Env) AddCleanup(fn func()) {
 	e.cleanups = append(e.cleanups, fn)
+}
+
+// WriteImpersonatingKubeconfig writes a kubeconfig that reaches the control
+// plane as the administrator impersonating user in groups: requests made
+// with it are authorized by the RBAC of that user, as in a real cluster.
+func (e *Env) WriteImpersonatingKubeconfig(path, user string, groups []string) error {
+	cfg, err := clientcmd.Load(e.env.KubeConfig)
+	if err != nil {
+		return fmt.Errorf("reading kubeconfig: %w", err)
+	}
+	for _, auth := range cfg.AuthInfos {
+		auth.Impersonate = user
+		auth.ImpersonateGroups = groups
+	}
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		return fmt.Errorf("writing kubeconfig: %w", err)
+	}
+	return nil
+}
+
+// ServiceAccountUser is the user name and groups of a ServiceAccount, for
+// WriteImpersonatingKubeconfig.
+func ServiceAccountUser(namespace, name string) (string, []string) {
+	return "system:serviceaccount:" + namespace + ":" + name,
+		[]string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"}
 }
 
 // Stop runs the cleanups, stops the control plane and removes what Start created.

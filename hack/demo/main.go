@@ -1,0 +1,195 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command demo shows the operator's main job on a local control plane: an
+// OfficialChannel with a Deployment, ConfigMap, Secret and Service linked to
+// it; a signed OfficialAccount.CallbackAfterOfficialAccountDestroyed sent to
+// the receiver; then the channel CleanedUp and its resources gone, the
+// unlinked ConfigMap still there. It stops everything it started and exits 0
+// when all of that happened. Use it through `make demo`.
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/channel-operator/channel-operator/test/operator"
+	"github.com/channel-operator/channel-operator/test/testenv"
+)
+
+//go:embed newsroom.yaml
+var newsroom string
+
+const (
+	operatorNamespace = "channel-operator-system"
+	app               = "1400000001"
+	token             = "demo-token"
+	account           = "@TOA#_test_OA_for_penn"
+	// The documented sample's EventTime.
+	eventTime = "1670574414123"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "\ndemo failed:", err)
+		os.Exit(1)
+	}
+	fmt.Println("\nDemo done: the destroyed channel's Deployment, ConfigMap, Secret and Service are gone; the weather team's ConfigMap is not.")
+}
+
+func run() error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := testenv.RepoRoot()
+
+	step("Start a local control plane (etcd and kube-apiserver from " + testenv.AssetsDir() + ")")
+	env, err := testenv.Start(testenv.Options{WorkDir: filepath.Join(root, "bin", "demo-cluster")})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		step("Stop the control plane")
+		if err := env.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping control plane:", err)
+		}
+	}()
+	kubectl := func(args ...string) (string, error) {
+		fmt.Printf("$ kubectl %s\n", strings.Join(args, " "))
+		out, err := env.Kubectl(ctx, args...)
+		fmt.Print(out)
+		return out, err
+	}
+
+	step("Configure the receiver: app " + app + " with webhook token " + token)
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}); err != nil {
+		return err
+	}
+	if err := env.Client.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: "channel-operator-callback"},
+		StringData: map[string]string{app: token},
+	}); err != nil {
+		return err
+	}
+
+	step("Start the operator (bin/manager)")
+	logPath := filepath.Join(root, "bin", "demo-manager.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	mgr, err := operator.Start(ctx, operator.Options{
+		Binary: filepath.Join(root, "bin", "manager"), Kubeconfig: env.KubeconfigPath,
+		Namespace: operatorNamespace, Args: []string{"--leader-elect"}, Output: logFile,
+	})
+	if err != nil {
+		return fmt.Errorf("%w (log: %s)", err, logPath)
+	}
+	defer func() {
+		step("Stop the operator")
+		if err := mgr.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping manager:", err)
+		}
+	}()
+	fmt.Printf("Receiver at %s; manager log in %s\n", mgr.CallbackURL, logPath)
+
+	step("Declare the channel and its bot's infrastructure (hack/demo/newsroom.yaml)")
+	manifest := filepath.Join(root, "hack", "demo", "newsroom.yaml")
+	if _, err := kubectl("apply", "-f", manifest); err != nil {
+		return err
+	}
+	if err := waitFor(ctx, env, "Active"); err != nil {
+		return err
+	}
+	if _, err := kubectl("get", "ochan", "-n", "newsroom", "-o", "wide"); err != nil {
+		return err
+	}
+	if _, err := kubectl("get", "deployments,configmaps,secrets,services", "-n", "newsroom", "-L", "chat.channel-operator.io/official-channel"); err != nil {
+		return err
+	}
+
+	step("The Chat backend reports the channel destroyed: a signed callback")
+	args := []string{"--url", mgr.CallbackURL, "--sdkappid", app, "--token", token, "--account", account, "--event-time", eventTime}
+	fmt.Printf("$ bin/send-callback %s\n", strings.Join(args, " "))
+	send := exec.CommandContext(ctx, filepath.Join(root, "bin", "send-callback"), args...)
+	send.Stdout, send.Stderr = os.Stdout, os.Stderr
+	if err := send.Run(); err != nil {
+		return fmt.Errorf("send-callback: %w", err)
+	}
+
+	step("The operator recorded the destruction and cleaned up")
+	if err := waitFor(ctx, env, "CleanedUp"); err != nil {
+		return err
+	}
+	if _, err := kubectl("get", "ochan", "-n", "newsroom", "-o", "wide"); err != nil {
+		return err
+	}
+	if _, err := kubectl("events", "-n", "newsroom", "--for", "officialchannel/penn-news"); err != nil {
+		return err
+	}
+	if _, err := kubectl("get", "deployments,configmaps,secrets,services", "-n", "newsroom", "-L", "chat.channel-operator.io/official-channel"); err != nil {
+		return err
+	}
+	return check(ctx, env)
+}
+
+// waitFor waits until the demo channel reaches phase.
+func waitFor(ctx context.Context, env *testenv.Env, phase string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := env.Kubectl(ctx, "get", "ochan", "penn-news", "-n", "newsroom", "-o", "jsonpath={.status.phase}")
+		if err == nil && out == phase {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("channel not %s after 30s (phase %q, %v)", phase, out, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// check verifies what the person just saw.
+func check(ctx context.Context, env *testenv.Env) error {
+	for _, obj := range []string{"deployment/penn-news-bot", "configmap/penn-news-config", "secret/penn-news-token", "service/penn-news"} {
+		if _, err := env.Kubectl(ctx, "get", obj, "-n", "newsroom"); err == nil {
+			return fmt.Errorf("%s was not deleted", obj)
+		}
+	}
+	if _, err := env.Kubectl(ctx, "get", "configmap/weather-config", "-n", "newsroom"); err != nil {
+		return errors.New("the unlinked ConfigMap weather-config was deleted")
+	}
+	destroyedAt, err := env.Kubectl(ctx, "get", "ochan", "penn-news", "-n", "newsroom", "-o", "jsonpath={.status.destroyedAt}")
+	if err != nil || destroyedAt != "2022-12-09T08:26:54.123Z" {
+		return fmt.Errorf("destroyedAt %q, want the sample's EventTime 2022-12-09T08:26:54.123Z (%v)", destroyedAt, err)
+	}
+	return nil
+}
+
+func step(title string) {
+	fmt.Printf("\n==> %s\n", title)
+}

@@ -1,0 +1,282 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/channel-operator/channel-operator/internal/callback"
+	"github.com/channel-operator/channel-operator/test/testenv"
+)
+
+var jsonUnmarshal = json.Unmarshal
+
+// newsroom: two channels with linked objects, an Orphan channel, an unlinked
+// ConfigMap, and the same label value in another namespace.
+const newsroom = `
+apiVersion: v1
+kind: Namespace
+metadata: {name: e2e-newsroom}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: e2e-elsewhere}
+---
+apiVersion: chat.channel-operator.io/v1alpha1
+kind: OfficialChannel
+metadata: {name: news, namespace: e2e-newsroom}
+spec:
+  sdkAppID: 1400000001
+  officialAccountID: "@TOA#_e2e_news"
+  linkedResources:
+  - {apiVersion: v1, kind: ConfigMap, name: legacy-settings}
+---
+apiVersion: chat.channel-operator.io/v1alpha1
+kind: OfficialChannel
+metadata: {name: sports, namespace: e2e-newsroom}
+spec:
+  sdkAppID: 1400000001
+  officialAccountID: "@TOA#_e2e_sports"
+---
+apiVersion: chat.channel-operator.io/v1alpha1
+kind: OfficialChannel
+metadata: {name: archive, namespace: e2e-newsroom}
+spec:
+  sdkAppID: 1400000001
+  officialAccountID: "@TOA#_e2e_archive"
+  cleanupPolicy: Orphan
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: news-bot, namespace: e2e-newsroom, labels: {chat.channel-operator.io/official-channel: news}}
+spec:
+  selector: {matchLabels: {app: news-bot}}
+  template:
+    metadata: {labels: {app: news-bot}}
+    spec: {containers: [{name: bot, image: example.com/bot:1}]}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: news-poster, namespace: e2e-newsroom, labels: {chat.channel-operator.io/official-channel: news}}
+spec:
+  schedule: "*/10 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec: {restartPolicy: OnFailure, containers: [{name: post, image: example.com/post:1}]}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: news-config, namespace: e2e-newsroom, labels: {chat.channel-operator.io/official-channel: news}}
+data: {k: v}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: news-token, namespace: e2e-newsroom, labels: {chat.channel-operator.io/official-channel: news}}
+stringData: {token: not-real}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: news, namespace: e2e-newsroom, labels: {chat.channel-operator.io/official-channel: news}}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: news, namespace: e2e-newsroom, labels: {chat.channel-operator.io/official-channel: news}}
+spec: {defaultBackend: {service: {name: news, port: {number: 80}}}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: legacy-settings, namespace: e2e-newsroom}
+data: {k: v}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: sports-config, namespace: e2e-newsroom, labels: {chat.channel-operator.io/official-channel: sports}}
+data: {k: v}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: archive-config, namespace: e2e-newsroom, labels: {chat.channel-operator.io/official-channel: archive}}
+data: {k: v}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: shared-config, namespace: e2e-newsroom}
+data: {k: v}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: news-config, namespace: e2e-elsewhere, labels: {chat.channel-operator.io/official-channel: news}}
+data: {k: v}
+`
+
+func TestDestroyedCallbacksCleanUpWithTheOperatorsRBAC(t *testing.T) {
+	manifest := filepath.Join(t.TempDir(), "newsroom.yaml")
+	writeFile(t, manifest, newsroom)
+	kubectl(t, "apply", "-f", manifest)
+	ns := "e2e-newsroom"
+	for _, ch := range []string{"news", "sports", "archive"} {
+		eventually(t, func() error {
+			if p := jsonpath(t, ns, "ochan/"+ch, "{.status.phase}"); p != "Active" {
+				return fmt.Errorf("%s phase %q", ch, p)
+			}
+			return nil
+		})
+	}
+
+	// news: through bin/send-callback, as a user would smoke-test.
+	send := exec.Command(filepath.Join(testenv.RepoRoot(), "bin", "send-callback"), "--url", mgr.CallbackURL,
+		"--sdkappid", app, "--token", token, "--account", "@TOA#_e2e_news", "--event-time", "1670574414123")
+	if out, err := send.CombinedOutput(); err != nil || !strings.Contains(string(out), `"ActionStatus":"OK"`) {
+		t.Fatalf("send-callback: %v\n%s", err, out)
+	}
+	// archive: the documented sample, signed, over HTTP.
+	if status, a := postDestroyed(t, "@TOA#_e2e_archive", token); status != http.StatusOK || a.ActionStatus != callback.StatusOK {
+		t.Fatalf("archive: %d %+v", status, a)
+	}
+
+	eventually(t, func() error {
+		if p := jsonpath(t, ns, "ochan/news", "{.status.phase}"); p != "CleanedUp" {
+			return fmt.Errorf("news phase %q", p)
+		}
+		return nil
+	})
+	if got := jsonpath(t, ns, "ochan/news", "{.status.destroyedAt}"); got != "2022-12-09T08:26:54.123Z" {
+		t.Fatalf("news destroyedAt %q", got)
+	}
+	if got := jsonpath(t, ns, "ochan/news", `{.status.conditions[?(@.type=="CleanedUp")].status} {.status.cleanup.deleted} {.status.cleanup.remaining}`); got != "True 7 0" {
+		t.Fatalf("news CleanedUp/deleted/remaining = %q, want \"True 7 0\"", got)
+	}
+	eventually(t, func() error {
+		events := kubectl(t, "events", "-n", ns, "--for", "officialchannel/news")
+		for _, reason := range []string{"DestructionRecorded", "CleanupStarted", "CleanedUp"} {
+			if !strings.Contains(events, reason) {
+				return fmt.Errorf("no %s event in:\n%s", reason, events)
+			}
+		}
+		return nil
+	})
+	for _, obj := range []string{"deployment/news-bot", "cronjob/news-poster", "configmap/news-config", "secret/news-token",
+		"service/news", "ingress/news", "configmap/legacy-settings"} {
+		if out, err := env.Kubectl(t.Context(), "get", obj, "-n", ns); err == nil {
+			t.Errorf("linked %s still there:\n%s", obj, out)
+		}
+	}
+	for _, obj := range []struct{ ns, name string }{
+		{ns, "configmap/sports-config"}, {ns, "configmap/archive-config"}, {ns, "configmap/shared-config"},
+		{"e2e-elsewhere", "configmap/news-config"},
+	} {
+		kubectl(t, "get", obj.name, "-n", obj.ns) // fails the test if gone
+	}
+
+	// archive is Orphan: destroyed, nothing deleted.
+	eventually(t, func() error {
+		got := jsonpath(t, ns, "ochan/archive", `{.status.phase} {.status.conditions[?(@.type=="CleanedUp")].reason}`)
+		if got != "Destroyed Orphaned" {
+			return fmt.Errorf("archive phase/reason %q", got)
+		}
+		return nil
+	})
+	// sports was not destroyed.
+	if p := jsonpath(t, ns, "ochan/sports", "{.status.phase}"); p != "Active" {
+		t.Fatalf("sports phase %q", p)
+	}
+
+	out := kubectl(t, "get", "ochan", "-n", ns)
+	t.Logf("kubectl get ochan:\n%s", out)
+	if strings.Contains(strings.ToLower(mgrLog.String()), "forbidden") {
+		t.Fatalf("the operator's RBAC refused something:\n%s", mgrLog.String())
+	}
+}
+
+func TestBadCallbacksAreRefusedOverHTTP(t *testing.T) {
+	status, a := postDestroyed(t, "@TOA#_e2e_sports", "not-the-token")
+	if status != http.StatusUnauthorized || a.ActionStatus != callback.StatusFail {
+		t.Fatalf("forged Sign: %d %+v", status, a)
+	}
+	resp, err := http.Get(mgr.CallbackURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("GET: %d", resp.StatusCode)
+	}
+}
+
+func TestMetricsAreExposed(t *testing.T) {
+	resp, err := http.Get("http://" + mgr.MetricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, metric := range []string{
+		"channel_operator_callbacks_total{",
+		"channel_operator_callback_duration_seconds_bucket{",
+		`channel_operator_channels{phase="Active"}`,
+		"channel_operator_cleanup_deletions_total",
+		"channel_operator_cleanup_duration_seconds",
+	} {
+		if !strings.Contains(string(body), metric) {
+			t.Errorf("/metrics lacks %s", metric)
+		}
+	}
+}
+
+// The manager really runs as the operator's ServiceAccount, with exactly the
+// RBAC config/ grants: what the operator needs, and nothing it does not.
+func TestManagerRunsWithTheServiceAccountsRBAC(t *testing.T) {
+	asOperator := func(args ...string) string {
+		cmd := exec.Command(env.KubectlPath(), append([]string{"--kubeconfig", operatorKubeconfig}, args...)...)
+		out, _ := cmd.Output() // can-i exits 1 for "no"; warnings go to stderr
+		return strings.TrimSpace(string(out))
+	}
+	if who := asOperator("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"); who != "system:serviceaccount:channel-operator-system:channel-operator-controller-manager" {
+		t.Fatalf("the manager's identity is %q", who)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"delete", "deployments", "-n", "any"}, "yes"},
+		{[]string{"list", "secrets", "-n", "any"}, "yes"},
+		{[]string{"patch", "officialchannels/status", "-n", "any"}, "yes"},
+		{[]string{"watch", "secrets/channel-operator-callback", "-n", operatorNamespace}, "yes"},
+		{[]string{"create", "configmaps", "-n", operatorNamespace}, "yes"},
+		// Not needed, not granted.
+		{[]string{"create", "deployments", "-n", "any"}, "no"},
+		{[]string{"update", "secrets", "-n", "any"}, "no"},
+		{[]string{"watch", "secrets", "-n", "any"}, "no"},
+		{[]string{"watch", "secrets/other", "-n", operatorNamespace}, "no"},
+		{[]string{"create", "configmaps", "-n", "any"}, "no"},
+		{[]string{"delete", "namespaces"}, "no"},
+		{[]string{"delete", "officialchannels", "-n", "any"}, "no"},
+	} {
+		if got := asOperator(append([]string{"auth", "can-i"}, tt.args...)...); got != tt.want {
+			t.Errorf("can-i %v = %q, want %q", tt.args, got, tt.want)
+		}
+	}
+}

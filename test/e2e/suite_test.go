@@ -1,0 +1,216 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package e2e proves the whole path on a local control plane with the
+// operator's own manifests: the kustomize output is applied (after a
+// server-side dry run), bin/manager runs as the operator's ServiceAccount
+// (impersonated, so the RBAC from config/rbac is what authorizes it), signed
+// callbacks arrive over real HTTP, and kubectl shows what a user would check.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/channel-operator/channel-operator/internal/callback"
+	"github.com/channel-operator/channel-operator/test/operator"
+	"github.com/channel-operator/channel-operator/test/testenv"
+)
+
+const (
+	operatorNamespace = "channel-operator-system"
+	serviceAccount    = "channel-operator-controller-manager"
+	app               = "1400000001"
+	token             = "e2e-token"
+	waitTimeout       = 30 * time.Second
+)
+
+var (
+	env         *testenv.Env
+	mgr         *operator.Process
+	mgrLog      *syncBuffer
+	installYAML string
+	// operatorKubeconfig is the manager's identity: its ServiceAccount.
+	operatorKubeconfig string
+)
+
+func TestMain(m *testing.M) {
+	testenv.Main(m, setup)
+}
+
+// setup installs the operator from its kustomize output and starts the
+// manager as its ServiceAccount.
+func setup(e *testenv.Env) error {
+	env = e
+	ctx := context.Background()
+	root := testenv.RepoRoot()
+
+	kustomize := os.Getenv("KUSTOMIZE")
+	if kustomize == "" {
+		kustomize = filepath.Join(root, "bin", "kustomize")
+	}
+	out, err := exec.Command(kustomize, "build", filepath.Join(root, "config", "default")).Output()
+	if err != nil {
+		return fmt.Errorf("kustomize build config/default (run `make kustomize`): %w", err)
+	}
+	installYAML = filepath.Join(os.TempDir(), fmt.Sprintf("channel-operator-install-%d.yaml", os.Getpid()))
+	if err := os.WriteFile(installYAML, out, 0o600); err != nil {
+		return err
+	}
+	e.AddCleanup(func() { _ = os.Remove(installYAML) })
+
+	// Server-side dry run first: every object must be valid for the API server.
+	// The namespace has to exist for the namespaced objects' dry run.
+	if _, err := e.Kubectl(ctx, "create", "namespace", operatorNamespace); err != nil {
+		return err
+	}
+	if out, err := e.Kubectl(ctx, "apply", "--dry-run=server", "-f", installYAML); err != nil {
+		return fmt.Errorf("server-side dry run of the kustomize output: %w\n%s", err, out)
+	}
+	if _, err := e.Kubectl(ctx, "apply", "--server-side", "--force-conflicts", "-f", installYAML); err != nil {
+		return fmt.Errorf("applying the kustomize output: %w", err)
+	}
+	// The installed callback Secret is an empty example; give it a token.
+	if _, err := e.Kubectl(ctx, "-n", operatorNamespace, "patch", "secret", "channel-operator-callback",
+		"--type=merge", "-p", fmt.Sprintf(`{"stringData":{%q:%q}}`, app, token)); err != nil {
+		return err
+	}
+
+	user, groups := testenv.ServiceAccountUser(operatorNamespace, serviceAccount)
+	kubeconfig := filepath.Join(filepath.Dir(e.KubeconfigPath), "operator-kubeconfig")
+	if err := e.WriteImpersonatingKubeconfig(kubeconfig, user, groups); err != nil {
+		return err
+	}
+	operatorKubeconfig = kubeconfig
+	mgrLog = &syncBuffer{}
+	mgr, err = operator.Start(ctx, operator.Options{
+		Binary:     filepath.Join(root, "bin", "manager"),
+		Kubeconfig: kubeconfig,
+		Namespace:  operatorNamespace,
+		Args:       []string{"--leader-elect"},
+		Output:     io.MultiWriter(mgrLog, prefixed(os.Stderr, "manager: ")),
+	})
+	if err != nil {
+		return fmt.Errorf("%w\n%s", err, mgrLog.String())
+	}
+	e.AddCleanup(func() {
+		if err := mgr.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: manager did not exit cleanly:", err)
+		}
+	})
+	return nil
+}
+
+// kubectl runs the built kubectl and fails the test on error.
+func kubectl(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := env.Kubectl(context.Background(), args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// eventually polls until check passes.
+func eventually(t *testing.T, check func() error) {
+	t.Helper()
+	testenv.Eventually(t, waitTimeout, check)
+}
+
+func jsonpath(t *testing.T, ns, obj, path string) string {
+	t.Helper()
+	return kubectl(t, "get", obj, "-n", ns, "-o", "jsonpath="+path)
+}
+
+// postDestroyed sends a signed copy of the documented destroyed sample for
+// account over HTTP.
+func postDestroyed(t *testing.T, account string, tok string) (int, callback.Answer) {
+	t.Helper()
+	sample, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "internal", "callback", "testdata", "destroyed.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := bytes.Replace(sample, []byte("@TOA#_test_OA_for_penn"), []byte(account), 1)
+	u, err := callback.Call{SDKAppID: 1400000001, Token: tok, Command: callback.CommandDestroyed,
+		ClientIP: "198.51.100.4", OptPlatform: "RESTAPI"}.URL(mgr.CallbackURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(u, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var a callback.Answer
+	raw, _ := io.ReadAll(resp.Body)
+	if err := jsonUnmarshal(raw, &a); err != nil {
+		t.Fatalf("answer %q: %v", raw, err)
+	}
+	return resp.StatusCode, a
+}
+
+// syncBuffer collects the manager's output for assertions.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+}
+
+func prefixed(w io.Writer, prefix string) io.Writer { return &prefixWriter{w: w, prefix: prefix} }
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		if line != "" {
+			if _, err := io.WriteString(p.w, p.prefix+line); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return len(b), nil
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

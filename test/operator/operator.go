@@ -1,0 +1,179 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package operator runs the built manager (bin/manager) as a process against
+// a control plane, the way a Deployment would run it: for the end-to-end
+// tests, `make dev` and `make demo`.
+package operator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// Options say how to run the manager.
+type Options struct {
+	// Binary is the manager executable.
+	Binary string
+	// Kubeconfig is the manager's client identity.
+	Kubeconfig string
+	// Namespace is the manager's own namespace (POD_NAMESPACE).
+	Namespace string
+	// Args are further flags. The callback, probe and metrics addresses are
+	// set by Start, on loopback ports.
+	Args []string
+	// CallbackPort is the receiver's port; a free one when zero.
+	CallbackPort int
+	// Output receives the manager's standard output and error.
+	Output io.Writer
+	// ReadyTimeout bounds the wait for /readyz; 60 s when zero.
+	ReadyTimeout time.Duration
+}
+
+// Process is a running manager.
+type Process struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error
+
+	// CallbackURL is the receiver's endpoint, http://127.0.0.1:<port>/callback.
+	CallbackURL string
+	// ProbeAddr serves /healthz and /readyz.
+	ProbeAddr string
+	// MetricsAddr serves /metrics over plain HTTP.
+	MetricsAddr string
+}
+
+// Start runs the manager and waits until it reports ready.
+func Start(ctx context.Context, opts Options) (*Process, error) {
+	ports, err := freePorts(3)
+	if err != nil {
+		return nil, err
+	}
+	if opts.CallbackPort != 0 {
+		ports[0] = opts.CallbackPort
+	}
+	p := &Process{
+		CallbackURL: fmt.Sprintf("http://127.0.0.1:%d/callback", ports[0]),
+		ProbeAddr:   fmt.Sprintf("127.0.0.1:%d", ports[1]),
+		MetricsAddr: fmt.Sprintf("127.0.0.1:%d", ports[2]),
+		exited:      make(chan struct{}),
+	}
+	args := append([]string{
+		"--callback-bind-address=127.0.0.1:" + strconv.Itoa(ports[0]),
+		"--health-probe-bind-address=" + p.ProbeAddr,
+		"--metrics-bind-address=" + p.MetricsAddr,
+		"--metrics-secure=false",
+	}, opts.Args...)
+	p.cmd = exec.Command(opts.Binary, args...)
+	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+opts.Kubeconfig, "POD_NAMESPACE="+opts.Namespace)
+	p.cmd.Stdout, p.cmd.Stderr = opts.Output, opts.Output
+	// Its own process group: a terminal's Ctrl-C reaches it only through
+	// whoever started it, which stops it before the control plane.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", opts.Binary, err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.exited)
+	}()
+
+	timeout := opts.ReadyTimeout
+	if timeout == 0 {
+		timeout = 60 * time.Second
+	}
+	if err := p.waitReady(ctx, timeout); err != nil {
+		p.Kill()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Process) waitReady(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	url := "http://" + p.ProbeAddr + "/readyz"
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-p.exited:
+			return fmt.Errorf("manager exited before it was ready: %v", p.err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("manager not ready after %s", timeout)
+		}
+	}
+}
+
+// Stop asks the manager to stop (SIGTERM) and waits for it; after 20 s it is
+// killed. It returns the manager's exit error, if any.
+func (p *Process) Stop() error {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(20 * time.Second):
+		p.Kill()
+		return errors.New("manager did not stop within 20s; killed")
+	}
+	return p.err
+}
+
+// Kill stops the manager at once (SIGKILL), as a crash would.
+func (p *Process) Kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+}
+
+// Exited is closed when the manager has exited.
+func (p *Process) Exited() <-chan struct{} { return p.exited }
+
+// freePorts finds n free loopback TCP ports.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	var listeners []net.Listener
+	defer func() {
+		for _, l := range listeners {
+			_ = l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("finding a free port: %w", err)
+		}
+		listeners = append(listeners, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
