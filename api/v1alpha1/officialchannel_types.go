@@ -261,7 +261,3 @@ type OfficialChannelList struct {
 	metav1.ListMeta `json:"metadata,omitzero"`
 	Items           []OfficialChannel `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&OfficialChannel{}, &OfficialChannelList{})
-}

@@ -40,9 +40,10 @@ import (
 
 func main() {
 	var (
-		endpoint  = flag.String("url", "http://127.0.0.1:8082/callback", "the receiver's callback URL")
-		appID     = flag.Int64("sdkappid", 0, "the Chat app's SDKAppID (required)")
-		token     = flag.String("token", os.Getenv("CHAT_CALLBACK_TOKEN"), "the app's webhook token (default $CHAT_CALLBACK_TOKEN; empty sends unsigned)")
+		endpoint = flag.String("url", "http://127.0.0.1:8082/callback", "the receiver's callback URL")
+		appID    = flag.Int64("sdkappid", 0, "the Chat app's SDKAppID (required)")
+		token    = flag.String("token", os.Getenv("CHAT_CALLBACK_TOKEN"),
+			"the app's webhook token (default $CHAT_CALLBACK_TOKEN; empty sends unsigned)")
 		account   = flag.String("account", "", "the destroyed channel's ID, e.g. @TOA#_news (required)")
 		eventTime = flag.Int64("event-time", 0, "EventTime in Unix milliseconds (default now)")
 		owner     = flag.String("owner", "107867", "Owner_Account in the body")
@@ -90,7 +91,7 @@ func send(endpoint string, call callback.Call, body []byte, timeout time.Duratio
 	if err != nil {
 		return false, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
 		return false, err

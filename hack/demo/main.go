@@ -24,7 +24,6 @@ package main
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"fmt"
 	"os"
@@ -42,9 +41,6 @@ import (
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
 
-//go:embed newsroom.yaml
-var newsroom string
-
 const (
 	operatorNamespace = "channel-operator-system"
 	app               = "1400000001"
@@ -59,7 +55,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "\ndemo failed:", err)
 		os.Exit(1)
 	}
-	fmt.Println("\nDemo done: the destroyed channel's Deployment, ConfigMap, Secret and Service are gone; the weather team's ConfigMap is not.")
+	fmt.Println("\nDemo done: the destroyed channel's Deployment, ConfigMap, Secret and Service are gone;" +
+		" the weather team's ConfigMap is not.")
 }
 
 func run() error {
@@ -102,7 +99,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer logFile.Close()
+	defer func() { _ = logFile.Close() }()
 	mgr, err := operator.Start(ctx, operator.Options{
 		Binary: filepath.Join(root, "bin", "manager"), Kubeconfig: env.KubeconfigPath,
 		Namespace: operatorNamespace, Args: []string{"--leader-elect"}, Output: logFile,
@@ -129,7 +126,7 @@ func run() error {
 	if _, err := kubectl("get", "ochan", "-n", "newsroom", "-o", "wide"); err != nil {
 		return err
 	}
-	if _, err := kubectl("get", "deployments,configmaps,secrets,services", "-n", "newsroom", "-L", "chat.channel-operator.io/official-channel"); err != nil {
+	if _, err := kubectl(showObjects...); err != nil {
 		return err
 	}
 
@@ -152,11 +149,15 @@ func run() error {
 	if _, err := kubectl("events", "-n", "newsroom", "--for", "officialchannel/penn-news"); err != nil {
 		return err
 	}
-	if _, err := kubectl("get", "deployments,configmaps,secrets,services", "-n", "newsroom", "-L", "chat.channel-operator.io/official-channel"); err != nil {
+	if _, err := kubectl(showObjects...); err != nil {
 		return err
 	}
 	return check(ctx, env)
 }
+
+// showObjects lists the newsroom's objects with the channel each is linked to.
+var showObjects = []string{"get", "deployments,configmaps,secrets,services", "-n", "newsroom",
+	"-L", "chat.channel-operator.io/official-channel"}
 
 // waitFor waits until the demo channel reaches phase.
 func waitFor(ctx context.Context, env *testenv.Env, phase string) error {
@@ -175,7 +176,8 @@ func waitFor(ctx context.Context, env *testenv.Env, phase string) error {
 
 // check verifies what the person just saw.
 func check(ctx context.Context, env *testenv.Env) error {
-	for _, obj := range []string{"deployment/penn-news-bot", "configmap/penn-news-config", "secret/penn-news-token", "service/penn-news"} {
+	linked := []string{"deployment/penn-news-bot", "configmap/penn-news-config", "secret/penn-news-token", "service/penn-news"}
+	for _, obj := range linked {
 		if _, err := env.Kubectl(ctx, "get", obj, "-n", "newsroom"); err == nil {
 			return fmt.Errorf("%s was not deleted", obj)
 		}

@@ -43,7 +43,7 @@ func TestSignDocumentedVector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	vectors := 0
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {

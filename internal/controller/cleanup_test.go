@@ -356,16 +356,14 @@ func TestCleanupOfTwentyObjects(t *testing.T) {
 	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyDelete)
 	var objs []client.Object
 	for i := 0; i < 4; i++ {
-		for _, obj := range []client.Object{
+		objs = append(objs,
 			&corev1.ConfigMap{ObjectMeta: objectMeta(ns, fmt.Sprintf("cm-%d", i), labelled("news"))},
 			&corev1.Secret{ObjectMeta: objectMeta(ns, fmt.Sprintf("secret-%d", i), labelled("news"))},
 			&corev1.Service{ObjectMeta: objectMeta(ns, fmt.Sprintf("svc-%d", i), labelled("news")),
 				Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}}},
 			oneOfEachKind(ns, fmt.Sprintf("d%d", i), labelled("news"))[0], // Deployment
 			oneOfEachKind(ns, fmt.Sprintf("c%d", i), labelled("news"))[4], // CronJob
-		} {
-			objs = append(objs, obj)
-		}
+		)
 	}
 	create(t, objs...)
 	start := time.Now()

@@ -334,8 +334,8 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 func (r *Receiver) recordDestroyed(ctx context.Context, w http.ResponseWriter, q callback.Query, d *callback.Destroyed, start time.Time) string {
 	ctx, cancel := context.WithDeadline(ctx, start.Add(r.opts.AnswerBudget))
 	defer cancel()
-	log := r.log.WithValues("sdkAppID", q.SDKAppID, "officialAccountID", d.OfficialAccount, "eventTime", d.EventTime)
-	ctx = logr.NewContext(ctx, log)
+	logger := r.log.WithValues("sdkAppID", q.SDKAppID, "officialAccountID", d.OfficialAccount, "eventTime", d.EventTime)
+	ctx = logr.NewContext(ctx, logger)
 
 	rec := destruction.Record{
 		SDKAppID:          q.SDKAppID,
@@ -355,12 +355,12 @@ func (r *Receiver) recordDestroyed(ctx context.Context, w http.ResponseWriter, q
 		if errors.Is(err, destruction.ErrStoreFull) || errors.Is(err, context.DeadlineExceeded) {
 			status = http.StatusServiceUnavailable
 		}
-		log.Error(err, "Could not record channel destruction; answering FAIL so that it is not taken as delivered")
+		logger.Error(err, "Could not record channel destruction; answering FAIL so that it is not taken as delivered")
 		callback.Write(w, callback.Fail(status, "the destruction could not be recorded; retry later"))
 		return resultFailed
 	}
 	if out.Pending {
-		log.Info("No OfficialChannel matches yet; kept the destruction as pending")
+		logger.Info("No OfficialChannel matches yet; kept the destruction as pending")
 		callback.Write(w, callback.OK())
 		return resultPending
 	}

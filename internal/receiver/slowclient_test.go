@@ -77,7 +77,7 @@ func TestTrickledHeadersAreDropped(t *testing.T) {
 // request is refused, not recorded.
 func TestUnfinishedBodyIsDropped(t *testing.T) {
 	conn := dial(t)
-	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"Callback",
+	_, _ = fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"Callback",
 		strings.TrimPrefix(callbackURL(signedApp, testToken, callback.CommandDestroyed), "http://"+recv.Addr()))
 	out, closed := closedWithin(t, conn, 5*time.Second)
 	if !closed {
@@ -91,7 +91,7 @@ func TestUnfinishedBodyIsDropped(t *testing.T) {
 // An idle keep-alive connection is closed by the idle timeout.
 func TestIdleKeepAliveIsClosed(t *testing.T) {
 	conn := dial(t)
-	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+	_, _ = fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
 		strings.TrimPrefix(callbackURL(signedApp, testToken, callback.CommandAfterCreate), "http://"+recv.Addr()),
 		len(sample(t, "created.json")), sample(t, "created.json"))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)

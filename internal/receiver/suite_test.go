@@ -28,7 +28,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -219,7 +218,7 @@ func do(t testing.TB, req *http.Request) answer {
 	if err != nil {
 		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(resp.Body)
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Fatalf("answer Content-Type %q, body %q", ct, body)
@@ -342,12 +341,4 @@ func hasPending(t testing.TB, app int64, account string) bool {
 		t.Fatal(err)
 	}
 	return rec != nil
-}
-
-func uniqueAccount(t testing.TB) string {
-	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
-	if len(name) > 40 {
-		name = name[len(name)-40:]
-	}
-	return "@TOA#_" + name
 }

@@ -166,7 +166,8 @@ func TestDestroyedCallbacksCleanUpWithTheOperatorsRBAC(t *testing.T) {
 	if got := jsonpath(t, ns, "ochan/news", "{.status.destroyedAt}"); got != "2022-12-09T08:26:54.123Z" {
 		t.Fatalf("news destroyedAt %q", got)
 	}
-	if got := jsonpath(t, ns, "ochan/news", `{.status.conditions[?(@.type=="CleanedUp")].status} {.status.cleanup.deleted} {.status.cleanup.remaining}`); got != "True 7 0" {
+	cleanup := `{.status.conditions[?(@.type=="CleanedUp")].status} {.status.cleanup.deleted} {.status.cleanup.remaining}`
+	if got := jsonpath(t, ns, "ochan/news", cleanup); got != "True 7 0" {
 		t.Fatalf("news CleanedUp/deleted/remaining = %q, want \"True 7 0\"", got)
 	}
 	eventually(t, func() error {
@@ -231,7 +232,7 @@ func TestMetricsAreExposed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(resp.Body)
 	for _, metric := range []string{
 		"channel_operator_callbacks_total{",
@@ -254,7 +255,8 @@ func TestManagerRunsWithTheServiceAccountsRBAC(t *testing.T) {
 		out, _ := cmd.Output() // can-i exits 1 for "no"; warnings go to stderr
 		return strings.TrimSpace(string(out))
 	}
-	if who := asOperator("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"); who != "system:serviceaccount:channel-operator-system:channel-operator-controller-manager" {
+	want, _ := testenv.ServiceAccountUser(operatorNamespace, serviceAccount)
+	if who := asOperator("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"); who != want {
 		t.Fatalf("the manager's identity is %q", who)
 	}
 	for _, tt := range []struct {

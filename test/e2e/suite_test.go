@@ -163,7 +163,7 @@ func postDestroyed(t *testing.T, account string, tok string) (int, callback.Answ
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var a callback.Answer
 	raw, _ := io.ReadAll(resp.Body)
 	if err := jsonUnmarshal(raw, &a); err != nil {
