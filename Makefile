@@ -81,6 +81,11 @@ demo: manifests generate envtest build ## Show the operator's main job on a loca
 	go build -o bin/demo ./hack/demo
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" bin/demo
 
+.PHONY: bench
+bench: manifests generate envtest build ## Benchmarks against the raw API server, one run; rewrites docs/benchmarks.md. BENCH_SCALE scales the sizes.
+	go build -o bin/bench ./hack/bench
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" bin/bench
+
 .PHONY: dev
 dev: manifests generate envtest build ## Local control plane from bin/k8s, CRDs, samples and the manager, until Ctrl-C.
 	go build -o bin/devcluster ./hack/dev

@@ -185,7 +185,7 @@ func TestCleanupDeletesExactlyTheLinkedObjects(t *testing.T) {
 	if n := testutil.ToFloat64(cleanupDeletions.WithLabelValues("configmaps")) - deletedConfigMaps; n != 3 {
 		t.Fatalf("configmaps deletions metric went up by %v, want 3", n)
 	}
-	waitForEvents(t, ch, EventCleanupStarted, EventCleanedUp)
+	waitForEvents(t, ch, EventDestructionRecorded, EventCleanupStarted, EventCleanedUp)
 
 	out, err := env.Kubectl(context.Background(), "get", "ochan", "news", "--namespace", ns)
 	if err != nil {
@@ -227,7 +227,7 @@ func TestOrphanPolicyDeletesNothing(t *testing.T) {
 		}
 		return nil
 	})
-	waitForEvents(t, ch, EventOrphaned)
+	waitForEvents(t, ch, EventDestructionRecorded)
 	assertUntouched(t, before)
 }
 

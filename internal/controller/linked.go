@@ -69,10 +69,14 @@ func (r sweepResult) deletedTotal() int {
 }
 
 // cleaner finds and deletes the objects linked to an OfficialChannel. It
-// reads metadata only, straight from the API server: nothing is cached, and
-// Secret or ConfigMap contents are never read.
+// reads metadata only: the cleanup kinds from the manager's metadata-only
+// cache, spec.linkedResources from the API server. Secret or ConfigMap
+// contents are never read, let alone cached.
 type cleaner struct {
-	reader client.Reader
+	// cached reads the cleanup kinds' metadata from the cache.
+	cached client.Reader
+	// live reads spec.linkedResources entries, of any kind, from the API server.
+	live   client.Reader
 	writer client.Client
 	mapper meta.RESTMapper
 	kinds  []schema.GroupResource
@@ -111,9 +115,8 @@ func (c *cleaner) findLinked(ctx context.Context, ch *chatv1alpha1.OfficialChann
 		}
 		list := &metav1.PartialObjectMetadataList{}
 		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		// One list per kind serves both the label and the ownerReference
-		// link: an ownerReference cannot be selected on the server.
-		if err := c.reader.List(ctx, list, client.InNamespace(ch.Namespace)); err != nil {
+		// One list per kind serves both the label and the ownerReference link.
+		if err := c.cached.List(ctx, list, client.InNamespace(ch.Namespace)); err != nil {
 			errs = append(errs, fmt.Errorf("listing %s in %s: %w", gr, ch.Namespace, err))
 			continue
 		}
@@ -160,7 +163,7 @@ func (c *cleaner) getListed(ctx context.Context, namespace string, ref chatv1alp
 	}
 	obj := &metav1.PartialObjectMetadata{}
 	obj.SetGroupVersionKind(mapping.GroupVersionKind)
-	if err := c.reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, obj); err != nil {
+	if err := c.live.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, "", nil
 		}

@@ -19,6 +19,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -31,10 +32,14 @@ import (
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 	"github.com/channel-operator/channel-operator/internal/destruction"
@@ -46,7 +51,6 @@ const (
 	EventCleanupStarted      = "CleanupStarted"
 	EventCleanedUp           = "CleanedUp"
 	EventCleanupFailed       = "CleanupFailed"
-	EventOrphaned            = "Orphaned"
 )
 
 // Requeue back-off while linked objects remain (held by finalizers, say).
@@ -58,9 +62,10 @@ const (
 // OfficialChannelReconciler drives an OfficialChannel's status and, once the
 // channel is destroyed on the Chat side, the cleanup of its linked objects.
 type OfficialChannelReconciler struct {
-	// Client reads OfficialChannels from the cache and writes.
+	// Client reads OfficialChannels and the cleanup kinds' metadata from the
+	// cache, and writes.
 	client.Client
-	// APIReader reads linked objects' metadata straight from the API server.
+	// APIReader reads spec.linkedResources entries from the API server.
 	APIReader client.Reader
 	// CleanupKinds are the kinds swept for labelled and owned objects.
 	CleanupKinds []schema.GroupResource
@@ -79,14 +84,15 @@ type OfficialChannelReconciler struct {
 // +kubebuilder:rbac:groups=chat.channel-operator.io,resources=officialchannels/finalizers,verbs=update
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// The default --cleanup-kinds: metadata is read (get, list) and objects are
-// deleted; nothing else. Kinds added with the flag need the same grant.
-// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get;list;delete
-// +kubebuilder:rbac:groups=batch,resources=jobs;cronjobs,verbs=get;list;delete
-// +kubebuilder:rbac:groups="",resources=services;configmaps;secrets;persistentvolumeclaims;serviceaccounts,verbs=get;list;delete
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;delete
-// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;delete
-// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;delete
+// The default --cleanup-kinds: metadata is watched (list, watch) into the
+// cache, spec.linkedResources entries are read (get), objects are deleted;
+// nothing else. Kinds added with the flag need the same grant.
+// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get;list;watch;delete
+// +kubebuilder:rbac:groups=batch,resources=jobs;cronjobs,verbs=get;list;watch;delete
+// +kubebuilder:rbac:groups="",resources=services;configmaps;secrets;persistentvolumeclaims;serviceaccounts,verbs=get;list;watch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;delete
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;delete
 
 // scope is one reconcile's view of an OfficialChannel: what it started from,
 // what it is becoming, and whether the finalizer may go.
@@ -130,12 +136,13 @@ func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, s *scop
 			return ctrl.Result{}, err
 		}
 	}
+	r.announceDestruction(ch)
 	switch {
 	case ch.Status.Destruction == nil:
 		markActive(ch)
 		return ctrl.Result{}, nil
 	case ch.Spec.CleanupPolicy == chatv1alpha1.CleanupPolicyOrphan:
-		r.markOrphaned(ch)
+		markOrphaned(ch)
 		return ctrl.Result{}, nil
 	case cleanedUp(ch):
 		return ctrl.Result{}, nil
@@ -150,6 +157,7 @@ func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, s *scop
 // only ownerReference garbage collection applies to it.
 func (r *OfficialChannelReconciler) reconcileDelete(ctx context.Context, s *scope, req ctrl.Request) (ctrl.Result, error) {
 	ch := s.channel
+	r.announceDestruction(ch)
 	if ch.Status.Destruction != nil && ch.Spec.CleanupPolicy != chatv1alpha1.CleanupPolicyOrphan && !cleanedUp(ch) {
 		if res := r.cleanUp(ctx, ch, req); !res.IsZero() {
 			return res, nil
@@ -223,11 +231,37 @@ func (r *OfficialChannelReconciler) applyPending(ctx context.Context, ch *chatv1
 	if destruction.Apply(ch, rec.Destruction) {
 		logf.FromContext(ctx).Info("Recorded a destruction received before the OfficialChannel existed",
 			"eventTime", rec.Destruction.EventTime)
-		r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventDestructionRecorded, "RecordDestruction",
-			"Chat reported channel %s (app %d) destroyed at %s, before this OfficialChannel was created",
-			ch.Spec.OfficialAccountID, ch.Spec.SDKAppID, ch.Status.DestroyedAt)
 	}
 	return nil
+}
+
+// announceDestruction emits the DestructionRecorded Event the first time the
+// reconciler sees a recorded destruction (CleanedUp still CleanupPending, as
+// destruction.Apply left it). The reconciler, not the receiver, emits it:
+// one Event per channel however many replicas received the callback, and no
+// extra API call on the callback's path.
+func (r *OfficialChannelReconciler) announceDestruction(ch *chatv1alpha1.OfficialChannel) {
+	d := ch.Status.Destruction
+	c := meta.FindStatusCondition(ch.Status.Conditions, chatv1alpha1.ConditionCleanedUp)
+	if d == nil || c == nil || c.Reason != chatv1alpha1.ReasonCleanupPending {
+		return
+	}
+	next := "its linked objects will be deleted"
+	if ch.Spec.CleanupPolicy == chatv1alpha1.CleanupPolicyOrphan {
+		next = "cleanupPolicy Orphan leaves its linked objects in place"
+	}
+	r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventDestructionRecorded, "RecordDestruction",
+		"Chat reported channel %s (app %d) destroyed at %s; owner %q, platform %q; %s",
+		ch.Spec.OfficialAccountID, ch.Spec.SDKAppID, ch.Status.DestroyedAt, truncate(d.OwnerAccount), truncate(d.OptPlatform), next)
+}
+
+// truncate keeps caller-chosen strings (they come from the callback) short.
+func truncate(s string) string {
+	const max = 64
+	if len(s) > max {
+		return s[:max] + "..."
+	}
+	return s
 }
 
 // cleanedUp reports whether the cleanup finished for the current spec. A
@@ -246,12 +280,9 @@ func markActive(ch *chatv1alpha1.OfficialChannel) {
 		"Nothing is cleaned up while the channel is active")
 }
 
-// markOrphaned records that policy Orphan leaves the linked objects alone.
-func (r *OfficialChannelReconciler) markOrphaned(ch *chatv1alpha1.OfficialChannel) {
-	if c := meta.FindStatusCondition(ch.Status.Conditions, chatv1alpha1.ConditionCleanedUp); c == nil || c.Reason != chatv1alpha1.ReasonOrphaned {
-		r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventOrphaned, "Cleanup",
-			"Channel %s was destroyed; policy Orphan leaves its linked objects in place", ch.Spec.OfficialAccountID)
-	}
+// markOrphaned records that policy Orphan leaves the linked objects alone
+// (the DestructionRecorded Event says so too).
+func markOrphaned(ch *chatv1alpha1.OfficialChannel) {
 	ch.Status.Phase = chatv1alpha1.PhaseDestroyed
 	setCondition(ch, chatv1alpha1.ConditionCleanedUp, metav1.ConditionFalse, chatv1alpha1.ReasonOrphaned,
 		"cleanupPolicy is Orphan: linked objects are left in place")
@@ -298,16 +329,65 @@ func (r *OfficialChannelReconciler) patch(ctx context.Context, s *scope) error {
 	return nil
 }
 
-// SetupWithManager registers the reconciler with the manager.
+// SetupWithManager registers the reconciler with the manager. It watches the
+// metadata of every cleanup kind the cluster serves: the cleanup reads linked
+// objects from that cache, and a linked object that changes or goes wakes
+// its channel's cleanup at once instead of at the next retry.
 func (r *OfficialChannelReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.cleaner = &cleaner{reader: r.APIReader, writer: r.Client, mapper: mgr.GetRESTMapper(), kinds: r.CleanupKinds}
+	r.cleaner = &cleaner{cached: r.Client, live: r.APIReader, writer: r.Client, mapper: mgr.GetRESTMapper(), kinds: r.CleanupKinds}
 	r.backoff = workqueue.NewTypedItemExponentialFailureRateLimiter[ctrl.Request](minCleanupRetry, maxCleanupRetry)
 	if err := registerPhaseCollector(mgr.GetCache()); err != nil {
 		return fmt.Errorf("registering the phase metric: %w", err)
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&chatv1alpha1.OfficialChannel{}).
 		Named("officialchannel").
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)}).
-		Complete(r)
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)})
+	for _, gr := range r.CleanupKinds {
+		gvk, err := mgr.GetRESTMapper().KindFor(gr.WithVersion(""))
+		if err != nil {
+			// Not served now: the cleanup reports it, and reads it lazily if
+			// it appears later.
+			continue
+		}
+		obj := &metav1.PartialObjectMetadata{}
+		obj.SetGroupVersionKind(gvk)
+		b = b.WatchesMetadata(obj, handler.EnqueueRequestsFromMapFunc(r.channelOfLinked), builder.WithPredicates(beingDeleted))
+	}
+	return b.Complete(r)
+}
+
+// beingDeleted passes the events of objects that wait for their finalizers:
+// the ones a cleanup waits for. Objects the cleanup deletes outright, and
+// every other change of every object of the cleanup kinds, wake nothing.
+var beingDeleted = predicate.Funcs{
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	UpdateFunc:  func(e event.UpdateEvent) bool { return e.ObjectNew.GetDeletionTimestamp() != nil },
+	DeleteFunc:  func(e event.DeleteEvent) bool { return e.Object.GetDeletionTimestamp() != nil },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+}
+
+// channelOfLinked maps a linked object (by label or ownerReference) to its
+// OfficialChannel, and only while that channel is being cleaned up: objects
+// change all the time, channels that are not being cleaned up need no wake-up.
+func (r *OfficialChannelReconciler) channelOfLinked(ctx context.Context, obj client.Object) []ctrl.Request {
+	var names []string
+	if name := obj.GetLabels()[chatv1alpha1.LinkLabel]; name != "" {
+		names = append(names, name)
+	}
+	for _, ref := range obj.GetOwnerReferences() {
+		if ref.Kind == "OfficialChannel" && strings.HasPrefix(ref.APIVersion, chatv1alpha1.GroupVersion.Group+"/") {
+			names = append(names, ref.Name)
+		}
+	}
+	var reqs []ctrl.Request
+	for _, name := range names {
+		key := client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}
+		ch := &chatv1alpha1.OfficialChannel{}
+		if err := r.Get(ctx, key, ch); err != nil || ch.Status.Destruction == nil || cleanedUp(ch) {
+			continue
+		}
+		reqs = append(reqs, ctrl.Request{NamespacedName: key})
+	}
+	return reqs
 }

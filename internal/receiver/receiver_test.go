@@ -397,7 +397,7 @@ func TestConcurrentStatusWriteIsPreserved(t *testing.T) {
 			return err
 		},
 	})
-	w := &Writer{Cache: writer.Cache, API: writer.API, Client: racing, Pending: pending, Events: writer.Events}
+	w := &Writer{Cache: writer.Cache, API: writer.API, Client: racing, Pending: pending}
 	out, err := w.Record(ctx, destruction.Record{SDKAppID: signedApp, OfficialAccountID: account,
 		Destruction: chatv1alpha1.Destruction{EventTime: 1700000001000, ReceivedAt: metav1.Now()}})
 	if err != nil || out.Recorded != 1 {
@@ -435,7 +435,7 @@ func TestFailedWriteIsAnsweredFail(t *testing.T) {
 	})
 	opts := testOptions()
 	opts.AnswerBudget = 400 * time.Millisecond
-	r := New(opts, &Writer{Cache: writer.Cache, API: writer.API, Client: failing, Pending: pending, Events: writer.Events})
+	r := New(opts, &Writer{Cache: writer.Cache, API: writer.API, Client: failing, Pending: pending})
 	r.tokens.Store(recv.tokens.Load())
 	r.ready.Store(true)
 

@@ -34,8 +34,11 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
@@ -75,7 +78,7 @@ const (
 type Receiver struct {
 	opts     Options
 	verifier callback.Verifier
-	writer   *Writer
+	writer   recorder
 	log      logr.Logger
 
 	// tokens maps each accepted SDKAppID to its webhook token; swapped whole
@@ -90,8 +93,14 @@ type Receiver struct {
 	addr string
 }
 
+// recorder makes a destruction durable; *Writer is the one that writes to the
+// cluster.
+type recorder interface {
+	Record(ctx context.Context, rec destruction.Record) (Outcome, error)
+}
+
 // New returns a Receiver that records destructions with writer.
-func New(opts Options, writer *Writer) *Receiver {
+func New(opts Options, writer recorder) *Receiver {
 	r := &Receiver{
 		opts:     opts,
 		verifier: callback.Verifier{MaxSkew: opts.MaxSkew, AllowUnsigned: opts.AllowUnsigned},
@@ -107,9 +116,27 @@ func New(opts Options, writer *Writer) *Receiver {
 // SetupWithManager adds the receiver's HTTP server, its Secret watch and its
 // readiness check to mgr.
 func (r *Receiver) SetupWithManager(ctx context.Context, mgr manager.Manager) error {
-	// The manager's cache is restricted to the one callback Secret (see
-	// cmd/main.go), so this informer watches nothing else.
-	inf, err := mgr.GetCache().GetInformer(ctx, &corev1.Secret{})
+	// A cache of its own holds the one callback Secret, selected by name:
+	// nothing else is watched, and the manager's cache stays free to hold
+	// other Secrets' metadata for the cleanup.
+	secrets, err := cache.New(mgr.GetConfig(), cache.Options{
+		Scheme:            mgr.GetScheme(),
+		Mapper:            mgr.GetRESTMapper(),
+		HTTPClient:        mgr.GetHTTPClient(),
+		DefaultNamespaces: map[string]cache.Config{r.opts.Secret.Namespace: {}},
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Secret{}: {Field: fields.OneTermEqualSelector("metadata.name", r.opts.Secret.Name)},
+		},
+		DefaultTransform: cache.TransformStripManagedFields(),
+	})
+	if err != nil {
+		return fmt.Errorf("creating the callback Secret cache: %w", err)
+	}
+	// Started and synced with the manager's caches, before anything else.
+	if err := mgr.Add(ownCache{secrets}); err != nil {
+		return err
+	}
+	inf, err := secrets.GetInformer(ctx, &corev1.Secret{})
 	if err != nil {
 		return fmt.Errorf("getting the Secret informer: %w", err)
 	}
@@ -163,6 +190,13 @@ func (r *Receiver) SetupWithManager(ctx context.Context, mgr manager.Manager) er
 
 // Addr is the address the receiver listens on, once SetupWithManager ran.
 func (r *Receiver) Addr() string { return r.addr }
+
+// ownCache makes the manager start a cache with its own caches and wait for
+// its sync before it starts anything else.
+type ownCache struct{ cache.Cache }
+
+// GetCache puts ownCache in the manager's group of caches.
+func (c ownCache) GetCache() cache.Cache { return c.Cache }
 
 // readyWhenStarted marks the receiver ready when the manager starts it.
 type readyWhenStarted struct{ r *Receiver }
@@ -243,7 +277,8 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		result = res
 		callback.Write(w, callback.Fail(status, fmt.Sprintf(format, args...)))
 	}
-	if values, err := url.ParseQuery(req.URL.RawQuery); err == nil {
+	values, queryErr := url.ParseQuery(req.URL.RawQuery)
+	if queryErr == nil {
 		command = commandLabel(values.Get(callback.ParamCommand))
 	}
 
@@ -252,15 +287,6 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		fail(resultNotReady, http.StatusServiceUnavailable, "the receiver is starting")
 		return
 	}
-	select {
-	case r.inflight <- struct{}{}:
-		defer func() { <-r.inflight }()
-	default:
-		w.Header().Set("Retry-After", "1")
-		fail(resultOverloaded, http.StatusServiceUnavailable, "too many callbacks in flight")
-		return
-	}
-
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		fail(resultMethodNotAllowed, http.StatusMethodNotAllowed, "method %s not allowed; use POST", req.Method)
@@ -281,8 +307,18 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 
-	values, err := url.ParseQuery(req.URL.RawQuery)
-	if err != nil {
+	// The work from here on is bounded, not the reading above: a slow client
+	// is the server timeouts' business and must not take a worker's place.
+	select {
+	case r.inflight <- struct{}{}:
+		defer func() { <-r.inflight }()
+	default:
+		w.Header().Set("Retry-After", "1")
+		fail(resultOverloaded, http.StatusServiceUnavailable, "too many callbacks in flight")
+		return
+	}
+
+	if queryErr != nil {
 		fail(resultBadRequest, http.StatusBadRequest, "malformed query string")
 		return
 	}

@@ -34,10 +34,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -100,12 +98,6 @@ func setup(e *testenv.Env) error {
 		Scheme:                 e.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {
-				Namespaces: map[string]cache.Config{operatorNamespace: {}},
-				Field:      fields.OneTermEqualSelector("metadata.name", secretName),
-			},
-		}},
 	})
 	if err != nil {
 		cancel()
@@ -121,7 +113,7 @@ func setup(e *testenv.Env) error {
 		cancel()
 		return err
 	}
-	writer = &Writer{Cache: mgr.GetCache(), API: mgr.GetAPIReader(), Client: mgr.GetClient(), Pending: pending, Events: recorder}
+	writer = &Writer{Cache: mgr.GetCache(), API: mgr.GetAPIReader(), Client: mgr.GetClient(), Pending: pending}
 	recv = New(testOptions(), writer)
 	if err := recv.SetupWithManager(ctx, mgr); err != nil {
 		cancel()
@@ -282,11 +274,11 @@ func eventually(t testing.TB, check func() error) {
 }
 
 // recorder captures an answer from a handler called without a network.
-type recorder struct{ *httptest.ResponseRecorder }
+type respRecorder struct{ *httptest.ResponseRecorder }
 
-func newRecorder() recorder { return recorder{httptest.NewRecorder()} }
+func newRecorder() respRecorder { return respRecorder{httptest.NewRecorder()} }
 
-func (r recorder) answer(t testing.TB) answer {
+func (r respRecorder) answer(t testing.TB) answer {
 	t.Helper()
 	if ct := r.Header().Get("Content-Type"); ct != "application/json" {
 		t.Fatalf("answer Content-Type %q", ct)

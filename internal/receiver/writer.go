@@ -23,9 +23,7 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -34,7 +32,9 @@ import (
 )
 
 // Writer records a destruction: in the status of every matching
-// OfficialChannel, or, while none matches, in the pending store.
+// OfficialChannel, or, while none matches, in the pending store. Its one API
+// call per channel is the status write; the Event about it comes from the
+// reconciler, off the callback's path.
 type Writer struct {
 	// Cache is the manager's cache, with destruction.ChannelIndex.
 	Cache client.Reader
@@ -43,7 +43,6 @@ type Writer struct {
 	// Client writes status.
 	Client  client.Client
 	Pending *destruction.PendingStore
-	Events  events.EventRecorder
 }
 
 // Outcome says what Record did.
@@ -135,7 +134,6 @@ func (w *Writer) recordOne(ctx context.Context, ch *chatv1alpha1.OfficialChannel
 			err := w.Client.Status().Patch(ctx, ch, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 			switch {
 			case err == nil:
-				w.recordEvent(ch)
 				logf.FromContext(ctx).Info("Recorded channel destruction", "officialChannel", key)
 				return true, nil
 			case apierrors.IsNotFound(err):
@@ -155,13 +153,6 @@ func (w *Writer) recordOne(ctx context.Context, ch *chatv1alpha1.OfficialChannel
 			backoff *= 2
 		}
 	}
-}
-
-func (w *Writer) recordEvent(ch *chatv1alpha1.OfficialChannel) {
-	d := ch.Status.Destruction
-	w.Events.Eventf(ch, nil, corev1.EventTypeNormal, "DestructionRecorded", "RecordDestruction",
-		"Chat reported channel %s (app %d) destroyed at %s; owner %q, platform %q",
-		ch.Spec.OfficialAccountID, ch.Spec.SDKAppID, ch.Status.DestroyedAt, truncate(d.OwnerAccount), truncate(d.OptPlatform))
 }
 
 // truncate keeps caller-chosen strings short in Events and logs.

@@ -149,11 +149,18 @@ func (p *Process) Stop() error {
 	return p.err
 }
 
-// Kill stops the manager at once (SIGKILL), as a crash would.
+// Kill stops the manager at once (SIGKILL), as a crash would. Killing a
+// manager that has exited already does nothing.
 func (p *Process) Kill() {
+	if p == nil {
+		return
+	}
 	_ = p.cmd.Process.Kill()
 	<-p.exited
 }
+
+// PID is the manager's process ID.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
 
 // Exited is closed when the manager has exited.
 func (p *Process) Exited() <-chan struct{} { return p.exited }

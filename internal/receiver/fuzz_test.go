@@ -1,0 +1,104 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package receiver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/channel-operator/channel-operator/internal/callback"
+	"github.com/channel-operator/channel-operator/internal/destruction"
+)
+
+// fakeRecorder stands in for the cluster: the handler is what is fuzzed.
+type fakeRecorder struct{ records []destruction.Record }
+
+func (f *fakeRecorder) Record(_ context.Context, rec destruction.Record) (Outcome, error) {
+	f.records = append(f.records, rec)
+	return Outcome{Recorded: 1}, nil
+}
+
+// FuzzReceiverHandler sends arbitrary requests through the receiver's HTTP
+// handler. Whatever comes in: the answer is the Chat JSON answer, 200 exactly
+// when OK, and a destruction is recorded only for a POST of a well-formed
+// destroyed body, signed with the app's token inside the skew window.
+func FuzzReceiverHandler(f *testing.F) {
+	const requestTime = "1669872112"
+	signed := url.Values{
+		callback.ParamSDKAppID: {"1400000001"}, callback.ParamCommand: {callback.CommandDestroyed},
+		callback.ParamContentType: {"json"}, callback.ParamRequestTime: {requestTime},
+		callback.ParamSign: {callback.Sign("xxxxyyyy", requestTime)},
+	}.Encode()
+	destroyed := sample(f, "destroyed.json")
+	f.Add(http.MethodPost, signed, "application/json", destroyed)
+	f.Add(http.MethodPost, signed, "", destroyed)
+	f.Add(http.MethodGet, signed, "application/json", destroyed)
+	f.Add(http.MethodPost, "SdkAppid=1400000002&CallbackCommand="+url.QueryEscape(callback.CommandDestroyed), "application/json", destroyed)
+	f.Add(http.MethodPost, signed+"&Sign=00", "application/json", destroyed)
+	f.Add(http.MethodPost, signed, "text/plain", []byte(`{"CallbackCommand":1}`))
+
+	now := time.Unix(1669872112, 0)
+	f.Fuzz(func(t *testing.T, method, rawQuery, contentType string, body []byte) {
+		req, err := http.NewRequest(method, "http://receiver/callback?"+rawQuery, bytes.NewReader(body))
+		if err != nil {
+			return
+		}
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		rec := &fakeRecorder{}
+		r := New(Options{MaxSkew: time.Minute, MaxInflight: 1, AnswerBudget: time.Second}, rec)
+		r.verifier.Now = func() time.Time { return now }
+		r.tokens.Store(&map[int64]string{1400000001: "xxxxyyyy", 1400000002: ""})
+		r.ready.Store(true)
+
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+
+		var a callback.Answer
+		if err := json.Unmarshal(w.Body.Bytes(), &a); err != nil || w.Header().Get("Content-Type") != "application/json" {
+			t.Fatalf("answer %q is not the Chat JSON answer: %v", w.Body.String(), err)
+		}
+		if (w.Code == http.StatusOK) != (a.ActionStatus == callback.StatusOK) {
+			t.Fatalf("status %d with ActionStatus %q", w.Code, a.ActionStatus)
+		}
+		if len(rec.records) == 0 {
+			return
+		}
+		// Something was recorded: the request must have deserved it.
+		q, qerr := callback.ParseQuery(req.URL.Query())
+		if method != http.MethodPost || qerr != nil || q.SDKAppID != 1400000001 || q.Command != callback.CommandDestroyed ||
+			q.Sign != callback.Sign("xxxxyyyy", q.RequestTime) || len(body) > callback.MaxBodyBytes || w.Code != http.StatusOK {
+			t.Fatalf("recorded %+v for %s %q", rec.records, method, rawQuery)
+		}
+		got := rec.records[0]
+		if len(rec.records) != 1 || got.SDKAppID != q.SDKAppID || got.Destruction.EventTime <= 0 ||
+			callback.ValidateAccountID(got.OfficialAccountID) != nil {
+			t.Fatalf("recorded %+v", rec.records)
+		}
+		if sec, _ := strconv.ParseInt(q.RequestTime, 10, 64); now.Sub(time.Unix(sec, 0)).Abs() > time.Minute {
+			t.Fatalf("recorded a request signed at %s, outside the skew window", q.RequestTime)
+		}
+	})
+}
