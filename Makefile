@@ -50,8 +50,16 @@ verify-generated: manifests generate ## Fail when generated files differ from th
 	fi
 
 .PHONY: test
-test: manifests generate fmt vet envtest build kustomize ## Run all tests, the end-to-end ones included, against a real kube-apiserver and etcd.
+test: manifests generate fmt vet envtest build kustomize ## Run all tests (end-to-end and faults included) against a real kube-apiserver and etcd, then the fuzz targets.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" go test ./... -count=1 -timeout 30m
+	$(MAKE) fuzz
+
+FUZZTIME ?= 20s
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (20s); seeds and found failures live in testdata/fuzz.
+	go test ./internal/callback -run '^$$' -fuzz '^FuzzCallback$$' -fuzztime $(FUZZTIME)
+	go test ./internal/receiver -run '^$$' -fuzz '^FuzzReceiverHandler$$' -fuzztime $(FUZZTIME)
 
 .PHONY: test-e2e
 test-e2e: manifests generate envtest build kustomize ## Run the end-to-end tests: bin/manager as the operator's ServiceAccount on a local control plane.

@@ -81,6 +81,9 @@ type cleaner struct {
 	mapper meta.RESTMapper
 	kinds  []schema.GroupResource
 
+	// deletes bounds the deletions in flight across all reconciles.
+	deletes chan struct{}
+
 	// unserved remembers the kinds already reported as not served, so that
 	// each is logged once.
 	unserved sync.Map
@@ -205,27 +208,48 @@ func (c *cleaner) namespacedKind(ctx context.Context, gr schema.GroupResource) (
 func (c *cleaner) sweep(ctx context.Context, ch *chatv1alpha1.OfficialChannel) sweepResult {
 	found, notes, errs := c.findLinked(ctx, ch)
 	res := sweepResult{found: len(found), deleted: map[schema.GroupResource]int{}, notes: notes, errs: errs}
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
 	for _, l := range found {
 		if l.obj.DeletionTimestamp != nil {
 			res.remaining = append(res.remaining, l) // held by its finalizers
 			continue
 		}
-		uid := l.obj.UID
-		err := c.writer.Delete(ctx, l.obj, client.PropagationPolicy(metav1.DeletePropagationBackground),
-			client.Preconditions{UID: &uid})
-		switch {
-		case err == nil:
-			res.deleted[l.resource]++
-			if len(l.obj.Finalizers) > 0 {
-				res.remaining = append(res.remaining, l)
-			}
-		case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
-			// Gone already, or replaced by another object of that name: not ours.
-		default:
+		// Deletes of all channels share one pool, so the operator never has
+		// more than --max-concurrent-reconciles of them in flight, while a
+		// worker busy writing status leaves its share to the others.
+		select {
+		case c.deletes <- struct{}{}:
+		case <-ctx.Done():
 			res.remaining = append(res.remaining, l)
-			res.errs = append(res.errs, fmt.Errorf("deleting %s: %w", l, err))
+			res.errs = append(res.errs, fmt.Errorf("deleting %s: %w", l, ctx.Err()))
+			continue
 		}
+		wg.Go(func() {
+			defer func() { <-c.deletes }()
+			uid := l.obj.UID
+			err := c.writer.Delete(ctx, l.obj, client.PropagationPolicy(metav1.DeletePropagationBackground),
+				client.Preconditions{UID: &uid})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				res.deleted[l.resource]++
+				if len(l.obj.Finalizers) > 0 {
+					res.remaining = append(res.remaining, l)
+				}
+			case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
+				// Gone already, or replaced by another object of that name: not ours.
+			default:
+				res.remaining = append(res.remaining, l)
+				res.errs = append(res.errs, fmt.Errorf("deleting %s: %w", l, err))
+			}
+		})
 	}
+	wg.Wait()
+	sort.Slice(res.remaining, func(i, j int) bool { return res.remaining[i].String() < res.remaining[j].String() })
 	return res
 }
 

@@ -72,7 +72,8 @@ type OfficialChannelReconciler struct {
 	// Pending holds destructions that arrived before their OfficialChannel.
 	Pending *destruction.PendingStore
 	Events  events.EventRecorder
-	// MaxConcurrentReconciles is how many channels are reconciled at once.
+	// MaxConcurrentReconciles is how many channels are reconciled at once,
+	// and how many deletions are in flight at most.
 	MaxConcurrentReconciles int
 
 	cleaner *cleaner
@@ -334,7 +335,9 @@ func (r *OfficialChannelReconciler) patch(ctx context.Context, s *scope) error {
 // objects from that cache, and a linked object that changes or goes wakes
 // its channel's cleanup at once instead of at the next retry.
 func (r *OfficialChannelReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.cleaner = &cleaner{cached: r.Client, live: r.APIReader, writer: r.Client, mapper: mgr.GetRESTMapper(), kinds: r.CleanupKinds}
+	workers := max(1, r.MaxConcurrentReconciles)
+	r.cleaner = &cleaner{cached: r.Client, live: r.APIReader, writer: r.Client, mapper: mgr.GetRESTMapper(),
+		kinds: r.CleanupKinds, deletes: make(chan struct{}, workers)}
 	r.backoff = workqueue.NewTypedItemExponentialFailureRateLimiter[ctrl.Request](minCleanupRetry, maxCleanupRetry)
 	if err := registerPhaseCollector(mgr.GetCache()); err != nil {
 		return fmt.Errorf("registering the phase metric: %w", err)
@@ -342,7 +345,7 @@ func (r *OfficialChannelReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&chatv1alpha1.OfficialChannel{}).
 		Named("officialchannel").
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.MaxConcurrentReconciles)})
+		WithOptions(controller.Options{MaxConcurrentReconciles: workers})
 	for _, gr := range r.CleanupKinds {
 		gvk, err := mgr.GetRESTMapper().KindFor(gr.WithVersion(""))
 		if err != nil {

@@ -154,12 +154,3 @@ func (w *Writer) recordOne(ctx context.Context, ch *chatv1alpha1.OfficialChannel
 		}
 	}
 }
-
-// truncate keeps caller-chosen strings short in Events and logs.
-func truncate(s string) string {
-	const max = 64
-	if len(s) > max {
-		return s[:max] + "..."
-	}
-	return s
-}

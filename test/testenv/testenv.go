@@ -32,6 +32,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -65,6 +66,7 @@ type Env struct {
 
 	workDir  string
 	etcdDir  string
+	certDir  string
 	cleanups []func()
 }
 
@@ -125,16 +127,26 @@ func Start(opts Options) (*Env, error) {
 	if etcdDir != "" {
 		e.ControlPlane.Etcd = &envtest.Etcd{DataDir: etcdDir}
 	}
+	// A certificate directory of our own survives an API server restart
+	// (StopAPIServer, StartAPIServer): the restarted server keeps its serving
+	// certificate, so existing clients keep trusting it.
+	certDir, err := os.MkdirTemp("", "channel-operator-apiserver-")
+	if err != nil {
+		_ = os.RemoveAll(etcdDir)
+		return nil, fmt.Errorf("creating API server certificate directory: %w", err)
+	}
+	e.ControlPlane.APIServer = &envtest.APIServer{CertDir: certDir}
 	cfg, err := e.Start()
 	if err != nil {
 		_ = os.RemoveAll(etcdDir)
+		_ = os.RemoveAll(certDir)
 		return nil, fmt.Errorf("starting control plane: %w", err)
 	}
 	// Tests create many objects quickly; the client-side default (5 QPS) would
 	// measure the rate limiter, not the operator.
 	cfg.QPS, cfg.Burst = 500, 1000
 
-	env := &Env{env: e, Config: cfg, Scheme: scheme, AssetsDir: assets, etcdDir: etcdDir}
+	env := &Env{env: e, Config: cfg, Scheme: scheme, AssetsDir: assets, etcdDir: etcdDir, certDir: certDir}
 	if err := env.init(opts); err != nil {
 		_ = e.Stop()
 		return nil, err
@@ -209,8 +221,50 @@ func (e *Env) Stop() error {
 	if e.etcdDir != "" {
 		err = errors.Join(err, os.RemoveAll(e.etcdDir))
 	}
-	return err
+	return errors.Join(err, os.RemoveAll(e.certDir))
 }
+
+// StopAPIServer kills kube-apiserver (SIGKILL; etcd keeps running), as a
+// crash would; StartAPIServer brings it back on the same address and
+// certificate.
+func (e *Env) StopAPIServer() error {
+	pid, err := e.apiServerPID()
+	if err != nil {
+		return err
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		return fmt.Errorf("killing kube-apiserver: %w", err)
+	}
+	// envtest reaps the process and, seeing it gone, only tidies up.
+	for deadline := time.Now().Add(10 * time.Second); syscall.Kill(pid, 0) == nil; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("kube-apiserver (pid %d) did not die", pid)
+		}
+	}
+	return e.env.ControlPlane.APIServer.Stop()
+}
+
+// apiServerPID finds this Env's kube-apiserver by its certificate directory.
+func (e *Env) apiServerPID() (int, error) {
+	procs, err := filepath.Glob("/proc/[0-9]*/cmdline")
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range procs {
+		raw, err := os.ReadFile(p)
+		if err != nil || !bytes.Contains(raw, []byte("kube-apiserver")) || !bytes.Contains(raw, []byte(e.certDir)) {
+			continue
+		}
+		var pid int
+		if _, err := fmt.Sscanf(p, "/proc/%d/cmdline", &pid); err == nil {
+			return pid, nil
+		}
+	}
+	return 0, errors.New("kube-apiserver process not found")
+}
+
+// StartAPIServer restarts the kube-apiserver StopAPIServer stopped.
+func (e *Env) StartAPIServer() error { return e.env.ControlPlane.APIServer.Start() }
 
 // etcdDataDir puts etcd's data in memory (tmpfs) when the machine has
 // /dev/shm, as CI control planes commonly do: a throwaway control plane
