@@ -166,7 +166,7 @@ func run(scale float64) error {
 		return fmt.Errorf("stopping manager: %w", err)
 	}
 
-	rep := report{scale: scale, callbacks: cb, cleanup: cl, scaleRes: sc, elapsed: time.Since(b.started)}
+	rep := report{channels: scaled(2000, scale), scale: scale, callbacks: cb, cleanup: cl, scaleRes: sc, elapsed: time.Since(b.started)}
 	table := rep.table()
 	fmt.Print("\n" + table)
 	if err := os.WriteFile(filepath.Join(root, "docs", "benchmarks.md"), []byte(rep.markdown(table)), 0o644); err != nil {
@@ -787,6 +787,8 @@ func (b *bench) saveProfile(name, path string) {
 // --- report ------------------------------------------------------------------
 
 type report struct {
+	// channels is the number of channels of the callback benchmark.
+	channels  int
 	scale     float64
 	callbacks []callbackRound
 	cleanup   cleanupResult
@@ -821,6 +823,35 @@ func (r report) table() string {
 		"|---|---|---|---|---|---|---|\n")
 	fmt.Fprintf(&sb, "| manager | %d | %d | %d | %.2f | %.1f | %.1f |\n",
 		s.channels, s.configMaps, s.secrets, s.readyAfter.Seconds(), s.rssMiB, s.peakRSSMiB)
+	return sb.String()
+}
+
+// targets checks each target of the benchmark issue against this run.
+func (r report) targets() string {
+	var sb strings.Builder
+	sb.WriteString("| target | this run | met |\n|---|---|---|\n")
+	row := func(target, got string, met bool) {
+		verdict := "yes"
+		if !met {
+			verdict = "**no**"
+		}
+		fmt.Fprintf(&sb, "| %s | %s | %s |\n", target, got, verdict)
+	}
+	lost := 0
+	for _, c := range r.callbacks {
+		ratio := c.operator.perSecond() / c.baseline.perSecond()
+		p99 := c.operator.quantile(0.99).Seconds() / c.baseline.quantile(0.99).Seconds()
+		row(fmt.Sprintf("callbacks/s >= 0.8x baseline at concurrency %d", c.concurrency), fmt.Sprintf("%.2f", ratio), ratio >= 0.8)
+		row(fmt.Sprintf("p99 <= 2x baseline at concurrency %d", c.concurrency), fmt.Sprintf("%.2f", p99), p99 <= 2)
+		if c.concurrency == 8 {
+			row("p99 < 100 ms at concurrency 8", ms(c.operator.quantile(0.99))+" ms (baseline "+ms(c.baseline.quantile(0.99))+" ms)",
+				c.operator.quantile(0.99) < 100*time.Millisecond)
+		}
+		lost += c.lost
+	}
+	row("every answer OK, every channel recorded", fmt.Sprintf("lost %d", lost), lost == 0)
+	row("cleanup <= 1.5x baseline", fmt.Sprintf("%.2f", r.cleanup.ratio()), r.cleanup.ratio() <= 1.5)
+	row("RSS < 150 MiB once caches have synced", fmt.Sprintf("%.1f MiB", r.scaleRes.rssMiB), r.scaleRes.rssMiB < 150)
 	return sb.String()
 }
 
@@ -860,6 +891,7 @@ target is a ratio to a baseline measured in that same run: the machines are
 shared and noisy, absolute numbers move from run to run, ratios much less.
 
 %s
+%s
 ## What the figures mean
 
 - **callbacks**: %d OfficialChannels (policy Orphan) in 20 namespaces. *operator*:
@@ -896,8 +928,27 @@ The summary line, as printed last by make bench:
 
 CPU and heap profiles of the manager (pprof) are left in bin/bench-out/ with a
 `+"`-top`"+` summary of each.
+
+## What the profiles and runs led to
+
+- Cleanup first read each cleanup kind with a live metadata list per pass (13 lists
+  per channel): 3.5x the baseline. Reading them from a metadata-only cache
+  (managedFields stripped), with watches that wake a cleanup only when a held object
+  goes, brought it to about 1.4x; a shared pool that keeps the operator's deletions
+  in flight at --max-concurrent-reconciles let a worker writing status leave its
+  share to the others.
+- The receiver emitted the DestructionRecorded Event itself: a second API write per
+  callback, on a CPU-bound API server. The reconciler now emits it, once per channel
+  however many replicas got the callback; the callback path makes one API call.
+- The manager's CPU profile under load is dominated by JSON decoding of API
+  responses and watch events (client-go), not by the operator's code; the API server
+  and etcd use most of the two cores, so the absolute p99 at concurrency 8 sits near
+  the raw API server's own p99 (80-90 ms here) and moves with the machine's load.
+- The benchmark itself: polling the API server for progress loaded it during the
+  operator's runs only; it now reads the manager's own phase count. Runs are
+  interleaved (baseline, operator, operator, baseline) to cancel drift.
 `, time.Now().UTC().Format("2006-01-02 15:04 MST"), r.scale, r.elapsed.Round(time.Second),
-		runtime.NumCPU(), float64(mem)/1024/1024, runtime.GOOS, runtime.GOARCH, runtime.Version(), table,
-		r.callbacks[0].operator.ops, r.cleanup.channels, reconcilers, r.scaleRes.channels, r.scaleRes.configMaps, r.scaleRes.secrets,
+		runtime.NumCPU(), float64(mem)/1024/1024, runtime.GOOS, runtime.GOARCH, runtime.Version(), table, r.targets(),
+		r.channels, r.cleanup.channels, reconcilers, r.scaleRes.channels, r.scaleRes.configMaps, r.scaleRes.secrets,
 		r.summary())
 }

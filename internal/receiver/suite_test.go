@@ -182,21 +182,21 @@ func destroyedBody(t testing.TB, account string, eventTime int64) []byte {
 
 // callbackURL is the URL the Chat backend would call, signed with token now.
 func callbackURL(app int64, token, command string, mods ...func(url.Values)) string {
-	v := url.Values{}
-	v.Set(callback.ParamSDKAppID, strconv.FormatInt(app, 10))
-	v.Set(callback.ParamCommand, command)
-	v.Set(callback.ParamContentType, "json")
-	v.Set(callback.ParamClientIP, "203.0.113.7")
-	v.Set(callback.ParamOptPlatform, "RESTAPI")
-	if token != "" {
-		rt := strconv.FormatInt(time.Now().Unix(), 10)
-		v.Set(callback.ParamRequestTime, rt)
-		v.Set(callback.ParamSign, callback.Sign(token, rt))
+	raw, err := callback.Call{SDKAppID: app, Token: token, Command: command, ClientIP: "203.0.113.7",
+		OptPlatform: "RESTAPI"}.URL(endpoint)
+	if err != nil {
+		panic(err)
 	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		panic(err)
+	}
+	v := u.Query()
 	for _, mod := range mods {
 		mod(v)
 	}
-	return endpoint + "?" + v.Encode()
+	u.RawQuery = v.Encode()
+	return u.String()
 }
 
 type answer struct {
