@@ -368,7 +368,9 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 // recordDestroyed makes the destruction durable within the answer budget
 // and answers OK only once it is.
 func (r *Receiver) recordDestroyed(ctx context.Context, w http.ResponseWriter, q callback.Query, d *callback.Destroyed, start time.Time) string {
-	ctx, cancel := context.WithDeadline(ctx, start.Add(r.opts.AnswerBudget))
+	// The write goes on if the caller hangs up: what it told us is kept if it
+	// can be, within the budget.
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), start.Add(r.opts.AnswerBudget))
 	defer cancel()
 	logger := r.log.WithValues("sdkAppID", q.SDKAppID, "officialAccountID", d.OfficialAccount, "eventTime", d.EventTime)
 	ctx = logr.NewContext(ctx, logger)

@@ -70,42 +70,62 @@ func (w *Writer) Record(ctx context.Context, rec destruction.Record) (Outcome, e
 	if err != nil {
 		return Outcome{}, err
 	}
-	if len(channels) == 0 {
-		if err := w.Pending.Put(ctx, rec, rec.Destruction.ReceivedAt.Time); err != nil {
-			return Outcome{}, err
+	if len(channels) > 0 {
+		out, err := w.recordAll(ctx, channels, rec)
+		if err != nil || out.Recorded+out.Unchanged > 0 {
+			return out, err
 		}
-		// An OfficialChannel created an instant ago may be missing from the
-		// cache, and its reconcile may have looked for a pending record before
-		// this one existed; the API server's own list closes that gap.
-		if channels, err = destruction.ListLive(ctx, w.API, rec.SDKAppID, rec.OfficialAccountID); err != nil {
-			return Outcome{}, err
-		}
-		if len(channels) == 0 {
-			return Outcome{Pending: true}, nil
-		}
+		// Every match went away (deleted, or its sdkAppID changed) between
+		// the cache and the API server: as good as no match.
 	}
+	if err := w.Pending.Put(ctx, rec, rec.Destruction.ReceivedAt.Time); err != nil {
+		return Outcome{}, err
+	}
+	// An OfficialChannel created an instant ago may be missing from the
+	// cache, and its reconcile may have looked for a pending record before
+	// this one existed; the API server's own list closes that gap.
+	if channels, err = destruction.ListLive(ctx, w.API, rec.SDKAppID, rec.OfficialAccountID); err != nil {
+		return Outcome{}, err
+	}
+	out, err := w.recordAll(ctx, channels, rec)
+	out.Pending = out.Recorded+out.Unchanged == 0
+	return out, err
+}
 
-	changed := make([]bool, len(channels))
+// recordAll applies rec to each of channels, concurrently.
+func (w *Writer) recordAll(ctx context.Context, channels []chatv1alpha1.OfficialChannel, rec destruction.Record) (Outcome, error) {
+	results := make([]oneResult, len(channels))
 	errs := make([]error, len(channels))
 	var wg sync.WaitGroup
 	for i := range channels {
-		wg.Go(func() { changed[i], errs[i] = w.recordOne(ctx, &channels[i], rec) })
+		wg.Go(func() { results[i], errs[i] = w.recordOne(ctx, &channels[i], rec) })
 	}
 	wg.Wait()
 
 	var out Outcome
-	for i := range channels {
-		if changed[i] {
+	for _, r := range results {
+		switch r {
+		case recorded:
 			out.Recorded++
-		} else if errs[i] == nil {
+		case alreadyRecorded:
 			out.Unchanged++
 		}
 	}
 	return out, errors.Join(errs...)
 }
 
+// oneResult is what recordOne did to one OfficialChannel.
+type oneResult int
+
+const (
+	failed          oneResult = iota
+	recorded                  // the destruction is now in its status
+	alreadyRecorded           // it held a destruction already: first one wins
+	gone                      // deleted, or no longer of this channel
+)
+
 // recordOne applies rec to one OfficialChannel, retrying until ctx ends.
-func (w *Writer) recordOne(ctx context.Context, ch *chatv1alpha1.OfficialChannel, rec destruction.Record) (bool, error) {
+func (w *Writer) recordOne(ctx context.Context, ch *chatv1alpha1.OfficialChannel, rec destruction.Record) (oneResult, error) {
 	key := client.ObjectKeyFromObject(ch)
 	backoff := retryBackoff
 	stale := false
@@ -116,7 +136,7 @@ func (w *Writer) recordOne(ctx context.Context, ch *chatv1alpha1.OfficialChannel
 			err := w.API.Get(ctx, key, fresh)
 			switch {
 			case apierrors.IsNotFound(err):
-				return false, nil
+				return gone, nil
 			case err != nil:
 				lastErr = fmt.Errorf("reading OfficialChannel %s: %w", key, err)
 			default:
@@ -125,19 +145,19 @@ func (w *Writer) recordOne(ctx context.Context, ch *chatv1alpha1.OfficialChannel
 		}
 		if !stale {
 			if !destruction.Matches(ch, rec.SDKAppID, rec.OfficialAccountID) {
-				return false, nil // its sdkAppID was changed meanwhile
+				return gone, nil // its sdkAppID was changed meanwhile
 			}
 			base := ch.DeepCopy()
 			if !destruction.Apply(ch, rec.Destruction) {
-				return false, nil
+				return alreadyRecorded, nil
 			}
 			err := w.Client.Status().Patch(ctx, ch, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 			switch {
 			case err == nil:
 				logf.FromContext(ctx).Info("Recorded channel destruction", "officialChannel", key)
-				return true, nil
+				return recorded, nil
 			case apierrors.IsNotFound(err):
-				return false, nil
+				return gone, nil
 			case apierrors.IsConflict(err):
 				stale = true
 				continue // a fresh read decides; no need to wait
@@ -148,7 +168,7 @@ func (w *Writer) recordOne(ctx context.Context, ch *chatv1alpha1.OfficialChannel
 		}
 		select {
 		case <-ctx.Done():
-			return false, fmt.Errorf("%w (gave up: %w)", lastErr, context.Cause(ctx))
+			return failed, fmt.Errorf("%w (gave up: %w)", lastErr, context.Cause(ctx))
 		case <-time.After(backoff):
 			backoff *= 2
 		}
