@@ -62,6 +62,9 @@ func main() {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Output piped to a reader that Ctrl-C also stopped (make dev | tee ...)
+	// must not kill us before we have stopped what we started.
+	signal.Ignore(syscall.SIGPIPE)
 	root := testenv.RepoRoot()
 
 	step("Start a local control plane (etcd and kube-apiserver from " + testenv.AssetsDir() + ")")

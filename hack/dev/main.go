@@ -58,6 +58,9 @@ func main() {
 func run(managerPath string, managerArgs []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Output piped to a reader that Ctrl-C also stopped (make dev | tee ...)
+	// must not kill us before we have stopped what we started.
+	signal.Ignore(syscall.SIGPIPE)
 
 	root := testenv.RepoRoot()
 	fmt.Println("Starting a local control plane from", testenv.AssetsDir())
