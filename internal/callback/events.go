@@ -91,40 +91,39 @@ func (e Envelope) Command() string { return e.CallbackCommand }
 // fields the operator relies on are present and well formed. Other commands
 // come back as their Envelope.
 func Decode(command string, body []byte) (Event, error) {
-	var env Envelope
-	if err := decodeObject(body, &env); err != nil {
+	// The query's command picks the type, so the body is decoded once.
+	var (
+		event   Event
+		env     *Envelope
+		account *string
+	)
+	switch command {
+	case CommandDestroyed:
+		e := &Destroyed{}
+		event, env, account = e, &e.Envelope, &e.OfficialAccount
+	case CommandAfterCreate:
+		e := &Created{}
+		event, env, account = e, &e.Envelope, &e.OfficialAccount
+	case CommandInfoChanged:
+		e := &InfoChanged{}
+		event, env, account = e, &e.Envelope, &e.OfficialAccount
+	default:
+		e := &Envelope{}
+		event, env = e, e
+	}
+	if err := decodeObject(body, event); err != nil {
 		return nil, err
 	}
 	if env.CallbackCommand != command {
 		return nil, fmt.Errorf("%w: CallbackCommand %q in the body differs from %q in the query",
 			ErrBody, truncate(env.CallbackCommand), truncate(command))
 	}
-	switch command {
-	case CommandDestroyed:
-		var e Destroyed
-		if err := decodeObject(body, &e); err != nil {
+	if account != nil {
+		if err := validateAccountEvent(*env, *account); err != nil {
 			return nil, err
 		}
-		return &e, e.validate()
-	case CommandAfterCreate:
-		var e Created
-		if err := decodeObject(body, &e); err != nil {
-			return nil, err
-		}
-		return &e, validateAccountEvent(e.Envelope, e.OfficialAccount)
-	case CommandInfoChanged:
-		var e InfoChanged
-		if err := decodeObject(body, &e); err != nil {
-			return nil, err
-		}
-		return &e, validateAccountEvent(e.Envelope, e.OfficialAccount)
-	default:
-		return &env, nil
 	}
-}
-
-func (e *Destroyed) validate() error {
-	return validateAccountEvent(e.Envelope, e.OfficialAccount)
+	return event, nil
 }
 
 func validateAccountEvent(env Envelope, account string) error {
