@@ -444,3 +444,38 @@ func TestBlastRadiusIsExactlyTheChannel(t *testing.T) {
 		}
 	}
 }
+
+// A channel whose cleanup finished goes when deleted, without another pass:
+// an object labelled for it afterwards is not touched.
+func TestDeletingCleanedUpChannelRunsNoSecondCleanup(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(t, "delete-cleaned")
+	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyDelete)
+	create(t, &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "first", labelled("news"))})
+	destroy(t, ch)
+	waitForPhase(t, ch, chatv1alpha1.PhaseCleanedUp)
+
+	later := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "later", labelled("news"))}
+	create(t, later)
+	before := snapshot(t, []client.Object{later})
+	if err := env.Client.Delete(ctx, getChannel(t, ch)); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, waitTimeout, func() error {
+		err := env.Client.Get(ctx, client.ObjectKeyFromObject(ch), &chatv1alpha1.OfficialChannel{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("channel still present: %v", err)
+	})
+	assertUntouched(t, before)
+	started := 0
+	for _, r := range eventReasons(t, ch) {
+		if r == EventCleanupStarted {
+			started++
+		}
+	}
+	if started != 1 {
+		t.Fatalf("%d CleanupStarted events, want 1", started)
+	}
+}

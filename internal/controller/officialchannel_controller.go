@@ -159,7 +159,10 @@ func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, s *scop
 func (r *OfficialChannelReconciler) reconcileDelete(ctx context.Context, s *scope, req ctrl.Request) (ctrl.Result, error) {
 	ch := s.channel
 	r.announceDestruction(ch)
-	if ch.Status.Destruction != nil && ch.Spec.CleanupPolicy != chatv1alpha1.CleanupPolicyOrphan && !cleanedUp(ch) {
+	// Deletion bumps the generation: a cleanup that finished for an earlier
+	// generation is not run again on the way out.
+	done := meta.IsStatusConditionTrue(ch.Status.Conditions, chatv1alpha1.ConditionCleanedUp)
+	if ch.Status.Destruction != nil && ch.Spec.CleanupPolicy != chatv1alpha1.CleanupPolicyOrphan && !done {
 		if res := r.cleanUp(ctx, ch, req); !res.IsZero() {
 			return res, nil
 		}
