@@ -122,13 +122,7 @@ func run(scale float64) error {
 	}
 	defer func() { _ = b.mgrLog.Close() }()
 
-	if err := b.c.Create(b.ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}); err != nil {
-		return err
-	}
-	if err := b.c.Create(b.ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: "channel-operator-callback"},
-		StringData: map[string]string{strconv.FormatInt(app, 10): token},
-	}); err != nil {
+	if err := operator.Prepare(b.ctx, b.c, operatorNamespace, map[string]string{strconv.FormatInt(app, 10): token}); err != nil {
 		return err
 	}
 	if err := b.startManager(); err != nil {

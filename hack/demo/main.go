@@ -34,9 +34,6 @@ import (
 	"syscall"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/channel-operator/channel-operator/test/operator"
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
@@ -86,13 +83,7 @@ func run() error {
 	}
 
 	step("Configure the receiver: app " + app + " with webhook token " + token)
-	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}); err != nil {
-		return err
-	}
-	if err := env.Client.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: "channel-operator-callback"},
-		StringData: map[string]string{app: token},
-	}); err != nil {
+	if err := operator.Prepare(ctx, env.Client, operatorNamespace, map[string]string{app: token}); err != nil {
 		return err
 	}
 

@@ -31,10 +31,6 @@ import (
 	"path/filepath"
 	"syscall"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/channel-operator/channel-operator/test/operator"
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
@@ -75,17 +71,9 @@ func run(managerPath string, managerArgs []string) error {
 		}
 	}()
 
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}
-	if err := env.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating namespace %s: %w", operatorNamespace, err)
-	}
-	// The callback Secret, with a token for the samples' app, so that signed
-	// callbacks can be sent to the receiver.
-	if err := env.Client.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: "channel-operator-callback"},
-		StringData: map[string]string{devApp: devToken},
-	}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating the callback Secret: %w", err)
+	// A token for the samples' app, so that signed callbacks can be sent.
+	if err := operator.Prepare(ctx, env.Client, operatorNamespace, map[string]string{devApp: devToken}); err != nil {
+		return err
 	}
 	out, err := env.Kubectl(ctx, "apply", "--namespace", "default", "-k", filepath.Join(root, "config", "samples"))
 	if err != nil {

@@ -47,8 +47,6 @@ func (l linkedObject) String() string {
 
 // sweepResult is what one pass over a channel's linked objects found and did.
 type sweepResult struct {
-	// found counts linked objects present at the start of the pass.
-	found int
 	// deleted counts, by resource, the objects this pass deleted.
 	deleted map[schema.GroupResource]int
 	// remaining lists linked objects that still exist after the pass: held
@@ -207,7 +205,7 @@ func (c *cleaner) namespacedKind(ctx context.Context, gr schema.GroupResource) (
 // anew under the same name is never touched.
 func (c *cleaner) sweep(ctx context.Context, ch *chatv1alpha1.OfficialChannel) sweepResult {
 	found, notes, errs := c.findLinked(ctx, ch)
-	res := sweepResult{found: len(found), deleted: map[schema.GroupResource]int{}, notes: notes, errs: errs}
+	res := sweepResult{deleted: map[schema.GroupResource]int{}, notes: notes, errs: errs}
 	var (
 		mu sync.Mutex
 		wg sync.WaitGroup

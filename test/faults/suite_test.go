@@ -34,7 +34,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -57,14 +56,8 @@ var env *testenv.Env
 func TestMain(m *testing.M) {
 	testenv.Main(m, func(e *testenv.Env) error {
 		env = e
-		ctx := context.Background()
-		if err := e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}); err != nil {
-			return err
-		}
-		return e.Client.Create(ctx, &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: "channel-operator-callback"},
-			StringData: map[string]string{strconv.FormatInt(app, 10): token},
-		})
+		return operator.Prepare(context.Background(), e.Client, operatorNamespace,
+			map[string]string{strconv.FormatInt(app, 10): token})
 	})
 }
 

@@ -31,6 +31,13 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/channel-operator/channel-operator/internal/receiver"
 )
 
 // Options say how to run the manager.
@@ -183,4 +190,22 @@ func freePorts(n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
+}
+
+// Prepare creates the manager's namespace and its callback Secret
+// (receiver.DefaultSecretName) with tokens, SDKAppID to token; what exists
+// already is left as it is.
+func Prepare(ctx context.Context, c client.Client, namespace string, tokens map[string]string) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}
+	if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating namespace %s: %w", namespace, err)
+	}
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: receiver.DefaultSecretName},
+		StringData: tokens,
+	}
+	if err := c.Create(ctx, secret); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating the callback Secret: %w", err)
+	}
+	return nil
 }
