@@ -2,7 +2,7 @@
 IMG ?= channel-operator:latest
 
 # Kubernetes version of the control plane built for tests (same minor as client-go).
-K8S_VERSION ?= v1.37.2
+K8S_VERSION ?= $(shell awk '$$1=="k8s.io/kubernetes" {print $$2; exit}' hack/envtest/go.mod)
 
 # Setting SHELL to bash allows bash commands to be executed by recipes.
 SHELL = /usr/bin/env bash -o pipefail

@@ -190,14 +190,19 @@ func run(f flags) error {
 		return fmt.Errorf("creating API client: %w", err)
 	}
 	pending := &destruction.PendingStore{Client: direct, Namespace: namespace, MaxRecords: f.pendingMax, TTL: f.pendingTTL}
-	recorder := mgr.GetEventRecorder("channel-operator")
+	destructions := &destruction.Recorder{
+		Cache:   mgr.GetCache(),
+		API:     mgr.GetAPIReader(),
+		Client:  mgr.GetClient(),
+		Pending: pending,
+	}
 
 	if err := (&controller.OfficialChannelReconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
 		CleanupKinds:            cleanupKinds,
-		Pending:                 pending,
-		Events:                  recorder,
+		Destructions:            destructions,
+		Events:                  mgr.GetEventRecorder("channel-operator"),
 		MaxConcurrentReconciles: f.maxConcurrent,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up OfficialChannel controller: %w", err)
@@ -205,13 +210,7 @@ func run(f flags) error {
 	if err := mgr.Add(&destruction.Sweeper{Store: pending, Interval: 10 * time.Minute}); err != nil {
 		return fmt.Errorf("adding pending destruction sweeper: %w", err)
 	}
-	writer := &receiver.Writer{
-		Cache:   mgr.GetCache(),
-		API:     mgr.GetAPIReader(),
-		Client:  mgr.GetClient(),
-		Pending: pending,
-	}
-	if err := receiver.New(f.callback, writer).SetupWithManager(ctx, mgr); err != nil {
+	if err := receiver.New(f.callback, destructions).SetupWithManager(ctx, mgr); err != nil {
 		return fmt.Errorf("setting up callback receiver: %w", err)
 	}
 

@@ -35,7 +35,7 @@ import (
 var env *testenv.Env
 
 func TestMain(m *testing.M) {
-	testenv.Main(m, func(e *testenv.Env) error { env = e; return nil })
+	testenv.Run(testenv.RunInput{M: m, SetupEnv: func(e *testenv.Env) error { env = e; return nil }})
 }
 
 func newNamespace(t *testing.T) string { return env.Namespace(t, "api") }

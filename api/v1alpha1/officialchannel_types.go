@@ -26,12 +26,6 @@ const (
 
 	// CleanupFinalizer keeps an OfficialChannel until a started cleanup has finished.
 	CleanupFinalizer = "chat.channel-operator.io/cleanup"
-
-	// OfficialAccountIDPrefix starts every Chat official-account (channel) ID.
-	OfficialAccountIDPrefix = "@TOA#_"
-
-	// MaxOfficialAccountIDLength is the longest channel ID Chat accepts, in bytes.
-	MaxOfficialAccountIDLength = 48
 )
 
 // CleanupPolicy says what happens to a channel's linked objects once the channel

@@ -30,22 +30,25 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/channel-operator/channel-operator/test/operator"
+	"github.com/channel-operator/channel-operator/test/managerproc"
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
 
 const (
-	operatorNamespace = "channel-operator-system"
-	app               = "1400000001"
+	operatorNamespace = testenv.OperatorNamespace
 	token             = "demo-token"
 	account           = "@TOA#_test_OA_for_penn"
 	// The documented sample's EventTime.
 	eventTime = "1670574414123"
 )
+
+// app is the SDKAppID the demo signs for, in decimal.
+var app = strconv.FormatInt(testenv.DemoApp, 10)
 
 func main() {
 	if err := run(); err != nil {
@@ -83,7 +86,7 @@ func run() error {
 	}
 
 	step("Configure the receiver: app " + app + " with webhook token " + token)
-	if err := operator.Prepare(ctx, env.Client, operatorNamespace, map[string]string{app: token}); err != nil {
+	if err := managerproc.Prepare(ctx, env.Client, operatorNamespace, map[string]string{app: token}); err != nil {
 		return err
 	}
 
@@ -94,8 +97,8 @@ func run() error {
 		return err
 	}
 	defer func() { _ = logFile.Close() }()
-	mgr, err := operator.Start(ctx, operator.Options{
-		Binary: filepath.Join(root, "bin", "manager"), Kubeconfig: env.KubeconfigPath,
+	mgr, err := managerproc.Start(ctx, managerproc.Options{
+		Binary: testenv.ManagerBinary(), Kubeconfig: env.KubeconfigPath,
 		Namespace: operatorNamespace, Args: []string{"--leader-elect"}, Output: logFile,
 	})
 	if err != nil {

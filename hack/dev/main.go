@@ -29,21 +29,21 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 
-	"github.com/channel-operator/channel-operator/test/operator"
+	"github.com/channel-operator/channel-operator/test/managerproc"
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
 
 const (
-	operatorNamespace = "channel-operator-system"
-	// The samples' app and a development token for it.
-	devApp   = "1400000001"
+	operatorNamespace = testenv.OperatorNamespace
+	// A development token for the samples' app.
 	devToken = "dev-token"
 )
 
 func main() {
-	manager := flag.String("manager", "bin/manager", "manager binary to run")
+	manager := flag.String("manager", testenv.ManagerBinary(), "manager binary to run")
 	flag.Parse()
 	if err := run(*manager, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "dev:", err)
@@ -72,7 +72,7 @@ func run(managerPath string, managerArgs []string) error {
 	}()
 
 	// A token for the samples' app, so that signed callbacks can be sent.
-	if err := operator.Prepare(ctx, env.Client, operatorNamespace, map[string]string{devApp: devToken}); err != nil {
+	if err := managerproc.Prepare(ctx, env.Client, operatorNamespace, map[string]string{strconv.FormatInt(testenv.DemoApp, 10): devToken}); err != nil {
 		return err
 	}
 	out, err := env.Kubectl(ctx, "apply", "--namespace", "default", "-k", filepath.Join(root, "config", "samples"))
@@ -81,7 +81,7 @@ func run(managerPath string, managerArgs []string) error {
 	}
 	fmt.Print(out)
 
-	mgr, err := operator.Start(ctx, operator.Options{
+	mgr, err := managerproc.Start(ctx, managerproc.Options{
 		Binary:       managerPath,
 		Kubeconfig:   env.KubeconfigPath,
 		Namespace:    operatorNamespace,
@@ -94,7 +94,7 @@ func run(managerPath string, managerArgs []string) error {
 	}
 	fmt.Printf("\nReady. In another shell:\n")
 	fmt.Printf("  export KUBECONFIG=%s\n  %s get ochan -A\n", env.KubeconfigPath, env.KubectlPath())
-	fmt.Printf("  bin/send-callback --url %s --sdkappid %s --token %s --account '@TOA#_test_OA_for_penn'\n", mgr.CallbackURL, devApp, devToken)
+	fmt.Printf("  bin/send-callback --url %s --sdkappid %d --token %s --account '@TOA#_test_OA_for_penn'\n", mgr.CallbackURL, testenv.DemoApp, devToken)
 	fmt.Printf("Metrics: http://%s/metrics. Ctrl-C stops the manager and the control plane.\n\n", mgr.MetricsAddr)
 
 	select {

@@ -76,94 +76,95 @@ const (
 	ParamSign        = "Sign"
 )
 
-// Query holds the parameters the Chat backend appends to the webhook URL.
-type Query struct {
-	SDKAppID    int64
-	Command     string
-	ContentType string
-	ClientIP    string
-	// OptPlatform is a free string: RESTAPI, Web, Android, iOS, IOS, ... and
-	// values the documentation does not list.
-	OptPlatform string
-	// RequestTime and Sign are empty when webhook authentication is off.
+// The query string is read in three steps, in the order the receiver answers
+// them: the app (403 when it is not one of ours), the authentication
+// parameters (401), then the command and what it says of its origin (400).
+// Each step returns a complete value or an error. A parameter given twice is
+// refused: which of the two the Sign was meant for cannot be known.
+
+// ParseApp reads the SdkAppid parameter: a positive decimal integer.
+func ParseApp(v url.Values) (int64, error) {
+	raw, err := single(v, ParamSDKAppID)
+	if err != nil {
+		return 0, err
+	}
+	if raw == "" {
+		return 0, fmt.Errorf("query parameter %s is missing", ParamSDKAppID)
+	}
+	app, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || app <= 0 {
+		return 0, fmt.Errorf("query parameter %s is not a positive decimal integer", ParamSDKAppID)
+	}
+	return app, nil
+}
+
+// Auth holds the webhook authentication parameters. Both are empty when
+// webhook authentication is off for the app.
+type Auth struct {
 	RequestTime string
 	Sign        string
 }
 
-// Errors of ParseQuery, one per check, so that the receiver can answer each
-// with its own status.
-var (
-	ErrAppID       = errors.New("SdkAppid")
-	ErrCommand     = errors.New("CallbackCommand")
-	ErrContentType = errors.New("contenttype")
-	ErrAuthParams  = errors.New("RequestTime/Sign")
-)
-
-// QueryError says which parameter is wrong and why.
-type QueryError struct {
-	Kind   error // one of ErrAppID, ErrCommand, ErrContentType, ErrAuthParams
-	Reason string
-}
-
-func (e *QueryError) Error() string { return e.Reason }
-
-// Unwrap lets errors.Is match the Kind.
-func (e *QueryError) Unwrap() error { return e.Kind }
-
-func queryErr(kind error, format string, args ...any) error {
-	return &QueryError{Kind: kind, Reason: fmt.Sprintf(format, args...)}
-}
-
-// ParseQuery reads the webhook's query parameters. A parameter given twice is
-// refused: which of the two the Sign was meant for cannot be known.
-func ParseQuery(v url.Values) (Query, error) {
-	var q Query
-	single := func(name string, kind error) (string, error) {
-		vals := v[name]
-		switch len(vals) {
-		case 0:
-			return "", nil
-		case 1:
-			return vals[0], nil
-		default:
-			return "", queryErr(kind, "query parameter %s is given %d times", name, len(vals))
-		}
+// ParseAuth reads RequestTime and Sign. Whether they are required, and
+// right, is Verifier's to say.
+func ParseAuth(v url.Values) (Auth, error) {
+	var a Auth
+	var err error
+	if a.RequestTime, err = single(v, ParamRequestTime); err != nil {
+		return Auth{}, err
 	}
+	if a.Sign, err = single(v, ParamSign); err != nil {
+		return Auth{}, err
+	}
+	return a, nil
+}
 
-	appID, err := single(ParamSDKAppID, ErrAppID)
+// Command holds the callback's command and what the query says of its
+// origin.
+type Command struct {
+	// Name is the CallbackCommand.
+	Name string
+	// ClientIP is the IP of the client that made the change on the Chat side.
+	ClientIP string
+	// OptPlatform is a free string: RESTAPI, Web, Android, iOS, IOS, ... and
+	// values the documentation does not list.
+	OptPlatform string
+}
+
+// ParseCommand reads CallbackCommand, contenttype (json when given),
+// ClientIP and OptPlatform.
+func ParseCommand(v url.Values) (Command, error) {
+	var c Command
+	var err error
+	if c.Name, err = single(v, ParamCommand); err != nil {
+		return Command{}, err
+	}
+	if c.Name == "" {
+		return Command{}, fmt.Errorf("query parameter %s is missing", ParamCommand)
+	}
+	contentType, err := single(v, ParamContentType)
 	if err != nil {
-		return q, err
+		return Command{}, err
 	}
-	if appID == "" {
-		return q, queryErr(ErrAppID, "query parameter %s is missing", ParamSDKAppID)
-	}
-	if q.SDKAppID, err = strconv.ParseInt(appID, 10, 64); err != nil || q.SDKAppID <= 0 {
-		return q, queryErr(ErrAppID, "query parameter %s is not a positive decimal integer", ParamSDKAppID)
-	}
-
-	if q.RequestTime, err = single(ParamRequestTime, ErrAuthParams); err != nil {
-		return q, err
-	}
-	if q.Sign, err = single(ParamSign, ErrAuthParams); err != nil {
-		return q, err
-	}
-
-	if q.Command, err = single(ParamCommand, ErrCommand); err != nil {
-		return q, err
-	}
-	if q.Command == "" {
-		return q, queryErr(ErrCommand, "query parameter %s is missing", ParamCommand)
-	}
-	if q.ContentType, err = single(ParamContentType, ErrContentType); err != nil {
-		return q, err
-	}
-	if q.ContentType != "" && q.ContentType != "json" {
-		return q, queryErr(ErrContentType, "query parameter %s is %q, want json", ParamContentType, q.ContentType)
+	if contentType != "" && contentType != "json" {
+		return Command{}, fmt.Errorf("query parameter %s is %q, want json", ParamContentType, truncate(contentType))
 	}
 	// ClientIP and OptPlatform are informational: a repeat keeps the first.
-	q.ClientIP = v.Get(ParamClientIP)
-	q.OptPlatform = v.Get(ParamOptPlatform)
-	return q, nil
+	c.ClientIP = v.Get(ParamClientIP)
+	c.OptPlatform = v.Get(ParamOptPlatform)
+	return c, nil
+}
+
+// single returns the one value of a parameter, "" when it is absent.
+func single(v url.Values, name string) (string, error) {
+	switch vals := v[name]; len(vals) {
+	case 0:
+		return "", nil
+	case 1:
+		return vals[0], nil
+	default:
+		return "", fmt.Errorf("query parameter %s is given %d times", name, len(vals))
+	}
 }
 
 // Sign is the Chat webhook signature: lower-case hex SHA-256 of the token
@@ -191,21 +192,21 @@ type Verifier struct {
 	Now func() time.Time
 }
 
-// Verify checks q against the app's token. An app with a token needs a
+// Verify checks a against the app's token. An app with a token needs a
 // RequestTime within MaxSkew of now and the matching Sign, compared in
 // constant time. An app with an empty token is accepted, unsigned, only when
 // AllowUnsigned is set.
-func (v Verifier) Verify(token string, q Query) error {
+func (v Verifier) Verify(token string, a Auth) error {
 	if token == "" {
 		if v.AllowUnsigned {
 			return nil
 		}
 		return fmt.Errorf("%w: the app has no token and unsigned callbacks are not allowed", ErrUnsigned)
 	}
-	if q.RequestTime == "" || q.Sign == "" {
+	if a.RequestTime == "" || a.Sign == "" {
 		return fmt.Errorf("%w: RequestTime and Sign are required", ErrUnsigned)
 	}
-	sec, err := strconv.ParseInt(q.RequestTime, 10, 64)
+	sec, err := strconv.ParseInt(a.RequestTime, 10, 64)
 	if err != nil {
 		return fmt.Errorf("%w: not a decimal Unix time", ErrRequestTime)
 	}
@@ -216,8 +217,8 @@ func (v Verifier) Verify(token string, q Query) error {
 	if skew := now().Sub(time.Unix(sec, 0)); skew > v.MaxSkew || skew < -v.MaxSkew {
 		return fmt.Errorf("%w: %s from now, at most %s allowed", ErrRequestTime, skew.Round(time.Second), v.MaxSkew)
 	}
-	want := Sign(token, q.RequestTime)
-	if subtle.ConstantTimeCompare([]byte(want), []byte(q.Sign)) != 1 {
+	want := Sign(token, a.RequestTime)
+	if subtle.ConstantTimeCompare([]byte(want), []byte(a.Sign)) != 1 {
 		return ErrSign
 	}
 	return nil

@@ -65,36 +65,58 @@ func TestSignDocumentedVector(t *testing.T) {
 	}
 }
 
+// parse runs the three steps in the receiver's order and says which one failed.
+func parse(v url.Values) (app int64, auth Auth, cmd Command, failed string) {
+	var err error
+	if app, err = ParseApp(v); err != nil {
+		return 0, Auth{}, Command{}, "app"
+	}
+	if auth, err = ParseAuth(v); err != nil {
+		return app, Auth{}, Command{}, "auth"
+	}
+	if cmd, err = ParseCommand(v); err != nil {
+		return app, auth, Command{}, "command"
+	}
+	return app, auth, cmd, ""
+}
+
 func TestParseQuery(t *testing.T) {
 	tests := []struct {
-		name    string
-		query   string
-		want    Query
-		wantErr error
+		name       string
+		query      string
+		wantApp    int64
+		wantAuth   Auth
+		wantCmd    Command
+		wantFailed string // the step that refuses the query: app, auth, command
 	}{
 		{
-			name:  "documented parameters",
-			query: "SdkAppid=1400000001&CallbackCommand=OfficialAccount.CallbackAfterOfficialAccountDestroyed&contenttype=json&ClientIP=10.1.2.3&OptPlatform=RESTAPI&RequestTime=1669872112&Sign=abc",
-			want: Query{SDKAppID: 1400000001, Command: CommandDestroyed, ContentType: "json", ClientIP: "10.1.2.3",
-				OptPlatform: "RESTAPI", RequestTime: "1669872112", Sign: "abc"},
+			name:     "documented parameters",
+			query:    "SdkAppid=1400000001&CallbackCommand=OfficialAccount.CallbackAfterOfficialAccountDestroyed&contenttype=json&ClientIP=10.1.2.3&OptPlatform=RESTAPI&RequestTime=1669872112&Sign=abc",
+			wantApp:  1400000001,
+			wantAuth: Auth{RequestTime: "1669872112", Sign: "abc"},
+			wantCmd:  Command{Name: CommandDestroyed, ClientIP: "10.1.2.3", OptPlatform: "RESTAPI"},
 		},
 		{name: "IOS platform", query: "SdkAppid=1&CallbackCommand=c&OptPlatform=IOS",
-			want: Query{SDKAppID: 1, Command: "c", OptPlatform: "IOS"}},
+			wantApp: 1, wantCmd: Command{Name: "c", OptPlatform: "IOS"}},
 		{name: "unknown platform", query: "SdkAppid=1&CallbackCommand=c&OptPlatform=HarmonyOS",
-			want: Query{SDKAppID: 1, Command: "c", OptPlatform: "HarmonyOS"}},
-		{name: "missing app", query: "CallbackCommand=c", wantErr: ErrAppID},
-		{name: "lower-case app parameter is not the documented one", query: "sdkappid=1&CallbackCommand=c", wantErr: ErrAppID},
-		{name: "app not a number", query: "SdkAppid=abc&CallbackCommand=c", wantErr: ErrAppID},
-		{name: "app zero", query: "SdkAppid=0&CallbackCommand=c", wantErr: ErrAppID},
-		{name: "app twice", query: "SdkAppid=1&SdkAppid=2&CallbackCommand=c", wantErr: ErrAppID},
-		{name: "sign twice", query: "SdkAppid=1&CallbackCommand=c&Sign=a&Sign=b", wantErr: ErrAuthParams},
-		{name: "request time twice", query: "SdkAppid=1&CallbackCommand=c&RequestTime=1&RequestTime=2", wantErr: ErrAuthParams},
-		{name: "missing command", query: "SdkAppid=1", wantErr: ErrCommand},
-		{name: "command twice", query: "SdkAppid=1&CallbackCommand=a&CallbackCommand=b", wantErr: ErrCommand},
-		{name: "content type not json", query: "SdkAppid=1&CallbackCommand=c&contenttype=xml", wantErr: ErrContentType},
+			wantApp: 1, wantCmd: Command{Name: "c", OptPlatform: "HarmonyOS"}},
+		{name: "repeated client IP keeps the first", query: "SdkAppid=1&CallbackCommand=c&ClientIP=1.1.1.1&ClientIP=2.2.2.2",
+			wantApp: 1, wantCmd: Command{Name: "c", ClientIP: "1.1.1.1"}},
+		{name: "missing app", query: "CallbackCommand=c", wantFailed: "app"},
+		{name: "lower-case app parameter is not the documented one", query: "sdkappid=1&CallbackCommand=c", wantFailed: "app"},
+		{name: "app not a number", query: "SdkAppid=abc&CallbackCommand=c", wantFailed: "app"},
+		{name: "app zero", query: "SdkAppid=0&CallbackCommand=c", wantFailed: "app"},
+		{name: "app negative", query: "SdkAppid=-1&CallbackCommand=c", wantFailed: "app"},
+		{name: "app twice", query: "SdkAppid=1&SdkAppid=2&CallbackCommand=c", wantFailed: "app"},
+		{name: "sign twice", query: "SdkAppid=1&CallbackCommand=c&Sign=a&Sign=b", wantFailed: "auth"},
+		{name: "request time twice", query: "SdkAppid=1&CallbackCommand=c&RequestTime=1&RequestTime=2", wantFailed: "auth"},
+		{name: "missing command", query: "SdkAppid=1", wantFailed: "command"},
+		{name: "command twice", query: "SdkAppid=1&CallbackCommand=a&CallbackCommand=b", wantFailed: "command"},
+		{name: "content type not json", query: "SdkAppid=1&CallbackCommand=c&contenttype=xml", wantFailed: "command"},
+		{name: "content type twice", query: "SdkAppid=1&CallbackCommand=c&contenttype=json&contenttype=json", wantFailed: "command"},
 		// The app is checked before authentication, authentication before the rest.
-		{name: "bad app wins over bad sign", query: "SdkAppid=x&Sign=a&Sign=b&CallbackCommand=a&CallbackCommand=b", wantErr: ErrAppID},
-		{name: "bad sign wins over bad command", query: "SdkAppid=1&Sign=a&Sign=b&CallbackCommand=a&CallbackCommand=b", wantErr: ErrAuthParams},
+		{name: "bad app wins over bad sign", query: "SdkAppid=x&Sign=a&Sign=b&CallbackCommand=a&CallbackCommand=b", wantFailed: "app"},
+		{name: "bad sign wins over bad command", query: "SdkAppid=1&Sign=a&Sign=b&CallbackCommand=a&CallbackCommand=b", wantFailed: "auth"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,15 +124,12 @@ func TestParseQuery(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := ParseQuery(v)
-			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("ParseQuery(%q) error = %v, want %v", tt.query, err, tt.wantErr)
-				}
-				return
+			app, auth, cmd, failed := parse(v)
+			if failed != tt.wantFailed {
+				t.Fatalf("%q: refused by step %q, want %q", tt.query, failed, tt.wantFailed)
 			}
-			if err != nil || got != tt.want {
-				t.Fatalf("ParseQuery(%q) = %+v, %v; want %+v", tt.query, got, err, tt.want)
+			if failed == "" && (app != tt.wantApp || auth != tt.wantAuth || cmd != tt.wantCmd) {
+				t.Fatalf("%q = %d, %+v, %+v; want %d, %+v, %+v", tt.query, app, auth, cmd, tt.wantApp, tt.wantAuth, tt.wantCmd)
 			}
 		})
 	}
@@ -119,40 +138,38 @@ func TestParseQuery(t *testing.T) {
 func TestVerify(t *testing.T) {
 	now := time.Unix(1669872112, 0)
 	v := Verifier{MaxSkew: time.Minute, Now: func() time.Time { return now }}
-	signed := func(token string, at time.Time) Query {
-		rt := at.Unix()
-		q := Query{RequestTime: itoa(rt)}
-		q.Sign = Sign(token, q.RequestTime)
-		return q
+	signed := func(token string, at time.Time) Auth {
+		rt := itoa(at.Unix())
+		return Auth{RequestTime: rt, Sign: Sign(token, rt)}
 	}
 	tests := []struct {
 		name    string
 		v       Verifier
 		token   string
-		q       Query
+		a       Auth
 		wantErr error
 	}{
 		{name: "documented vector", v: v, token: "xxxxyyyy",
-			q: Query{RequestTime: "1669872112", Sign: "17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061"}},
-		{name: "skew at the limit", v: v, token: "t", q: signed("t", now.Add(-time.Minute))},
-		{name: "future at the limit", v: v, token: "t", q: signed("t", now.Add(time.Minute))},
-		{name: "replayed outside the window", v: v, token: "t", q: signed("t", now.Add(-61*time.Second)), wantErr: ErrRequestTime},
-		{name: "from the future", v: v, token: "t", q: signed("t", now.Add(61*time.Second)), wantErr: ErrRequestTime},
-		{name: "forged sign", v: v, token: "t", q: Query{RequestTime: "1669872112", Sign: Sign("other", "1669872112")}, wantErr: ErrSign},
+			a: Auth{RequestTime: "1669872112", Sign: "17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061"}},
+		{name: "skew at the limit", v: v, token: "t", a: signed("t", now.Add(-time.Minute))},
+		{name: "future at the limit", v: v, token: "t", a: signed("t", now.Add(time.Minute))},
+		{name: "replayed outside the window", v: v, token: "t", a: signed("t", now.Add(-61*time.Second)), wantErr: ErrRequestTime},
+		{name: "from the future", v: v, token: "t", a: signed("t", now.Add(61*time.Second)), wantErr: ErrRequestTime},
+		{name: "forged sign", v: v, token: "t", a: Auth{RequestTime: "1669872112", Sign: Sign("other", "1669872112")}, wantErr: ErrSign},
 		{name: "upper-case sign", v: v, token: "xxxxyyyy",
-			q: Query{RequestTime: "1669872112", Sign: "17773BC39A671D7B9AA835458704D2A6DB81360A5940292B587D6D760D484061"}, wantErr: ErrSign},
-		{name: "sign for another time", v: v, token: "t", q: Query{RequestTime: "1669872112", Sign: Sign("t", "1669872111")}, wantErr: ErrSign},
-		{name: "missing sign", v: v, token: "t", q: Query{RequestTime: "1669872112"}, wantErr: ErrUnsigned},
-		{name: "missing request time", v: v, token: "t", q: Query{Sign: "x"}, wantErr: ErrUnsigned},
-		{name: "request time not a number", v: v, token: "t", q: Query{RequestTime: "soon", Sign: "x"}, wantErr: ErrRequestTime},
-		{name: "empty token refused by default", v: v, token: "", q: Query{}, wantErr: ErrUnsigned},
-		{name: "empty token allowed unsigned", v: Verifier{MaxSkew: time.Minute, AllowUnsigned: true}, token: "", q: Query{}},
+			a: Auth{RequestTime: "1669872112", Sign: "17773BC39A671D7B9AA835458704D2A6DB81360A5940292B587D6D760D484061"}, wantErr: ErrSign},
+		{name: "sign for another time", v: v, token: "t", a: Auth{RequestTime: "1669872112", Sign: Sign("t", "1669872111")}, wantErr: ErrSign},
+		{name: "missing sign", v: v, token: "t", a: Auth{RequestTime: "1669872112"}, wantErr: ErrUnsigned},
+		{name: "missing request time", v: v, token: "t", a: Auth{Sign: "x"}, wantErr: ErrUnsigned},
+		{name: "request time not a number", v: v, token: "t", a: Auth{RequestTime: "soon", Sign: "x"}, wantErr: ErrRequestTime},
+		{name: "empty token refused by default", v: v, token: "", a: Auth{}, wantErr: ErrUnsigned},
+		{name: "empty token allowed unsigned", v: Verifier{MaxSkew: time.Minute, AllowUnsigned: true}, token: "", a: Auth{}},
 		{name: "allow-unsigned does not weaken a token", v: Verifier{MaxSkew: time.Minute, AllowUnsigned: true, Now: v.Now},
-			token: "t", q: Query{}, wantErr: ErrUnsigned},
+			token: "t", a: Auth{}, wantErr: ErrUnsigned},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.v.Verify(tt.token, tt.q)
+			err := tt.v.Verify(tt.token, tt.a)
 			if tt.wantErr == nil && err != nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
 				t.Fatalf("Verify = %v, want %v", err, tt.wantErr)
 			}
@@ -267,17 +284,17 @@ func TestCallRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := ParseQuery(u.Query())
-	if err != nil {
-		t.Fatal(err)
+	app, auth, cmd, failed := parse(u.Query())
+	if failed != "" || app != 1400000001 {
+		t.Fatalf("URL %s refused by step %q", raw, failed)
 	}
-	if q.Sign != "17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061" || u.Query().Get("x") != "1" {
+	if auth.Sign != "17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061" || u.Query().Get("x") != "1" {
 		t.Fatalf("URL %s", raw)
 	}
-	if err := (Verifier{MaxSkew: time.Minute, Now: func() time.Time { return at }}).Verify("xxxxyyyy", q); err != nil {
+	if err := (Verifier{MaxSkew: time.Minute, Now: func() time.Time { return at }}).Verify("xxxxyyyy", auth); err != nil {
 		t.Fatal(err)
 	}
-	ev, err := Decode(q.Command, DestroyedBody("@TOA#_news", "owner", "News", 1670574414123))
+	ev, err := Decode(cmd.Name, DestroyedBody("@TOA#_news", "owner", "News", 1670574414123))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,37 +47,42 @@ func FuzzCallback(f *testing.F) {
 		if err != nil {
 			return
 		}
-		q, qerr := ParseQuery(values)
-		if errors.Is(qerr, ErrAppID) {
+		app, err := ParseApp(values)
+		if err != nil {
 			return
 		}
-		if q.SDKAppID <= 0 {
-			t.Fatalf("ParseQuery accepted SdkAppid %d", q.SDKAppID)
+		if app <= 0 {
+			t.Fatalf("ParseApp accepted SdkAppid %d", app)
 		}
-		if errors.Is(qerr, ErrAuthParams) {
+		auth, err := ParseAuth(values)
+		if err != nil {
 			return
 		}
-		if err := v.Verify(token, q); err != nil {
+		if err := v.Verify(token, auth); err != nil {
 			return
 		}
-		if q.Sign != Sign(token, q.RequestTime) {
-			t.Fatalf("Verify accepted Sign %q for RequestTime %q", q.Sign, q.RequestTime)
+		if auth.Sign != Sign(token, auth.RequestTime) {
+			t.Fatalf("Verify accepted Sign %q for RequestTime %q", auth.Sign, auth.RequestTime)
 		}
-		if qerr != nil {
+		cmd, err := ParseCommand(values)
+		if err != nil {
 			return
+		}
+		if cmd.Name == "" || len(values[ParamCommand]) != 1 {
+			t.Fatalf("ParseCommand accepted command %q from %v", cmd.Name, values[ParamCommand])
 		}
 		if len(body) > MaxBodyBytes {
 			return
 		}
-		ev, err := Decode(q.Command, body)
+		ev, err := Decode(cmd.Name, body)
 		if err != nil {
 			if !errors.Is(err, ErrBody) {
 				t.Fatalf("Decode error %v is not ErrBody", err)
 			}
 			return
 		}
-		if ev.Command() != q.Command {
-			t.Fatalf("Decode returned command %q for query command %q", ev.Command(), q.Command)
+		if ev.Command() != cmd.Name {
+			t.Fatalf("Decode returned command %q for query command %q", ev.Command(), cmd.Name)
 		}
 		if d, ok := ev.(*Destroyed); ok {
 			if d.EventTime <= 0 || ValidateAccountID(d.OfficialAccount) != nil {

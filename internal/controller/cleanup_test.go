@@ -152,7 +152,7 @@ func TestCleanupDeletesExactlyTheLinkedObjects(t *testing.T) {
 	// finalizer; in a cluster kube-controller-manager removes it from an
 	// unused claim, here the test does, once the claim is being deleted.
 	pvc := &corev1.PersistentVolumeClaim{ObjectMeta: objectMeta(ns, "news-pvc", nil)}
-	testenv.Eventually(t, waitTimeout, func() error {
+	testenv.Eventually(t, testenv.WaitTimeout, func() error {
 		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(pvc), pvc); err != nil {
 			return err
 		}
@@ -270,7 +270,7 @@ func TestHeldObjectKeepsCleaningUpAndBlocksDeletion(t *testing.T) {
 	}
 
 	release(t, held)
-	testenv.Eventually(t, waitTimeout, func() error {
+	testenv.Eventually(t, testenv.WaitTimeout, func() error {
 		err := env.Client.Get(ctx, client.ObjectKeyFromObject(ch), &chatv1alpha1.OfficialChannel{})
 		if apierrors.IsNotFound(err) {
 			return nil
@@ -284,7 +284,7 @@ func TestHeldObjectKeepsCleaningUpAndBlocksDeletion(t *testing.T) {
 
 func release(t *testing.T, obj client.Object) {
 	t.Helper()
-	testenv.Eventually(t, waitTimeout, func() error {
+	testenv.Eventually(t, testenv.WaitTimeout, func() error {
 		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
 			return err
 		}
@@ -340,7 +340,7 @@ func TestDeletingActiveChannelDeletesNothing(t *testing.T) {
 	if err := env.Client.Delete(ctx, ch); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, waitTimeout, func() error {
+	testenv.Eventually(t, testenv.WaitTimeout, func() error {
 		err := env.Client.Get(ctx, client.ObjectKeyFromObject(ch), &chatv1alpha1.OfficialChannel{})
 		if apierrors.IsNotFound(err) {
 			return nil
@@ -461,7 +461,7 @@ func TestDeletingCleanedUpChannelRunsNoSecondCleanup(t *testing.T) {
 	if err := env.Client.Delete(ctx, getChannel(t, ch)); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, waitTimeout, func() error {
+	testenv.Eventually(t, testenv.WaitTimeout, func() error {
 		err := env.Client.Get(ctx, client.ObjectKeyFromObject(ch), &chatv1alpha1.OfficialChannel{})
 		if apierrors.IsNotFound(err) {
 			return nil
@@ -469,13 +469,7 @@ func TestDeletingCleanedUpChannelRunsNoSecondCleanup(t *testing.T) {
 		return fmt.Errorf("channel still present: %v", err)
 	})
 	assertUntouched(t, before)
-	started := 0
-	for _, r := range eventReasons(t, ch) {
-		if r == EventCleanupStarted {
-			started++
-		}
-	}
-	if started != 1 {
+	if started := countEvents(t, ch, EventCleanupStarted); started != 1 {
 		t.Fatalf("%d CleanupStarted events, want 1", started)
 	}
 }

@@ -68,6 +68,6 @@ func TestDefaultCleanupKindsParse(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(kinds) != 13 {
-		t.Fatalf("default cleanup kinds: got %d, want the 13 the design lists", len(kinds))
+		t.Fatalf("default cleanup kinds: got %d, want the 13 the README lists", len(kinds))
 	}
 }

@@ -25,7 +25,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -43,6 +42,7 @@ import (
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 	"github.com/channel-operator/channel-operator/internal/destruction"
+	"github.com/channel-operator/channel-operator/internal/status"
 )
 
 // Event reasons on OfficialChannels.
@@ -69,9 +69,10 @@ type OfficialChannelReconciler struct {
 	APIReader client.Reader
 	// CleanupKinds are the kinds swept for labelled and owned objects.
 	CleanupKinds []schema.GroupResource
-	// Pending holds destructions that arrived before their OfficialChannel.
-	Pending *destruction.PendingStore
-	Events  events.EventRecorder
+	// Destructions hands a destruction kept before an OfficialChannel
+	// existed to that channel.
+	Destructions *destruction.Recorder
+	Events       events.EventRecorder
 	// MaxConcurrentReconciles is how many channels are reconciled at once,
 	// and how many deletions are in flight at most.
 	MaxConcurrentReconciles int
@@ -118,6 +119,9 @@ func (r *OfficialChannelReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 
 	s := &scope{base: ch.DeepCopy(), channel: ch}
 	defer func() {
+		if reterr == nil {
+			status.MarkObserved(ch)
+		}
 		if err := r.patch(ctx, s); err != nil {
 			reterr = kerrors.NewAggregate([]error{reterr, err})
 		}
@@ -131,21 +135,23 @@ func (r *OfficialChannelReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 
 func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, s *scope, req ctrl.Request) (ctrl.Result, error) {
 	ch := s.channel
-	ch.Status.ObservedGeneration = ch.Generation
-	if ch.Status.Destruction == nil {
-		if err := r.applyPending(ctx, ch); err != nil {
-			return ctrl.Result{}, err
-		}
+	applied, err := r.Destructions.ApplyKept(ctx, ch, time.Now())
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if applied {
+		logf.FromContext(ctx).Info("Recorded a destruction received before the OfficialChannel existed",
+			"eventTime", ch.Status.Destruction.EventTime)
 	}
 	r.announceDestruction(ch)
 	switch {
 	case ch.Status.Destruction == nil:
-		markActive(ch)
+		status.MarkActive(ch)
 		return ctrl.Result{}, nil
-	case ch.Spec.CleanupPolicy == chatv1alpha1.CleanupPolicyOrphan:
-		markOrphaned(ch)
+	case !status.CleanupDue(ch):
+		status.MarkOrphaned(ch)
 		return ctrl.Result{}, nil
-	case cleanedUp(ch):
+	case status.CleanedUp(ch):
 		return ctrl.Result{}, nil
 	default:
 		return r.cleanUp(ctx, ch, req), nil
@@ -159,10 +165,7 @@ func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, s *scop
 func (r *OfficialChannelReconciler) reconcileDelete(ctx context.Context, s *scope, req ctrl.Request) (ctrl.Result, error) {
 	ch := s.channel
 	r.announceDestruction(ch)
-	// Deletion bumps the generation: a cleanup that finished for an earlier
-	// generation is not run again on the way out.
-	done := meta.IsStatusConditionTrue(ch.Status.Conditions, chatv1alpha1.ConditionCleanedUp)
-	if ch.Status.Destruction != nil && ch.Spec.CleanupPolicy != chatv1alpha1.CleanupPolicyOrphan && !done {
+	if status.CleanupDue(ch) && !status.CleanedUpOnce(ch) {
 		if res := r.cleanUp(ctx, ch, req); !res.IsZero() {
 			return res, nil
 		}
@@ -176,8 +179,7 @@ func (r *OfficialChannelReconciler) reconcileDelete(ctx context.Context, s *scop
 // It returns a requeue while anything linked remains.
 func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, ch *chatv1alpha1.OfficialChannel, req ctrl.Request) ctrl.Result {
 	log := logf.FromContext(ctx)
-	if ch.Status.Phase != chatv1alpha1.PhaseCleaningUp {
-		ch.Status.Phase = chatv1alpha1.PhaseCleaningUp
+	if status.StartCleanup(ch) {
 		r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventCleanupStarted, "Cleanup",
 			"Deleting the objects linked to channel %s", ch.Spec.OfficialAccountID)
 		log.Info("Cleanup started")
@@ -187,56 +189,25 @@ func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, ch *chatv1alpha
 	for gr, n := range res.deleted {
 		cleanupDeletions.WithLabelValues(gr.String()).Add(float64(n))
 	}
-	now := metav1.Now()
-	prev := int32(0)
-	if ch.Status.Cleanup != nil {
-		prev = ch.Status.Cleanup.Deleted
-	}
-	ch.Status.Cleanup = &chatv1alpha1.CleanupStatus{
-		Deleted:     prev + int32(res.deletedTotal()),
-		Remaining:   int32(len(res.remaining)),
-		LastAttempt: &now,
-		Message:     res.message(),
-	}
-
+	status.RecordCleanupPass(ch, status.CleanupPass{
+		Deleted: res.deletedTotal(), Remaining: len(res.remaining), Failed: len(res.errs) > 0,
+		Message: res.message(), At: metav1.Now(),
+	})
 	if len(res.errs) > 0 {
 		log.Error(kerrors.NewAggregate(res.errs), "Cleanup pass failed; retrying")
 		r.Events.Eventf(ch, nil, corev1.EventTypeWarning, EventCleanupFailed, "Cleanup", "%s", ch.Status.Cleanup.Message)
 	}
 	if len(res.remaining) > 0 || len(res.errs) > 0 {
-		setCondition(ch, chatv1alpha1.ConditionCleanedUp, metav1.ConditionFalse, chatv1alpha1.ReasonCleaningUp, ch.Status.Cleanup.Message)
 		return ctrl.Result{RequeueAfter: r.backoff.When(req)}
 	}
 
 	r.backoff.Forget(req)
-	ch.Status.Phase = chatv1alpha1.PhaseCleanedUp
-	setCondition(ch, chatv1alpha1.ConditionCleanedUp, metav1.ConditionTrue, chatv1alpha1.ReasonCleanedUp,
-		fmt.Sprintf("Deleted %d linked object(s); none remains", ch.Status.Cleanup.Deleted))
+	status.MarkCleanedUp(ch)
 	cleanupDuration.Observe(time.Since(ch.Status.Destruction.ReceivedAt.Time).Seconds())
 	r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventCleanedUp, "Cleanup",
 		"Deleted %d linked object(s) of channel %s; none remains", ch.Status.Cleanup.Deleted, ch.Spec.OfficialAccountID)
 	log.Info("Cleanup done", "deleted", ch.Status.Cleanup.Deleted)
 	return ctrl.Result{}
-}
-
-// applyPending records a destruction that Chat reported before this
-// OfficialChannel existed. Only a channel seen for the first time (no phase
-// yet) can have one: for any channel already in the cache, the receiver
-// writes the destruction itself, and for one created while the receiver
-// kept a record, the receiver's own fresh list after keeping it finds it.
-func (r *OfficialChannelReconciler) applyPending(ctx context.Context, ch *chatv1alpha1.OfficialChannel) error {
-	if ch.Status.Phase != "" {
-		return nil
-	}
-	rec, err := r.Pending.Get(ctx, ch.Spec.SDKAppID, ch.Spec.OfficialAccountID, time.Now())
-	if err != nil || rec == nil {
-		return err
-	}
-	if destruction.Apply(ch, rec.Destruction) {
-		logf.FromContext(ctx).Info("Recorded a destruction received before the OfficialChannel existed",
-			"eventTime", rec.Destruction.EventTime)
-	}
-	return nil
 }
 
 // announceDestruction emits the DestructionRecorded Event the first time the
@@ -245,11 +216,10 @@ func (r *OfficialChannelReconciler) applyPending(ctx context.Context, ch *chatv1
 // one Event per channel however many replicas received the callback, and no
 // extra API call on the callback's path.
 func (r *OfficialChannelReconciler) announceDestruction(ch *chatv1alpha1.OfficialChannel) {
-	d := ch.Status.Destruction
-	c := meta.FindStatusCondition(ch.Status.Conditions, chatv1alpha1.ConditionCleanedUp)
-	if d == nil || c == nil || c.Reason != chatv1alpha1.ReasonCleanupPending {
+	if !status.Unannounced(ch) {
 		return
 	}
+	d := ch.Status.Destruction
 	next := "its linked objects will be deleted"
 	if ch.Spec.CleanupPolicy == chatv1alpha1.CleanupPolicyOrphan {
 		next = "cleanupPolicy Orphan leaves its linked objects in place"
@@ -266,36 +236,6 @@ func truncate(s string) string {
 		return s[:max] + "..."
 	}
 	return s
-}
-
-// cleanedUp reports whether the cleanup finished for the current spec. A
-// spec change (more linkedResources, policy back to Delete) runs it again.
-func cleanedUp(ch *chatv1alpha1.OfficialChannel) bool {
-	c := meta.FindStatusCondition(ch.Status.Conditions, chatv1alpha1.ConditionCleanedUp)
-	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == ch.Generation
-}
-
-// markActive records that no destruction is known.
-func markActive(ch *chatv1alpha1.OfficialChannel) {
-	ch.Status.Phase = chatv1alpha1.PhaseActive
-	setCondition(ch, chatv1alpha1.ConditionDestroyed, metav1.ConditionFalse, chatv1alpha1.ReasonActive,
-		"No destruction callback has been received for this channel")
-	setCondition(ch, chatv1alpha1.ConditionCleanedUp, metav1.ConditionFalse, chatv1alpha1.ReasonNotDestroyed,
-		"Nothing is cleaned up while the channel is active")
-}
-
-// markOrphaned records that policy Orphan leaves the linked objects alone
-// (the DestructionRecorded Event says so too).
-func markOrphaned(ch *chatv1alpha1.OfficialChannel) {
-	ch.Status.Phase = chatv1alpha1.PhaseDestroyed
-	setCondition(ch, chatv1alpha1.ConditionCleanedUp, metav1.ConditionFalse, chatv1alpha1.ReasonOrphaned,
-		"cleanupPolicy is Orphan: linked objects are left in place")
-}
-
-func setCondition(ch *chatv1alpha1.OfficialChannel, condType string, status metav1.ConditionStatus, reason, message string) {
-	meta.SetStatusCondition(&ch.Status.Conditions, metav1.Condition{
-		Type: condType, Status: status, Reason: reason, Message: message, ObservedGeneration: ch.Generation,
-	})
 }
 
 func (r *OfficialChannelReconciler) addFinalizer(ctx context.Context, ch *chatv1alpha1.OfficialChannel) error {
@@ -390,7 +330,7 @@ func (r *OfficialChannelReconciler) channelOfLinked(ctx context.Context, obj cli
 	for _, name := range names {
 		key := client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}
 		ch := &chatv1alpha1.OfficialChannel{}
-		if err := r.Get(ctx, key, ch); err != nil || ch.Status.Destruction == nil || cleanedUp(ch) {
+		if err := r.Get(ctx, key, ch); err != nil || ch.Status.Destruction == nil || status.CleanedUp(ch) {
 			continue
 		}
 		reqs = append(reqs, ctrl.Request{NamespacedName: key})

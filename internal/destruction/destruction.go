@@ -15,20 +15,18 @@ limitations under the License.
 */
 
 // Package destruction is how a channel's destruction, reported by Chat, is
-// recorded in the cluster: in the status of the matching OfficialChannels,
-// found through a field index, or, while none matches, in a pending record
-// that is applied when a matching OfficialChannel appears. The callback
-// receiver and the reconciler both build on it.
+// handed over to the cluster: the Recorder writes it into the status of the
+// matching OfficialChannels, found through a field index, or, while none
+// matches, keeps it in a pending record that it hands to a matching
+// OfficialChannel when one appears. The callback receiver calls
+// Recorder.Record, the reconciler Recorder.ApplyKept; neither needs the other.
 package destruction
 
 import (
 	"context"
 	"fmt"
 	"strconv"
-	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
@@ -92,37 +90,4 @@ func ListLive(ctx context.Context, api client.Reader, sdkAppID int64, officialAc
 // Matches reports whether ch is an OfficialChannel of the channel.
 func Matches(ch *chatv1alpha1.OfficialChannel, sdkAppID int64, officialAccountID string) bool {
 	return ch.Spec.SDKAppID == sdkAppID && ch.Spec.OfficialAccountID == officialAccountID
-}
-
-// FormatEventTime renders a Chat EventTime (Unix milliseconds) as RFC 3339
-// with milliseconds, the form of status.destroyedAt.
-func FormatEventTime(ms int64) string {
-	return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z07:00")
-}
-
-// Apply records d in ch's status and reports whether it changed anything. The
-// first destruction wins: once one is recorded, duplicates and replays, older
-// or newer, change nothing.
-func Apply(ch *chatv1alpha1.OfficialChannel, d chatv1alpha1.Destruction) bool {
-	if ch.Status.Destruction != nil {
-		return false
-	}
-	ch.Status.Destruction = d.DeepCopy()
-	ch.Status.DestroyedAt = FormatEventTime(d.EventTime)
-	ch.Status.Phase = chatv1alpha1.PhaseDestroyed
-	meta.SetStatusCondition(&ch.Status.Conditions, metav1.Condition{
-		Type:               chatv1alpha1.ConditionDestroyed,
-		Status:             metav1.ConditionTrue,
-		Reason:             chatv1alpha1.ReasonCallbackReceived,
-		Message:            fmt.Sprintf("Chat reported the channel destroyed at %s", ch.Status.DestroyedAt),
-		ObservedGeneration: ch.Generation,
-	})
-	meta.SetStatusCondition(&ch.Status.Conditions, metav1.Condition{
-		Type:               chatv1alpha1.ConditionCleanedUp,
-		Status:             metav1.ConditionFalse,
-		Reason:             chatv1alpha1.ReasonCleanupPending,
-		Message:            "The destruction is recorded; cleanup has not started yet",
-		ObservedGeneration: ch.Generation,
-	})
-	return true
 }

@@ -42,6 +42,8 @@ import (
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 	"github.com/channel-operator/channel-operator/internal/callback"
 	"github.com/channel-operator/channel-operator/internal/destruction"
+	"github.com/channel-operator/channel-operator/internal/status"
+	"github.com/channel-operator/channel-operator/test/testenv"
 )
 
 const documentedAccount = "@TOA#_test_OA_for_penn"
@@ -73,12 +75,6 @@ func TestSignedDocumentedSampleRecordsDestruction(t *testing.T) {
 	if c == nil || c.Status != metav1.ConditionTrue || c.Reason != chatv1alpha1.ReasonCallbackReceived || c.ObservedGeneration != got.Generation {
 		t.Fatalf("Destroyed condition = %+v", c)
 	}
-	eventually(t, func() error {
-		if n := len(eventsFor(t, ch, "DestructionRecorded")); n != 1 {
-			return fmt.Errorf("%d DestructionRecorded events", n)
-		}
-		return nil
-	})
 }
 
 func TestBadRequestsAreRefusedAndWriteNothing(t *testing.T) {
@@ -218,8 +214,8 @@ func TestOtherCommandsAreAnsweredOKAndCounted(t *testing.T) {
 			t.Fatalf("%s: counter %s/%s went %v -> %v", tt.command, tt.label, resultIgnored, before, got)
 		}
 	}
-	if got := get(t, ch); got.Status.Destruction != nil || got.Status.Phase != chatv1alpha1.PhaseActive {
-		t.Fatalf("a command the operator does not act on changed status: %+v", got.Status)
+	if got := get(t, ch); got.ResourceVersion != ch.ResourceVersion {
+		t.Fatalf("a command the operator does not act on changed the OfficialChannel: %+v", got.Status)
 	}
 }
 
@@ -253,61 +249,42 @@ func TestDuplicatesAndOutOfOrderRepeatsChangeNothing(t *testing.T) {
 	if a := post(t, callbackURL(signedApp, testToken, callback.CommandDestroyed), destroyedBody(t, account, first)); a.status != http.StatusOK {
 		t.Fatalf("answer %+v", a)
 	}
-	recorded := get(t, ch).Status.Destruction
+	recorded := get(t, ch)
+	if recorded.Status.Destruction == nil {
+		t.Fatal("the first destruction was answered OK but not recorded")
+	}
 	for _, eventTime := range []int64{first, first, first - 60000, first + 60000} {
 		a := post(t, callbackURL(signedApp, testToken, callback.CommandDestroyed), destroyedBody(t, account, eventTime))
 		if a.status != http.StatusOK || a.ActionStatus != callback.StatusOK {
 			t.Fatalf("repeat with EventTime %d: answer %+v", eventTime, a)
 		}
 		got := get(t, ch)
-		if *got.Status.Destruction != *recorded || got.Status.DestroyedAt != destruction.FormatEventTime(first) {
+		if got.ResourceVersion != recorded.ResourceVersion || got.Status.Destruction == nil ||
+			*got.Status.Destruction != *recorded.Status.Destruction || got.Status.DestroyedAt != status.FormatEventTime(first) {
 			t.Fatalf("repeat with EventTime %d changed the destruction: %+v", eventTime, got.Status.Destruction)
 		}
 	}
-	eventually(t, func() error {
-		if n := len(eventsFor(t, ch, "DestructionRecorded")); n != 1 {
-			return fmt.Errorf("%d DestructionRecorded events, want 1", n)
-		}
-		return nil
-	})
 }
 
-func TestUnmatchedDestructionIsAppliedToAChannelCreatedLater(t *testing.T) {
+// A destruction no OfficialChannel matches is kept, under its own app, and
+// answered OK (internal/destruction hands it to a channel created later).
+func TestUnmatchedDestructionIsKept(t *testing.T) {
 	account := "@TOA#_early_bird"
 	a := post(t, callbackURL(signedApp, testToken, callback.CommandDestroyed), destroyedBody(t, account, 1700000009000))
 	if a.status != http.StatusOK || a.ActionStatus != callback.StatusOK {
 		t.Fatalf("answer %+v", a)
 	}
-	if !hasPending(t, signedApp, account) {
-		t.Fatal("no pending destruction kept for a channel without OfficialChannel")
+	rec, err := pending.Get(context.Background(), signedApp, account, time.Now())
+	if err != nil || rec == nil {
+		t.Fatalf("no pending destruction kept for a channel without OfficialChannel: %v", err)
+	}
+	if rec.Destruction.EventTime != 1700000009000 || rec.Destruction.ClientIP != "203.0.113.7" {
+		t.Fatalf("kept %+v", rec)
 	}
 	// Another app's channel of the same ID is not affected.
 	if hasPending(t, unsignedApp, account) {
 		t.Fatal("pending destruction kept under the wrong app")
 	}
-
-	ns := env.Namespace(t, "late")
-	ch := &chatv1alpha1.OfficialChannel{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "late"},
-		Spec: chatv1alpha1.OfficialChannelSpec{SDKAppID: signedApp, OfficialAccountID: account,
-			CleanupPolicy: chatv1alpha1.CleanupPolicyOrphan},
-	}
-	if err := env.Client.Create(context.Background(), ch); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, ch, func(got *chatv1alpha1.OfficialChannel) error {
-		if got.Status.Phase != chatv1alpha1.PhaseDestroyed || got.Status.Destruction == nil ||
-			got.Status.Destruction.EventTime != 1700000009000 || got.Status.Destruction.ClientIP != "203.0.113.7" {
-			return fmt.Errorf("status %+v", got.Status)
-		}
-		return nil
-	})
-	eventually(t, func() error {
-		if n := len(eventsFor(t, ch, "DestructionRecorded")); n != 1 {
-			return fmt.Errorf("%d DestructionRecorded events, want 1", n)
-		}
-		return nil
-	})
 }
 
 func TestTokenChangeIsHonouredWithoutRestart(t *testing.T) {
@@ -318,7 +295,7 @@ func TestTokenChangeIsHonouredWithoutRestart(t *testing.T) {
 	body := destroyedBody(t, account, 1700000007000)
 
 	secret := &corev1.Secret{}
-	key := client.ObjectKey{Namespace: operatorNamespace, Name: secretName}
+	key := client.ObjectKey{Namespace: testenv.OperatorNamespace, Name: secretName}
 	if err := env.Client.Get(ctx, key, secret); err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +374,7 @@ func TestConcurrentStatusWriteIsPreserved(t *testing.T) {
 			return err
 		},
 	})
-	w := &Writer{Cache: writer.Cache, API: writer.API, Client: racing, Pending: pending}
+	w := &destruction.Recorder{Cache: recorder.Cache, API: recorder.API, Client: racing, Pending: pending}
 	out, err := w.Record(ctx, destruction.Record{SDKAppID: signedApp, OfficialAccountID: account,
 		Destruction: chatv1alpha1.Destruction{EventTime: 1700000001000, ReceivedAt: metav1.Now()}})
 	if err != nil || out.Recorded != 1 {
@@ -435,7 +412,7 @@ func TestFailedWriteIsAnsweredFail(t *testing.T) {
 	})
 	opts := testOptions()
 	opts.AnswerBudget = 400 * time.Millisecond
-	r := New(opts, &Writer{Cache: writer.Cache, API: writer.API, Client: failing, Pending: pending})
+	r := New(opts, &destruction.Recorder{Cache: recorder.Cache, API: recorder.API, Client: failing, Pending: pending})
 	r.tokens.Store(recv.tokens.Load())
 	r.ready.Store(true)
 
@@ -457,7 +434,7 @@ func TestFailedWriteIsAnsweredFail(t *testing.T) {
 }
 
 func TestNotReadyAnswers503(t *testing.T) {
-	r := New(testOptions(), writer)
+	r := New(testOptions(), recorder)
 	r.tokens.Store(recv.tokens.Load())
 	if err := r.ReadyCheck(nil); err == nil {
 		t.Fatal("ReadyCheck passed before the caches synced")
@@ -471,7 +448,7 @@ func TestNotReadyAnswers503(t *testing.T) {
 func TestOverloadIsShedAt503(t *testing.T) {
 	opts := testOptions()
 	opts.MaxInflight = 1
-	r := New(opts, writer)
+	r := New(opts, recorder)
 	r.tokens.Store(recv.tokens.Load())
 	r.ready.Store(true)
 	r.inflight <- struct{}{} // one callback in flight
@@ -514,7 +491,7 @@ func TestAnswerLatency(t *testing.T) {
 		}
 	}
 	eventually(t, func() error {
-		list, err := destruction.ListCached(context.Background(), writer.Cache, signedApp, fmt.Sprintf("@TOA#_latency_%d", n-1))
+		list, err := destruction.ListCached(context.Background(), recorder.Cache, signedApp, fmt.Sprintf("@TOA#_latency_%d", n-1))
 		if err != nil || len(list) == 0 {
 			return errors.New("channels not cached yet")
 		}

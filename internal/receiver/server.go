@@ -22,18 +22,13 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"mime"
 	"net"
 	"net/http"
-	"net/url"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -41,7 +36,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
-	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 	"github.com/channel-operator/channel-operator/internal/callback"
 	"github.com/channel-operator/channel-operator/internal/destruction"
 )
@@ -78,7 +72,7 @@ const (
 type Receiver struct {
 	opts     Options
 	verifier callback.Verifier
-	writer   recorder
+	recorder Recorder
 	log      logr.Logger
 
 	// tokens maps each accepted SDKAppID to its webhook token; swapped whole
@@ -93,18 +87,18 @@ type Receiver struct {
 	addr string
 }
 
-// recorder makes a destruction durable; *Writer is the one that writes to the
-// cluster.
-type recorder interface {
-	Record(ctx context.Context, rec destruction.Record) (Outcome, error)
+// Recorder makes a destruction durable; *destruction.Recorder is the one
+// that writes to the cluster.
+type Recorder interface {
+	Record(ctx context.Context, rec destruction.Record) (destruction.Outcome, error)
 }
 
-// New returns a Receiver that records destructions with writer.
-func New(opts Options, writer recorder) *Receiver {
+// New returns a Receiver that records destructions with recorder.
+func New(opts Options, recorder Recorder) *Receiver {
 	r := &Receiver{
 		opts:     opts,
 		verifier: callback.Verifier{MaxSkew: opts.MaxSkew, AllowUnsigned: opts.AllowUnsigned},
-		writer:   writer,
+		recorder: recorder,
 		log:      ctrl.Log.WithName("callback-receiver"),
 		inflight: make(chan struct{}, opts.MaxInflight),
 		now:      time.Now,
@@ -220,188 +214,4 @@ func (r *Receiver) ReadyCheck(*http.Request) error {
 		return errors.New("callback receiver waits for the caches to sync")
 	}
 	return nil
-}
-
-func (r *Receiver) secretChanged(obj any, deleted bool) {
-	if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-		obj, deleted = tomb.Obj, true
-	}
-	secret, ok := obj.(*corev1.Secret)
-	if !ok || secret.Namespace != r.opts.Secret.Namespace || secret.Name != r.opts.Secret.Name {
-		return
-	}
-	tokens := map[int64]string{}
-	if !deleted {
-		var skipped []string
-		tokens, skipped = parseTokens(secret.Data)
-		if len(skipped) > 0 {
-			r.log.Info("Ignoring callback Secret keys that are not SDKAppIDs", "secret", r.opts.Secret.String(), "keys", skipped)
-		}
-	}
-	r.tokens.Store(&tokens)
-	apps := make([]int64, 0, len(tokens))
-	for app := range tokens {
-		apps = append(apps, app)
-	}
-	// Only the app IDs: tokens never reach a log line.
-	r.log.Info("Loaded callback apps", "secret", r.opts.Secret.String(), "apps", apps, "deleted", deleted)
-}
-
-// parseTokens reads the callback Secret: each key an SDKAppID in decimal,
-// each value its token. Surrounding whitespace (a file's final newline) is
-// not part of a token.
-func parseTokens(data map[string][]byte) (tokens map[int64]string, skipped []string) {
-	tokens = make(map[int64]string, len(data))
-	for key, value := range data {
-		app, err := strconv.ParseInt(key, 10, 64)
-		if err != nil || app <= 0 {
-			skipped = append(skipped, key)
-			continue
-		}
-		tokens[app] = strings.TrimSpace(string(value))
-	}
-	return tokens, skipped
-}
-
-// ServeHTTP answers one callback. The checks run in the order the design
-// gives, and nothing is written unless all of them pass.
-func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	start := r.now()
-	command := otherCommand
-	result := resultFailed
-	defer func() {
-		callbacksTotal.WithLabelValues(command, result).Inc()
-		callbackDuration.WithLabelValues(command).Observe(time.Since(start).Seconds())
-	}()
-	fail := func(res string, status int, format string, args ...any) {
-		result = res
-		callback.Write(w, callback.Fail(status, fmt.Sprintf(format, args...)))
-	}
-	values, queryErr := url.ParseQuery(req.URL.RawQuery)
-	if queryErr == nil {
-		command = commandLabel(values.Get(callback.ParamCommand))
-	}
-
-	if !r.ready.Load() {
-		w.Header().Set("Retry-After", "1")
-		fail(resultNotReady, http.StatusServiceUnavailable, "the receiver is starting")
-		return
-	}
-	if req.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		fail(resultMethodNotAllowed, http.StatusMethodNotAllowed, "method %s not allowed; use POST", req.Method)
-		return
-	}
-	if req.ContentLength > callback.MaxBodyBytes {
-		fail(resultTooLarge, http.StatusRequestEntityTooLarge, "body larger than %d bytes", callback.MaxBodyBytes)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, callback.MaxBodyBytes))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			fail(resultTooLarge, http.StatusRequestEntityTooLarge, "body larger than %d bytes", callback.MaxBodyBytes)
-			return
-		}
-		fail(resultBadRequest, http.StatusBadRequest, "reading body: %v", err)
-		return
-	}
-
-	// The work from here on is bounded, not the reading above: a slow client
-	// is the server timeouts' business and must not take a worker's place.
-	select {
-	case r.inflight <- struct{}{}:
-		defer func() { <-r.inflight }()
-	default:
-		w.Header().Set("Retry-After", "1")
-		fail(resultOverloaded, http.StatusServiceUnavailable, "too many callbacks in flight")
-		return
-	}
-
-	if queryErr != nil {
-		fail(resultBadRequest, http.StatusBadRequest, "malformed query string")
-		return
-	}
-	q, qerr := callback.ParseQuery(values)
-	if errors.Is(qerr, callback.ErrAppID) {
-		fail(resultForbidden, http.StatusForbidden, "%v", qerr)
-		return
-	}
-	token, ok := (*r.tokens.Load())[q.SDKAppID]
-	if !ok {
-		fail(resultForbidden, http.StatusForbidden, "SdkAppid %d is not an app of this receiver", q.SDKAppID)
-		return
-	}
-	if errors.Is(qerr, callback.ErrAuthParams) {
-		fail(resultUnauthorized, http.StatusUnauthorized, "%v", qerr)
-		return
-	}
-	if err := r.verifier.Verify(token, q); err != nil {
-		fail(resultUnauthorized, http.StatusUnauthorized, "%v", err)
-		return
-	}
-	if qerr != nil {
-		fail(resultBadRequest, http.StatusBadRequest, "%v", qerr)
-		return
-	}
-	if ct := req.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			fail(resultBadRequest, http.StatusBadRequest, "Content-Type must be application/json")
-			return
-		}
-	}
-	event, err := callback.Decode(q.Command, body)
-	if err != nil {
-		fail(resultBadRequest, http.StatusBadRequest, "%v", err)
-		return
-	}
-
-	destroyed, ok := event.(*callback.Destroyed)
-	if !ok {
-		result = resultIgnored
-		callback.Write(w, callback.OK())
-		return
-	}
-	result = r.recordDestroyed(req.Context(), w, q, destroyed, start)
-}
-
-// recordDestroyed makes the destruction durable within the answer budget
-// and answers OK only once it is.
-func (r *Receiver) recordDestroyed(ctx context.Context, w http.ResponseWriter, q callback.Query, d *callback.Destroyed, start time.Time) string {
-	// The write goes on if the caller hangs up: what it told us is kept if it
-	// can be, within the budget.
-	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), start.Add(r.opts.AnswerBudget))
-	defer cancel()
-	logger := r.log.WithValues("sdkAppID", q.SDKAppID, "officialAccountID", d.OfficialAccount, "eventTime", d.EventTime)
-	ctx = logr.NewContext(ctx, logger)
-
-	rec := destruction.Record{
-		SDKAppID:          q.SDKAppID,
-		OfficialAccountID: d.OfficialAccount,
-		Destruction: chatv1alpha1.Destruction{
-			EventTime:    d.EventTime,
-			OwnerAccount: d.OwnerAccount,
-			Name:         d.Name,
-			ClientIP:     q.ClientIP,
-			OptPlatform:  q.OptPlatform,
-			ReceivedAt:   metav1.NewTime(start),
-		},
-	}
-	out, err := r.writer.Record(ctx, rec)
-	if err != nil {
-		status := http.StatusInternalServerError
-		if errors.Is(err, destruction.ErrStoreFull) || errors.Is(err, context.DeadlineExceeded) {
-			status = http.StatusServiceUnavailable
-		}
-		logger.Error(err, "Could not record channel destruction; answering FAIL so that it is not taken as delivered")
-		callback.Write(w, callback.Fail(status, "the destruction could not be recorded; retry later"))
-		return resultFailed
-	}
-	if out.Pending {
-		logger.Info("No OfficialChannel matches yet; kept the destruction as pending")
-		callback.Write(w, callback.OK())
-		return resultPending
-	}
-	callback.Write(w, callback.OK())
-	return resultOK
 }

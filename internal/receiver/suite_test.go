@@ -20,7 +20,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -32,119 +31,80 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 	"github.com/channel-operator/channel-operator/internal/callback"
-	"github.com/channel-operator/channel-operator/internal/controller"
 	"github.com/channel-operator/channel-operator/internal/destruction"
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
 
 const (
-	operatorNamespace = "operator-system"
-	secretName        = "callback-tokens"
+	secretName = "callback-tokens"
 
-	signedApp   int64 = 1400000001 // token: testToken
-	unsignedApp int64 = 1400000002 // empty token
-	rotatingApp int64 = 1400000003 // token changed by TestTokenChangeIsHonoured
-	testToken         = "xxxxyyyy"
-
-	waitTimeout = 20 * time.Second
+	signedApp   = testenv.DemoApp // token: testToken
+	unsignedApp = signedApp + 1   // empty token
+	rotatingApp = signedApp + 2   // token changed by TestTokenChangeIsHonoured
+	testToken   = "xxxxyyyy"
 )
 
 var (
 	env      *testenv.Env
 	recv     *Receiver
-	writer   *Writer
+	recorder *destruction.Recorder
 	pending  *destruction.PendingStore
 	endpoint string // http://host:port/callback
 )
 
-// TestMain runs one control plane and one manager with the receiver (and the
-// reconciler, which applies pending destructions) for the whole package.
+// TestMain runs one control plane and one manager with the receiver for the
+// whole package. No reconciler runs: the receiver's part ends with the
+// destruction recorded, and that is what these tests look at.
 func TestMain(m *testing.M) {
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true)))
-	testenv.Main(m, setup)
+	testenv.Run(testenv.RunInput{
+		M:        m,
+		SetupEnv: setupEnv,
+		ManagerInput: testenv.ManagerInput{
+			SetupIndexes: func(ctx context.Context, mgr ctrl.Manager) error {
+				return destruction.SetupIndex(ctx, mgr.GetFieldIndexer())
+			},
+			SetupReconcilers: setupReceiver,
+			ReadyCheck:       func() error { return recv.ReadyCheck(nil) },
+		},
+	})
 }
 
-func setup(e *testenv.Env) error {
+func setupEnv(e *testenv.Env) error {
 	env = e
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}); err != nil {
-		cancel()
-		return err
-	}
-	if err := e.Client.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: secretName},
+	return e.Client.Create(context.Background(), &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: testenv.OperatorNamespace, Name: secretName},
 		Data: map[string][]byte{
 			strconv.FormatInt(signedApp, 10):   []byte(testToken + "\n"),
 			strconv.FormatInt(unsignedApp, 10): nil,
 			strconv.FormatInt(rotatingApp, 10): []byte("first-token"),
 			"not-an-app":                       []byte("ignored"),
 		},
-	}); err != nil {
-		cancel()
-		return err
-	}
-
-	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
-		Scheme:                 e.Scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
 	})
-	if err != nil {
-		cancel()
-		return err
-	}
-	if err := destruction.SetupIndex(ctx, mgr.GetFieldIndexer()); err != nil {
-		cancel()
-		return err
-	}
-	pending = &destruction.PendingStore{Client: e.Client, Namespace: operatorNamespace, MaxRecords: 100, TTL: time.Hour}
-	recorder := mgr.GetEventRecorder("channel-operator")
-	if err := (&controller.OfficialChannelReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Pending: pending, Events: recorder}).SetupWithManager(mgr); err != nil {
-		cancel()
-		return err
-	}
-	writer = &Writer{Cache: mgr.GetCache(), API: mgr.GetAPIReader(), Client: mgr.GetClient(), Pending: pending}
-	recv = New(testOptions(), writer)
+}
+
+func setupReceiver(ctx context.Context, mgr ctrl.Manager) error {
+	pending = &destruction.PendingStore{Client: env.Client, Namespace: testenv.OperatorNamespace, MaxRecords: 100, TTL: time.Hour}
+	recorder = &destruction.Recorder{Cache: mgr.GetCache(), API: mgr.GetAPIReader(), Client: mgr.GetClient(), Pending: pending}
+	recv = New(testOptions(), recorder)
 	if err := recv.SetupWithManager(ctx, mgr); err != nil {
-		cancel()
 		return err
 	}
 	endpoint = "http://" + recv.Addr() + Path
-
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := mgr.Start(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "manager:", err)
-			os.Exit(1)
-		}
-	}()
-	e.AddCleanup(func() { cancel(); <-done })
-
-	deadline := time.Now().Add(waitTimeout)
-	for recv.ReadyCheck(nil) != nil {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("receiver not ready after %s", waitTimeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 	return nil
 }
 
 func testOptions() Options {
 	return Options{
 		BindAddress:  "127.0.0.1:0",
-		Secret:       types.NamespacedName{Namespace: operatorNamespace, Name: secretName},
+		Secret:       types.NamespacedName{Namespace: testenv.OperatorNamespace, Name: secretName},
 		MaxSkew:      time.Minute,
 		MaxInflight:  64,
 		AnswerBudget: DefaultAnswerBudget,
@@ -240,37 +200,15 @@ func post(t testing.TB, u string, body []byte) answer {
 
 func newChannel(t testing.TB, ns, name string, app int64, account string) *chatv1alpha1.OfficialChannel {
 	t.Helper()
-	ch := &chatv1alpha1.OfficialChannel{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		// Orphan: the reconciler records the destruction's consequence but
-		// leaves phase Destroyed, which these tests look at.
-		Spec: chatv1alpha1.OfficialChannelSpec{SDKAppID: app, OfficialAccountID: account,
-			CleanupPolicy: chatv1alpha1.CleanupPolicyOrphan},
-	}
-	if err := env.Client.Create(context.Background(), ch); err != nil {
-		t.Fatal(err)
-	}
-	// Wait until the reconciler has made it Active and the receiver's cache
-	// has it, as it would be in a running cluster.
-	waitFor(t, ch, func(got *chatv1alpha1.OfficialChannel) error {
-		if got.Status.Phase != chatv1alpha1.PhaseActive {
-			return fmt.Errorf("phase %q", got.Status.Phase)
-		}
-		return nil
-	})
-	testenv.Eventually(t, waitTimeout, func() error {
-		list, err := destruction.ListCached(context.Background(), writer.Cache, app, account)
-		if err != nil || len(list) == 0 {
-			return fmt.Errorf("not in the cache yet: %v", err)
-		}
-		return nil
-	})
+	ch := env.NewChannel(t, ns, name, chatv1alpha1.OfficialChannelSpec{SDKAppID: app, OfficialAccountID: account})
+	// The receiver finds it in the cache, as it would in a running cluster.
+	testenv.WaitCached(t, recorder.Cache, ch)
 	return get(t, ch)
 }
 
 func eventually(t testing.TB, check func() error) {
 	t.Helper()
-	testenv.Eventually(t, waitTimeout, check)
+	testenv.Eventually(t, testenv.WaitTimeout, check)
 }
 
 // recorder captures an answer from a handler called without a network.
@@ -292,38 +230,9 @@ func (r respRecorder) answer(t testing.TB) answer {
 
 func get(t testing.TB, ch *chatv1alpha1.OfficialChannel) *chatv1alpha1.OfficialChannel {
 	t.Helper()
-	got := &chatv1alpha1.OfficialChannel{}
-	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(ch), got); err != nil {
-		t.Fatal(err)
-	}
+	got := ch.DeepCopy()
+	env.Get(t, got)
 	return got
-}
-
-func waitFor(t testing.TB, ch *chatv1alpha1.OfficialChannel, check func(*chatv1alpha1.OfficialChannel) error) {
-	t.Helper()
-	testenv.Eventually(t, waitTimeout, func() error {
-		got := &chatv1alpha1.OfficialChannel{}
-		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(ch), got); err != nil {
-			return err
-		}
-		return check(got)
-	})
-}
-
-// eventsFor lists the events.k8s.io Events about an OfficialChannel.
-func eventsFor(t testing.TB, ch *chatv1alpha1.OfficialChannel, reason string) []eventsv1.Event {
-	t.Helper()
-	var list eventsv1.EventList
-	if err := env.Client.List(context.Background(), &list, client.InNamespace(ch.Namespace)); err != nil {
-		t.Fatal(err)
-	}
-	var out []eventsv1.Event
-	for _, ev := range list.Items {
-		if ev.Regarding.Name == ch.Name && ev.Regarding.Kind == "OfficialChannel" && ev.Reason == reason {
-			out = append(out, ev)
-		}
-	}
-	return out
 }
 
 func hasPending(t testing.TB, app int64, account string) bool {

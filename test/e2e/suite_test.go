@@ -30,27 +30,28 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/channel-operator/channel-operator/internal/callback"
-	"github.com/channel-operator/channel-operator/test/operator"
+	"github.com/channel-operator/channel-operator/test/managerproc"
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
 
 const (
-	operatorNamespace = "channel-operator-system"
+	operatorNamespace = testenv.OperatorNamespace
 	serviceAccount    = "channel-operator-controller-manager"
-	app               = "1400000001"
 	token             = "e2e-token"
-	waitTimeout       = 30 * time.Second
 )
+
+// app is the SDKAppID the callbacks are signed for, as the Secret key.
+var app = strconv.FormatInt(testenv.DemoApp, 10)
 
 var (
 	env         *testenv.Env
-	mgr         *operator.Process
+	mgr         *managerproc.Process
 	mgrLog      *syncBuffer
 	installYAML string
 	// operatorKubeconfig is the manager's identity: its ServiceAccount.
@@ -58,7 +59,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	testenv.Main(m, setup)
+	testenv.Run(testenv.RunInput{M: m, SetupEnv: setup})
 }
 
 // setup installs the operator from its kustomize output and starts the
@@ -83,10 +84,8 @@ func setup(e *testenv.Env) error {
 	e.AddCleanup(func() { _ = os.Remove(installYAML) })
 
 	// Server-side dry run first: every object must be valid for the API server.
-	// The namespace has to exist for the namespaced objects' dry run.
-	if _, err := e.Kubectl(ctx, "create", "namespace", operatorNamespace); err != nil {
-		return err
-	}
+	// The namespace (testenv.Run made it) has to exist for the namespaced
+	// objects' dry run.
 	if out, err := e.Kubectl(ctx, "apply", "--dry-run=server", "-f", installYAML); err != nil {
 		return fmt.Errorf("server-side dry run of the kustomize output: %w\n%s", err, out)
 	}
@@ -106,8 +105,8 @@ func setup(e *testenv.Env) error {
 	}
 	operatorKubeconfig = kubeconfig
 	mgrLog = &syncBuffer{}
-	mgr, err = operator.Start(ctx, operator.Options{
-		Binary:     filepath.Join(root, "bin", "manager"),
+	mgr, err = managerproc.Start(ctx, managerproc.Options{
+		Binary:     testenv.ManagerBinary(),
 		Kubeconfig: kubeconfig,
 		Namespace:  operatorNamespace,
 		Args:       []string{"--leader-elect"},
@@ -137,7 +136,7 @@ func kubectl(t *testing.T, args ...string) string {
 // eventually polls until check passes.
 func eventually(t *testing.T, check func() error) {
 	t.Helper()
-	testenv.Eventually(t, waitTimeout, check)
+	testenv.Eventually(t, testenv.WaitTimeout, check)
 }
 
 func jsonpath(t *testing.T, ns, obj, path string) string {
@@ -154,7 +153,7 @@ func postDestroyed(t *testing.T, account string, tok string) (int, callback.Answ
 		t.Fatal(err)
 	}
 	body := bytes.Replace(sample, []byte("@TOA#_test_OA_for_penn"), []byte(account), 1)
-	u, err := callback.Call{SDKAppID: 1400000001, Token: tok, Command: callback.CommandDestroyed,
+	u, err := callback.Call{SDKAppID: testenv.DemoApp, Token: tok, Command: callback.CommandDestroyed,
 		ClientIP: "198.51.100.4", OptPlatform: "RESTAPI"}.URL(mgr.CallbackURL)
 	if err != nil {
 		t.Fatal(err)

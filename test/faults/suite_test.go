@@ -40,37 +40,39 @@ import (
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 	"github.com/channel-operator/channel-operator/internal/callback"
-	"github.com/channel-operator/channel-operator/test/operator"
+	"github.com/channel-operator/channel-operator/test/managerproc"
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
 
 const (
-	operatorNamespace = "channel-operator-system"
-	app               = int64(1400000001)
+	operatorNamespace = testenv.OperatorNamespace
+	app               = testenv.DemoApp
 	token             = "faults-token"
-	waitTimeout       = 60 * time.Second
+	// waitTimeout is longer than testenv.WaitTimeout: these tests wait out
+	// killed processes and leader elections.
+	waitTimeout = 60 * time.Second
 )
 
 var env *testenv.Env
 
 func TestMain(m *testing.M) {
-	testenv.Main(m, func(e *testenv.Env) error {
+	testenv.Run(testenv.RunInput{M: m, SetupEnv: func(e *testenv.Env) error {
 		env = e
-		return operator.Prepare(context.Background(), e.Client, operatorNamespace,
+		return managerproc.Prepare(context.Background(), e.Client, operatorNamespace,
 			map[string]string{strconv.FormatInt(app, 10): token})
-	})
+	}})
 }
 
 // startManager runs bin/manager; it is killed when the test ends, if still running.
-func startManager(t *testing.T, name string, args ...string) *operator.Process {
+func startManager(t *testing.T, name string, args ...string) *managerproc.Process {
 	t.Helper()
 	logPath := filepath.Join(t.TempDir(), name+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := operator.Start(context.Background(), operator.Options{
-		Binary:     filepath.Join(testenv.RepoRoot(), "bin", "manager"),
+	p, err := managerproc.Start(context.Background(), managerproc.Options{
+		Binary:     testenv.ManagerBinary(),
 		Kubeconfig: env.KubeconfigPath,
 		Namespace:  operatorNamespace,
 		Args:       args,

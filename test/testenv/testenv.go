@@ -63,6 +63,8 @@ type Env struct {
 	KubeconfigPath string
 	// AssetsDir holds kube-apiserver, etcd and kubectl.
 	AssetsDir string
+	// Manager is the in-process manager Run started, if any.
+	Manager *Manager
 
 	workDir  string
 	etcdDir  string
@@ -298,21 +300,33 @@ func (e *Env) Kubectl(ctx context.Context, args ...string) (string, error) {
 	return stdout.String(), nil
 }
 
-// Main starts one control plane for a test binary, runs its tests and stops
-// it; use it from TestMain. setup runs once the control plane is up.
-func Main(m *testing.M, setup func(*Env) error) {
-	os.Exit(run(m, setup))
+// RunInput says what a test binary runs on its one control plane, in the
+// shape of Cluster API's envtest.RunInput.
+type RunInput struct {
+	M *testing.M
+	// SetupEnv runs once the control plane is up and OperatorNamespace
+	// exists, before the manager starts.
+	SetupEnv func(*Env) error
+	// ManagerInput, when it sets anything up, runs a manager in the process
+	// for the whole binary: Env.Manager.
+	ManagerInput
 }
 
-func run(m *testing.M, setup func(*Env) error) int {
+// Run starts one control plane for a test binary, runs its tests and stops
+// it; call it from TestMain.
+func Run(in RunInput) {
+	os.Exit(run(in))
+}
+
+func run(in RunInput) int {
 	// A fuzzing run (go test -run '^$' -fuzz ...) and its workers run no test
 	// that needs the control plane.
 	flag.Parse()
 	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
-		return m.Run()
+		return in.M.Run()
 	}
 	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
-		return m.Run()
+		return in.M.Run()
 	}
 	start := time.Now()
 	env, err := Start(Options{})
@@ -326,13 +340,34 @@ func run(m *testing.M, setup func(*Env) error) int {
 			fmt.Fprintln(os.Stderr, "testenv: stopping control plane:", err)
 		}
 	}()
-	if setup != nil {
-		if err := setup(env); err != nil {
-			fmt.Fprintln(os.Stderr, "testenv: setup:", err)
-			return 1
+	if err := env.setup(in); err != nil {
+		fmt.Fprintln(os.Stderr, "testenv: setup:", err)
+		return 1
+	}
+	return in.M.Run()
+}
+
+func (e *Env) setup(in RunInput) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: OperatorNamespace}}
+	if err := e.Client.Create(context.Background(), ns); err != nil {
+		return fmt.Errorf("creating namespace %s: %w", OperatorNamespace, err)
+	}
+	if in.SetupEnv != nil {
+		if err := in.SetupEnv(e); err != nil {
+			return err
 		}
 	}
-	return m.Run()
+	if in.SetupIndexes == nil && in.SetupReconcilers == nil {
+		return nil
+	}
+	m, err := e.StartManager(in.ManagerInput)
+	if err != nil {
+		return err
+	}
+	e.Manager = m
+	// The manager may be replaced (a restart test): stop whichever runs.
+	e.AddCleanup(func() { e.Manager.Stop() })
+	return nil
 }
 
 // Eventually polls check until it returns nil or timeout passes, then fails

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package receiver
+package destruction
 
 import (
 	"context"
@@ -28,21 +28,24 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
-	"github.com/channel-operator/channel-operator/internal/destruction"
+	"github.com/channel-operator/channel-operator/internal/status"
 )
 
-// Writer records a destruction: in the status of every matching
-// OfficialChannel, or, while none matches, in the pending store. Its one API
-// call per channel is the status write; the Event about it comes from the
-// reconciler, off the callback's path.
-type Writer struct {
+// Recorder owns the hand-over of a destruction from Chat to the cluster. The
+// callback receiver calls Record: the destruction goes into the status of
+// every matching OfficialChannel or, while none matches, into the pending
+// store. The reconciler calls ApplyKept for an OfficialChannel it sees for
+// the first time: a destruction kept before that channel existed becomes its
+// own. Record's one API call per channel is the status write; the Event
+// about it comes from the reconciler, off the callback's path.
+type Recorder struct {
 	// Cache is the manager's cache, with destruction.ChannelIndex.
 	Cache client.Reader
 	// API reads the API server directly, for fresh copies after a conflict.
 	API client.Reader
 	// Client writes status.
 	Client  client.Client
-	Pending *destruction.PendingStore
+	Pending *PendingStore
 }
 
 // Outcome says what Record did.
@@ -65,40 +68,40 @@ const retryBackoff = 25 * time.Millisecond
 // it was computed from, so a concurrent status update (by the reconciler or
 // another replica) is never overwritten: on a conflict the object is read
 // again and the destruction applied to the fresh copy, if it still needs it.
-func (w *Writer) Record(ctx context.Context, rec destruction.Record) (Outcome, error) {
-	channels, err := destruction.ListCached(ctx, w.Cache, rec.SDKAppID, rec.OfficialAccountID)
+func (r *Recorder) Record(ctx context.Context, rec Record) (Outcome, error) {
+	channels, err := ListCached(ctx, r.Cache, rec.SDKAppID, rec.OfficialAccountID)
 	if err != nil {
 		return Outcome{}, err
 	}
 	if len(channels) > 0 {
-		out, err := w.recordAll(ctx, channels, rec)
+		out, err := r.recordAll(ctx, channels, rec)
 		if err != nil || out.Recorded+out.Unchanged > 0 {
 			return out, err
 		}
 		// Every match went away (deleted, or its sdkAppID changed) between
 		// the cache and the API server: as good as no match.
 	}
-	if err := w.Pending.Put(ctx, rec, rec.Destruction.ReceivedAt.Time); err != nil {
+	if err := r.Pending.Put(ctx, rec, rec.Destruction.ReceivedAt.Time); err != nil {
 		return Outcome{}, err
 	}
 	// An OfficialChannel created an instant ago may be missing from the
 	// cache, and its reconcile may have looked for a pending record before
 	// this one existed; the API server's own list closes that gap.
-	if channels, err = destruction.ListLive(ctx, w.API, rec.SDKAppID, rec.OfficialAccountID); err != nil {
+	if channels, err = ListLive(ctx, r.API, rec.SDKAppID, rec.OfficialAccountID); err != nil {
 		return Outcome{}, err
 	}
-	out, err := w.recordAll(ctx, channels, rec)
+	out, err := r.recordAll(ctx, channels, rec)
 	out.Pending = out.Recorded+out.Unchanged == 0
 	return out, err
 }
 
 // recordAll applies rec to each of channels, concurrently.
-func (w *Writer) recordAll(ctx context.Context, channels []chatv1alpha1.OfficialChannel, rec destruction.Record) (Outcome, error) {
+func (r *Recorder) recordAll(ctx context.Context, channels []chatv1alpha1.OfficialChannel, rec Record) (Outcome, error) {
 	results := make([]oneResult, len(channels))
 	errs := make([]error, len(channels))
 	var wg sync.WaitGroup
 	for i := range channels {
-		wg.Go(func() { results[i], errs[i] = w.recordOne(ctx, &channels[i], rec) })
+		wg.Go(func() { results[i], errs[i] = r.recordOne(ctx, &channels[i], rec) })
 	}
 	wg.Wait()
 
@@ -125,7 +128,7 @@ const (
 )
 
 // recordOne applies rec to one OfficialChannel, retrying until ctx ends.
-func (w *Writer) recordOne(ctx context.Context, ch *chatv1alpha1.OfficialChannel, rec destruction.Record) (oneResult, error) {
+func (r *Recorder) recordOne(ctx context.Context, ch *chatv1alpha1.OfficialChannel, rec Record) (oneResult, error) {
 	key := client.ObjectKeyFromObject(ch)
 	backoff := retryBackoff
 	stale := false
@@ -133,7 +136,7 @@ func (w *Writer) recordOne(ctx context.Context, ch *chatv1alpha1.OfficialChannel
 	for {
 		if stale {
 			fresh := &chatv1alpha1.OfficialChannel{}
-			err := w.API.Get(ctx, key, fresh)
+			err := r.API.Get(ctx, key, fresh)
 			switch {
 			case apierrors.IsNotFound(err):
 				return gone, nil
@@ -144,14 +147,14 @@ func (w *Writer) recordOne(ctx context.Context, ch *chatv1alpha1.OfficialChannel
 			}
 		}
 		if !stale {
-			if !destruction.Matches(ch, rec.SDKAppID, rec.OfficialAccountID) {
+			if !Matches(ch, rec.SDKAppID, rec.OfficialAccountID) {
 				return gone, nil // its sdkAppID was changed meanwhile
 			}
 			base := ch.DeepCopy()
-			if !destruction.Apply(ch, rec.Destruction) {
+			if !status.RecordDestruction(ch, rec.Destruction) {
 				return alreadyRecorded, nil
 			}
-			err := w.Client.Status().Patch(ctx, ch, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+			err := r.Client.Status().Patch(ctx, ch, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 			switch {
 			case err == nil:
 				logf.FromContext(ctx).Info("Recorded channel destruction", "officialChannel", key)
@@ -173,4 +176,22 @@ func (w *Writer) recordOne(ctx context.Context, ch *chatv1alpha1.OfficialChannel
 			backoff *= 2
 		}
 	}
+}
+
+// ApplyKept gives ch, an OfficialChannel the reconciler sees for the first
+// time (no phase yet), the destruction kept for its channel before it
+// existed, and reports whether it did. Only the status in memory changes: the
+// reconciler's own status patch writes it. A channel that has a phase was in
+// the cache when any later destruction came, and Record wrote to it; one
+// created while Record kept a record is found by Record's own fresh list
+// after keeping it.
+func (r *Recorder) ApplyKept(ctx context.Context, ch *chatv1alpha1.OfficialChannel, now time.Time) (bool, error) {
+	if ch.Status.Phase != "" || ch.Status.Destruction != nil {
+		return false, nil
+	}
+	rec, err := r.Pending.Get(ctx, ch.Spec.SDKAppID, ch.Spec.OfficialAccountID, now)
+	if err != nil || rec == nil {
+		return false, err
+	}
+	return status.RecordDestruction(ch, rec.Destruction), nil
 }

@@ -14,10 +14,10 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package operator runs the built manager (bin/manager) as a process against
+// Package managerproc runs the built manager (bin/manager) as a process against
 // a control plane, the way a Deployment would run it: for the end-to-end
 // tests, `make dev` and `make demo`.
-package operator
+package managerproc
 
 import (
 	"context"

@@ -1,0 +1,202 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Benchmark 2, cleanup: the time from destroying channels with 20 linked
+// objects each, all at once, until the operator has every one CleanedUp,
+// against deleting the same objects directly at the reconciler's
+// concurrency.
+
+package main
+
+import (
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/internal/status"
+)
+
+type cleanupResult struct {
+	channels, objects  int
+	operator, baseline time.Duration
+}
+
+func (r cleanupResult) ratio() float64 { return r.operator.Seconds() / r.baseline.Seconds() }
+
+// linkedObjects returns perChannel objects for channel name in ns: equal
+// numbers of Deployments, ConfigMaps, Secrets, Services and CronJobs.
+func linkedObjects(ns, name string, perChannel int, labels map[string]string) []client.Object {
+	var objs []client.Object
+	selector := &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}}
+	pod := corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "bot", Image: "example.com/bot:1"}}}}
+	job := pod
+	job.Spec.RestartPolicy = corev1.RestartPolicyOnFailure
+	for i := 0; len(objs) < perChannel; i++ {
+		m := func(kind string) metav1.ObjectMeta {
+			return metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("%s-%s-%d", name, kind, i), Labels: labels}
+		}
+		for _, obj := range []client.Object{
+			&appsv1.Deployment{ObjectMeta: m("deploy"), Spec: appsv1.DeploymentSpec{Selector: selector, Template: pod}},
+			&corev1.ConfigMap{ObjectMeta: m("cm"), Data: map[string]string{"k": "v"}},
+			&corev1.Secret{ObjectMeta: m("secret"), StringData: map[string]string{"k": "v"}},
+			// Headless: the test control plane has a /24 of Service IPs.
+			&corev1.Service{ObjectMeta: m("svc"), Spec: corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone,
+				Ports: []corev1.ServicePort{{Port: 80}}}},
+			&batchv1.CronJob{ObjectMeta: m("cron"), Spec: batchv1.CronJobSpec{Schedule: "0 * * * *",
+				JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: job}}}},
+		} {
+			if len(objs) < perChannel {
+				objs = append(objs, obj)
+			}
+		}
+	}
+	return objs
+}
+
+// cleanup measures in the order baseline, operator, operator, baseline, and
+// compares the sums, so that a drift of the shared machine over the run
+// weighs on both sides alike.
+func (b *bench) cleanup(n, perChannel int) (cleanupResult, error) {
+	res := cleanupResult{channels: n, objects: n * perChannel}
+	sets := make([][]*chatv1alpha1.OfficialChannel, 2)
+	for i := range sets {
+		prefix := fmt.Sprintf("cl%d", i)
+		logf("cleanup: creating %d channels (%s)", n, prefix)
+		channels, err := b.createChannels(prefix, n, 20, chatv1alpha1.CleanupPolicyDelete)
+		if err != nil {
+			return res, err
+		}
+		if sets[i], err = b.waitPhase(channels, chatv1alpha1.PhaseActive); err != nil {
+			return res, err
+		}
+	}
+	for i, set := range []int{0, 0, 1, 1} { // baseline, operator on set 0; operator, baseline on set 1
+		var (
+			d   time.Duration
+			err error
+		)
+		if i == 0 || i == 3 {
+			d, err = b.baselineDeletes(sets[set], perChannel)
+			res.baseline += d
+		} else {
+			d, err = b.operatorCleanup(sets[set], perChannel, i == 1)
+			res.operator += d
+		}
+		if err != nil {
+			return res, err
+		}
+	}
+	logf("cleanup: operator %s, baseline %s (two runs each), ratio %.2f",
+		res.operator.Round(time.Millisecond), res.baseline.Round(time.Millisecond), res.ratio())
+	return res, nil
+}
+
+// operatorCleanup links perChannel objects to each channel, destroys all the
+// channels at once, and times until the operator has cleaned every one up.
+func (b *bench) operatorCleanup(channels []*chatv1alpha1.OfficialChannel, perChannel int, profiled bool) (time.Duration, error) {
+	objs := make([]client.Object, 0, len(channels)*perChannel)
+	for _, ch := range channels {
+		objs = append(objs, linkedObjects(ch.Namespace, ch.Name, perChannel, map[string]string{chatv1alpha1.LinkLabel: ch.Name})...)
+	}
+	if err := parallel(len(objs), setupConcurrency, func(i int) error { return b.c.Create(b.ctx, objs[i]) }); err != nil {
+		return 0, err
+	}
+	if err := b.waitIdle(); err != nil {
+		return 0, err
+	}
+	channels, err := b.waitPhase(channels, chatv1alpha1.PhaseActive) // fresh copies
+	if err != nil {
+		return 0, err
+	}
+	before, err := b.metric(`channel_operator_channels{phase="CleanedUp"}`)
+	if err != nil {
+		return 0, err
+	}
+
+	logf("cleanup: destroying %d channels with %d linked objects each, at once", len(channels), perChannel)
+	var prof *profile
+	if profiled {
+		prof = b.startProfile("cpu-cleanup", 5*time.Second)
+	}
+	start := time.Now()
+	if err := parallel(len(channels), setupConcurrency, func(i int) error {
+		ch := channels[i].DeepCopy()
+		base := ch.DeepCopy()
+		status.RecordDestruction(ch, destructionFor(i))
+		return b.c.Status().Patch(b.ctx, ch, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+	}); err != nil {
+		return 0, err
+	}
+	// Watch the manager's own count, not the API server: polling the API
+	// server would load it during the operator's run and not the baseline's.
+	for {
+		done, err := b.metric(`channel_operator_channels{phase="CleanedUp"}`)
+		if err != nil {
+			return 0, err
+		}
+		if int(done-before) >= len(channels) {
+			break
+		}
+		if time.Since(start) > 10*time.Minute {
+			return 0, fmt.Errorf("%d of %d channels CleanedUp after 10 minutes", int(done-before), len(channels))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	prof.wait()
+	if _, err := b.waitPhase(channels, chatv1alpha1.PhaseCleanedUp); err != nil {
+		return 0, err
+	}
+	for _, obj := range objs {
+		if err := b.c.Get(b.ctx, client.ObjectKeyFromObject(obj), obj); !apierrors.IsNotFound(err) {
+			return 0, fmt.Errorf("%s/%s left after cleanup: %v", obj.GetNamespace(), obj.GetName(), err)
+		}
+	}
+	logf("cleanup: operator %s", elapsed.Round(time.Millisecond))
+	return elapsed, nil
+}
+
+// baselineDeletes creates the same objects, unlinked, and times deleting
+// them directly at the reconciler's concurrency.
+func (b *bench) baselineDeletes(channels []*chatv1alpha1.OfficialChannel, perChannel int) (time.Duration, error) {
+	objs := make([]client.Object, 0, len(channels)*perChannel)
+	for _, ch := range channels {
+		objs = append(objs, linkedObjects(ch.Namespace, ch.Name, perChannel, map[string]string{"bench": "baseline"})...)
+	}
+	if err := parallel(len(objs), setupConcurrency, func(i int) error { return b.c.Create(b.ctx, objs[i]) }); err != nil {
+		return 0, err
+	}
+	if err := b.waitIdle(); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	if err := parallel(len(objs), reconcilers, func(i int) error {
+		return b.c.Delete(b.ctx, objs[i], client.PropagationPolicy(metav1.DeletePropagationBackground))
+	}); err != nil {
+		return 0, err
+	}
+	elapsed := time.Since(start)
+	logf("cleanup: baseline %s", elapsed.Round(time.Millisecond))
+	return elapsed, nil
+}

@@ -1,0 +1,195 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Report: the results table printed at the end of a run, the check of each
+// target, the one-line summary, and docs/benchmarks.md, whose prose is the
+// template report.md.tmpl filled from the run's figures.
+
+package main
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+)
+
+type report struct {
+	// channels is the number of channels of the callback benchmark.
+	channels  int
+	scale     float64
+	callbacks []callbackRound
+	cleanup   cleanupResult
+	scaleRes  scaleResult
+	elapsed   time.Duration
+	// k8sVersion is the version the control plane's API server reports.
+	k8sVersion string
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
+
+func (r report) table() string {
+	var sb strings.Builder
+	sb.WriteString("| callbacks | concurrency | per second | p50 ms | p99 ms | max ms | failed |\n|---|---|---|---|---|---|---|\n")
+	for _, c := range r.callbacks {
+		for _, row := range []struct {
+			name string
+			l    latencies
+		}{{"operator (HTTP callback)", c.operator}, {"baseline (direct status write)", c.baseline}} {
+			fmt.Fprintf(&sb, "| %s | %d | %.0f | %s | %s | %s | %d |\n", row.name, c.concurrency, row.l.perSecond(),
+				ms(row.l.quantile(0.5)), ms(row.l.quantile(0.99)), ms(row.l.max()), row.l.failed)
+		}
+		fmt.Fprintf(&sb, "| ratio operator/baseline | %d | %.2f | | %.2f | | lost %d |\n", c.concurrency,
+			c.operator.perSecond()/c.baseline.perSecond(),
+			c.operator.quantile(0.99).Seconds()/c.baseline.quantile(0.99).Seconds(), c.lost)
+	}
+	fmt.Fprintf(&sb, "\n| cleanup | channels | objects | seconds |\n|---|---|---|---|\n")
+	fmt.Fprintf(&sb, "| operator (destroyed -> all CleanedUp) | %d | %d | %.2f |\n",
+		r.cleanup.channels, r.cleanup.objects, r.cleanup.operator.Seconds())
+	fmt.Fprintf(&sb, "| baseline (direct deletes, %d workers) | | %d | %.2f |\n", reconcilers, r.cleanup.objects, r.cleanup.baseline.Seconds())
+	fmt.Fprintf(&sb, "| ratio operator/baseline | | | %.2f |\n", r.cleanup.ratio())
+	s := r.scaleRes
+	sb.WriteString("\n| scale | channels | ConfigMaps | Secrets | start to ready s | RSS at ready MiB | peak RSS, 15 s after ready MiB |\n" +
+		"|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&sb, "| manager | %d | %d | %d | %.2f | %.1f | %.1f |\n",
+		s.channels, s.configMaps, s.secrets, s.readyAfter.Seconds(), s.rssMiB, s.peakRSSMiB)
+	return sb.String()
+}
+
+// targets checks each target docs/benchmarks.md states against this run.
+func (r report) targets() string {
+	var sb strings.Builder
+	sb.WriteString("| target | this run | met |\n|---|---|---|\n")
+	row := func(target, got string, met bool) {
+		verdict := "yes"
+		if !met {
+			verdict = "**no**"
+		}
+		fmt.Fprintf(&sb, "| %s | %s | %s |\n", target, got, verdict)
+	}
+	lost := 0
+	for _, c := range r.callbacks {
+		ratio := c.operator.perSecond() / c.baseline.perSecond()
+		p99 := c.operator.quantile(0.99).Seconds() / c.baseline.quantile(0.99).Seconds()
+		row(fmt.Sprintf("callbacks/s >= 0.8x baseline at concurrency %d", c.concurrency), fmt.Sprintf("%.2f", ratio), ratio >= 0.8)
+		row(fmt.Sprintf("p99 <= 2x baseline at concurrency %d", c.concurrency), fmt.Sprintf("%.2f", p99), p99 <= 2)
+		if c.concurrency == 8 {
+			row("p99 < 100 ms at concurrency 8", ms(c.operator.quantile(0.99))+" ms (baseline "+ms(c.baseline.quantile(0.99))+" ms)",
+				c.operator.quantile(0.99) < 100*time.Millisecond)
+		}
+		lost += c.lost
+	}
+	row("every answer OK, every channel recorded", fmt.Sprintf("lost %d", lost), lost == 0)
+	row("cleanup <= 1.5x baseline", fmt.Sprintf("%.2f", r.cleanup.ratio()), r.cleanup.ratio() <= 1.5)
+	row("RSS < 150 MiB once caches have synced", fmt.Sprintf("%.1f MiB", r.scaleRes.rssMiB), r.scaleRes.rssMiB < 150)
+	return sb.String()
+}
+
+func (r report) summary() string {
+	minRatio, lost := 0.0, 0
+	var c8 callbackRound
+	for i, c := range r.callbacks {
+		ratio := c.operator.perSecond() / c.baseline.perSecond()
+		if i == 0 || ratio < minRatio {
+			minRatio = ratio
+		}
+		lost += c.lost
+		if c.concurrency == 8 {
+			c8 = c
+		}
+	}
+	return fmt.Sprintf("bench: callback_ratio=%.2f callback_p99_ms=%s raw_p99_ms=%s cleanup_ratio=%.2f rss_mib=%.1f lost=%d",
+		minRatio, ms(c8.operator.quantile(0.99)), ms(c8.baseline.quantile(0.99)), r.cleanup.ratio(), r.scaleRes.rssMiB, lost)
+}
+
+// reportTemplateText is the prose of docs/benchmarks.md, filled from reportFigures.
+//
+//go:embed report.md.tmpl
+var reportTemplateText string
+
+var reportTemplate = template.Must(template.New("report.md.tmpl").Parse(reportTemplateText))
+
+// reportFigures is what report.md.tmpl is filled from: the figures of one run,
+// and the machine and control plane it ran on.
+type reportFigures struct {
+	Date       string        // when the report is written, UTC, to the minute
+	Scale      float64       // BENCH_SCALE
+	Elapsed    time.Duration // the whole run, to the second
+	CPUs       int
+	MemGiB     float64
+	OS, Arch   string
+	GoVersion  string
+	K8sVersion string // as the API server reports it
+
+	Table   string // the results, as printed at the end of the run
+	Targets string // each target, met or not
+	Summary string // the summary line, as printed last
+
+	CallbackChannels                             int
+	CleanupChannels                              int
+	Reconcilers                                  int
+	ScaleChannels, ScaleConfigMaps, ScaleSecrets int
+}
+
+func (r report) markdown(table string) (string, error) {
+	var mem uint64
+	if raw, err := os.ReadFile("/proc/meminfo"); err == nil {
+		fields := strings.Fields(strings.SplitN(string(raw), "\n", 2)[0])
+		if len(fields) >= 2 {
+			mem, _ = strconv.ParseUint(fields[1], 10, 64)
+		}
+	}
+	return renderReport(r.figures(table, time.Now(), mem))
+}
+
+// figures gathers what the report prints: this run's figures, written at now
+// on a machine with memKiB of memory.
+func (r report) figures(table string, now time.Time, memKiB uint64) reportFigures {
+	return reportFigures{
+		Date:       now.UTC().Format("2006-01-02 15:04 MST"),
+		Scale:      r.scale,
+		Elapsed:    r.elapsed.Round(time.Second),
+		CPUs:       runtime.NumCPU(),
+		MemGiB:     float64(memKiB) / 1024 / 1024,
+		OS:         runtime.GOOS,
+		Arch:       runtime.GOARCH,
+		GoVersion:  runtime.Version(),
+		K8sVersion: r.k8sVersion,
+
+		Table:   table,
+		Targets: r.targets(),
+		Summary: r.summary(),
+
+		CallbackChannels: r.channels,
+		CleanupChannels:  r.cleanup.channels,
+		Reconcilers:      reconcilers,
+		ScaleChannels:    r.scaleRes.channels,
+		ScaleConfigMaps:  r.scaleRes.configMaps,
+		ScaleSecrets:     r.scaleRes.secrets,
+	}
+}
+
+func renderReport(f reportFigures) (string, error) {
+	var sb strings.Builder
+	if err := reportTemplate.Execute(&sb, f); err != nil {
+		return "", fmt.Errorf("rendering %s: %w", reportTemplate.Name(), err)
+	}
+	return sb.String(), nil
+}

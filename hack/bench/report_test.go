@@ -1,0 +1,141 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Tests of the report alone, from fixed figures: report.md.tmpl renders, and
+// the target and summary lines say what the figures say. No control plane.
+
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// fixedLatencies is n operations in d, each taking each.
+func fixedLatencies(n int, d, each time.Duration) latencies {
+	l := latencies{ops: n, duration: d, sorted: make([]time.Duration, n)}
+	for i := range l.sorted {
+		l.sorted[i] = each
+	}
+	return l
+}
+
+// renderFixed renders the report of r as written on a fixed date, machine
+// and control plane.
+func renderFixed(t *testing.T, r report) string {
+	t.Helper()
+	f := r.figures(r.table(), time.Date(2026, 5, 4, 3, 2, 1, 0, time.UTC), 8*1024*1024)
+	f.CPUs, f.OS, f.Arch, f.GoVersion = 2, "linux", "amd64", "go1.26.0"
+	out, err := renderReport(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "<no value>") {
+		t.Errorf("the report has a field the figures lack:\n%s", out)
+	}
+	return out
+}
+
+func assertLines(t *testing.T, out string, want ...string) {
+	t.Helper()
+	lines := map[string]bool{}
+	for _, l := range strings.Split(out, "\n") {
+		lines[l] = true
+	}
+	for _, w := range want {
+		if !lines[w] {
+			t.Errorf("no line %q in the report:\n%s", w, out)
+		}
+	}
+}
+
+func TestReportTargetsMissed(t *testing.T) {
+	r := report{
+		channels: 200, scale: 0.1, elapsed: 93*time.Second + 400*time.Millisecond, k8sVersion: "v9.8.7",
+		callbacks: []callbackRound{
+			{concurrency: 1, operator: fixedLatencies(1000, time.Second, time.Millisecond),
+				baseline: fixedLatencies(1000, time.Second, time.Millisecond)},
+			{concurrency: 8, operator: fixedLatencies(450, time.Second, 120*time.Millisecond),
+				baseline: fixedLatencies(500, time.Second, 50*time.Millisecond)},
+			{concurrency: 32, operator: fixedLatencies(300, time.Second, 40*time.Millisecond),
+				baseline: fixedLatencies(500, time.Second, 30*time.Millisecond), lost: 3},
+		},
+		cleanup:  cleanupResult{channels: 20, objects: 400, operator: 20 * time.Second, baseline: 10 * time.Second},
+		scaleRes: scaleResult{channels: 1000, configMaps: 1000, secrets: 1000, readyAfter: 2 * time.Second, rssMiB: 120, peakRSSMiB: 130.5},
+	}
+	out := renderFixed(t, r)
+
+	if !strings.HasPrefix(out, "# Benchmarks\n\n") || !strings.HasSuffix(out, "to cancel drift.\n") {
+		t.Errorf("the report does not start with its title or does not end with its last line:\n%s", out)
+	}
+	assertLines(t, out,
+		"Written by `make bench` (hack/bench) on 2026-05-04 03:02 UTC; BENCH_SCALE=0.1; the run took 1m33s.",
+		"Machine: 2 cores, 8.0 GiB memory, linux/amd64, Go go1.26.0. Control plane: kube-apiserver and",
+		"etcd v9.8.7 from bin/k8s, on the same machine as the manager and the load.",
+		// targets
+		"| callbacks/s >= 0.8x baseline at concurrency 1 | 1.00 | yes |",
+		"| callbacks/s >= 0.8x baseline at concurrency 8 | 0.90 | yes |",
+		"| p99 <= 2x baseline at concurrency 8 | 2.40 | **no** |",
+		"| p99 < 100 ms at concurrency 8 | 120.0 ms (baseline 50.0 ms) | **no** |",
+		"| callbacks/s >= 0.8x baseline at concurrency 32 | 0.60 | **no** |",
+		"| p99 <= 2x baseline at concurrency 32 | 1.33 | yes |",
+		"| every answer OK, every channel recorded | lost 3 | **no** |",
+		"| cleanup <= 1.5x baseline | 2.00 | **no** |",
+		"| RSS < 150 MiB once caches have synced | 120.0 MiB | yes |",
+		// results table
+		"| operator (HTTP callback) | 8 | 450 | 120.0 | 120.0 | 120.0 | 0 |",
+		"| manager | 1000 | 1000 | 1000 | 2.00 | 120.0 | 130.5 |",
+		// prose filled from the figures
+		"- **callbacks**: 200 OfficialChannels (policy Orphan) in 20 namespaces. *operator*:",
+		"- **cleanup**: 20 channels (policy Delete) with 20 linked objects each (Deployments,",
+		"  counts it. *baseline*: the same objects, unlinked, deleted directly by 4 workers",
+		"- **scale**: the manager started against 1000 OfficialChannels and 1000 ConfigMaps and",
+		"  1000 Secrets of 4 KiB each, all labelled for channels. *start to ready*: process",
+		// the summary line: the worst throughput ratio, p99 at concurrency 8, all lost
+		"    bench: callback_ratio=0.60 callback_p99_ms=120.0 raw_p99_ms=50.0 cleanup_ratio=2.00 rss_mib=120.0 lost=3",
+	)
+	if summary := r.summary(); !strings.Contains(out, "\n    "+summary+"\n") {
+		t.Errorf("the report does not carry the summary line %q", summary)
+	}
+}
+
+func TestReportTargetsMet(t *testing.T) {
+	var rounds []callbackRound
+	for _, c := range concurrencies {
+		rounds = append(rounds, callbackRound{concurrency: c,
+			operator: fixedLatencies(950, time.Second, 60*time.Millisecond),
+			baseline: fixedLatencies(1000, time.Second, 50*time.Millisecond)})
+	}
+	r := report{channels: 2000, scale: 1, elapsed: 8 * time.Minute, k8sVersion: "v1.37.2", callbacks: rounds,
+		cleanup:  cleanupResult{channels: 200, objects: 4000, operator: 14 * time.Second, baseline: 10 * time.Second},
+		scaleRes: scaleResult{channels: 10000, configMaps: 10000, secrets: 10000, readyAfter: 9 * time.Second, rssMiB: 95.3, peakRSSMiB: 110},
+	}
+	out := renderFixed(t, r)
+
+	if strings.Contains(out, "**no**") {
+		t.Errorf("a target is missed though every figure meets it:\n%s", out)
+	}
+	assertLines(t, out,
+		"Written by `make bench` (hack/bench) on 2026-05-04 03:02 UTC; BENCH_SCALE=1; the run took 8m0s.",
+		"etcd v1.37.2 from bin/k8s, on the same machine as the manager and the load.",
+		"| p99 < 100 ms at concurrency 8 | 60.0 ms (baseline 50.0 ms) | yes |",
+		"| every answer OK, every channel recorded | lost 0 | yes |",
+		"| cleanup <= 1.5x baseline | 1.40 | yes |",
+		"| RSS < 150 MiB once caches have synced | 95.3 MiB | yes |",
+		"    bench: callback_ratio=0.95 callback_p99_ms=60.0 raw_p99_ms=50.0 cleanup_ratio=1.40 rss_mib=95.3 lost=0",
+	)
+}

@@ -1,0 +1,221 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package destruction
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+
+	"github.com/channel-operator/channel-operator/test/testenv"
+)
+
+func TestPendingRecordExpiresAfterTTL(t *testing.T) {
+	ctx := context.Background()
+	s := store(t, 10, time.Hour)
+	now := time.Now()
+	if err := s.Put(ctx, record("@TOA#_ttl", 1), now); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		at   time.Time
+		kept bool
+	}{{now, true}, {now.Add(time.Hour - time.Second), true}, {now.Add(time.Hour), false}, {now.Add(48 * time.Hour), false}} {
+		rec, err := s.Get(ctx, app, "@TOA#_ttl", tt.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (rec != nil) != tt.kept {
+			t.Fatalf("at now+%s: record %+v, want kept=%v", tt.at.Sub(now), rec, tt.kept)
+		}
+	}
+}
+
+func TestPendingFirstDestructionWins(t *testing.T) {
+	ctx := context.Background()
+	s := store(t, 10, time.Hour)
+	if err := s.Put(ctx, record("@TOA#_first", 100), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, record("@TOA#_first", 200), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := s.Get(ctx, app, "@TOA#_first", time.Now())
+	if err != nil || rec == nil || rec.Destruction.EventTime != 100 {
+		t.Fatalf("kept %+v, %v; want the first (EventTime 100)", rec, err)
+	}
+}
+
+// A full store refuses a new record (the receiver answers 503 FAIL), but a
+// repeat of a kept one is not refused: it is already kept.
+func TestPendingStoreFull(t *testing.T) {
+	ctx := context.Background()
+	s := store(t, 2, time.Hour)
+	for _, account := range []string{"@TOA#_full_1", "@TOA#_full_2"} {
+		if err := s.Put(ctx, record(account, 1), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := s.Put(ctx, record("@TOA#_full_3", 1), time.Now())
+	if !errors.Is(err, ErrStoreFull) {
+		t.Fatalf("Put into a full store = %v, want ErrStoreFull", err)
+	}
+	if rec, _ := s.Get(ctx, app, "@TOA#_full_3", time.Now()); rec != nil {
+		t.Fatal("a refused record was kept")
+	}
+	if err := s.Put(ctx, record("@TOA#_full_1", 2), time.Now()); err != nil {
+		t.Fatalf("repeat of a kept record into a full store = %v", err)
+	}
+}
+
+// Names are hashes: a record found under a channel's name but written for
+// another channel is not that channel's.
+func TestPendingHashCollisionIsNotAMatch(t *testing.T) {
+	ctx := context.Background()
+	s := store(t, 10, time.Hour)
+	other, err := json.Marshal(record("@TOA#_someone_else", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: s.Name(app, "@TOA#_victim"),
+			Labels:      map[string]string{PendingLabel: "true"},
+			Annotations: map[string]string{ExpiresAnnotation: time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}},
+		Data: map[string]string{pendingDataKey: string(other)},
+	}
+	if err := env.Client.Create(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := s.Get(ctx, app, "@TOA#_victim", time.Now())
+	if err != nil || rec != nil {
+		t.Fatalf("Get = %+v, %v; want no record", rec, err)
+	}
+}
+
+// Sweep deletes the expired records and nothing else: not a live record,
+// not a labelled ConfigMap it did not name, not one without an expiry.
+func TestSweepDeletesOnlyExpiredRecords(t *testing.T) {
+	ctx := context.Background()
+	s := store(t, 10, time.Hour)
+	now := time.Now()
+	if err := s.Put(ctx, record("@TOA#_old", 1), now.Add(-2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, record("@TOA#_fresh", 1), now); err != nil {
+		t.Fatal(err)
+	}
+	expired := now.Add(-time.Hour).UTC().Format(time.RFC3339)
+	foreign := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: "someone-elses",
+		Labels: map[string]string{PendingLabel: "true"}, Annotations: map[string]string{ExpiresAnnotation: expired}}}
+	noExpiry := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: pendingNamePrefix + "hand-made",
+		Labels: map[string]string{PendingLabel: "true"}}}
+	for _, cm := range []*corev1.ConfigMap{foreign, noExpiry} {
+		if err := env.Client.Create(ctx, cm); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	n, err := s.Sweep(ctx, now)
+	if err != nil || n != 1 {
+		t.Fatalf("Sweep = %d, %v; want 1 deleted", n, err)
+	}
+	for name, want := range map[string]bool{
+		s.Name(app, "@TOA#_old"): false, s.Name(app, "@TOA#_fresh"): true, foreign.Name: true, noExpiry.Name: true,
+	} {
+		err := env.Client.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: name}, &corev1.ConfigMap{})
+		if got := err == nil; got != want || err != nil && !apierrors.IsNotFound(err) {
+			t.Errorf("%s: present=%v (%v), want %v", name, got, err, want)
+		}
+	}
+}
+
+// A record re-created under the same name between Sweep's list and its
+// delete is a new record: the UID precondition keeps it.
+func TestSweepKeepsARecordReplacedMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	s := store(t, 10, time.Hour)
+	now := time.Now()
+	if err := s.Put(ctx, record("@TOA#_replaced", 1), now.Add(-2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	base, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	replaced := false
+	s.Client = interceptor.NewClient(base, interceptor.Funcs{
+		Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
+			if !replaced {
+				replaced = true
+				// A new destruction replaces the record before the delete lands.
+				if err := env.Client.Delete(ctx, obj); err != nil {
+					return err
+				}
+				fresh := &PendingStore{Client: env.Client, Namespace: s.Namespace, MaxRecords: 10, TTL: time.Hour}
+				if err := fresh.Put(ctx, record("@TOA#_replaced", 2), now); err != nil {
+					return err
+				}
+			}
+			return c.Delete(ctx, obj, opts...)
+		},
+	})
+	if _, err := s.Sweep(ctx, now); !apierrors.IsConflict(err) {
+		t.Fatalf("Sweep = %v, want the delete refused by its UID precondition", err)
+	}
+	rec, err := s.Get(ctx, app, "@TOA#_replaced", now)
+	if err != nil || rec == nil || rec.Destruction.EventTime != 2 {
+		t.Fatalf("the replacing record is gone: %+v, %v", rec, err)
+	}
+}
+
+func TestSweeperSweepsUntilStopped(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := store(t, 10, time.Hour)
+	if err := s.Put(ctx, record("@TOA#_swept", 1), time.Now().Add(-2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	sweeper := &Sweeper{Store: s, Interval: 50 * time.Millisecond}
+	if !sweeper.NeedLeaderElection() {
+		t.Fatal("every replica would sweep")
+	}
+	done := make(chan error)
+	go func() { done <- sweeper.Start(ctx) }()
+	testenv.Eventually(t, testenv.WaitTimeout, func() error {
+		rec, err := s.Get(ctx, app, "@TOA#_swept", time.Now().Add(-2*time.Hour))
+		if err != nil || rec != nil {
+			return errors.New("the expired record is still there")
+		}
+		return nil
+	})
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Start = %v", err)
+		}
+	case <-time.After(testenv.WaitTimeout):
+		t.Fatal("the sweeper did not stop with its context")
+	}
+}

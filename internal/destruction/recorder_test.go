@@ -1,0 +1,177 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package destruction
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+)
+
+func TestRecordWritesEveryMatchingChannel(t *testing.T) {
+	ctx := context.Background()
+	s := store(t, 10, time.Hour)
+	a := newChannel(t, env.Namespace(t, "team-a"), "news", "@TOA#_rec_all")
+	b := newChannel(t, env.Namespace(t, "team-b"), "news", "@TOA#_rec_all")
+
+	out, err := recorder(s, nil).Record(ctx, record("@TOA#_rec_all", 1700000000123))
+	if err != nil || out != (Outcome{Recorded: 2}) {
+		t.Fatalf("Record = %+v, %v; want both recorded", out, err)
+	}
+	for _, ch := range []*chatv1alpha1.OfficialChannel{a, b} {
+		env.Get(t, ch)
+		if d := ch.Status.Destruction; d == nil || d.EventTime != 1700000000123 || ch.Status.Phase != chatv1alpha1.PhaseDestroyed {
+			t.Fatalf("%s: status %+v", ch.Namespace, ch.Status)
+		}
+	}
+	// A repeat changes nothing and says so.
+	out, err = recorder(s, nil).Record(ctx, record("@TOA#_rec_all", 1700000009999))
+	if err != nil || out != (Outcome{Unchanged: 2}) {
+		t.Fatalf("repeat: Record = %+v, %v", out, err)
+	}
+	if rec, _ := s.Get(ctx, app, "@TOA#_rec_all", time.Now()); rec != nil {
+		t.Fatal("a matched destruction was also kept as pending")
+	}
+}
+
+func TestRecordKeepsAnUnmatchedDestruction(t *testing.T) {
+	ctx := context.Background()
+	s := store(t, 10, time.Hour)
+	out, err := recorder(s, nil).Record(ctx, record("@TOA#_rec_none", 7))
+	if err != nil || !out.Pending || out.Recorded+out.Unchanged != 0 {
+		t.Fatalf("Record = %+v, %v; want pending", out, err)
+	}
+	if rec, err := s.Get(ctx, app, "@TOA#_rec_none", time.Now()); err != nil || rec == nil || rec.Destruction.EventTime != 7 {
+		t.Fatalf("kept %+v, %v", rec, err)
+	}
+}
+
+// A channel the cache still lists but that was deleted before the write is
+// as good as no match: the destruction is kept, not lost.
+func TestRecordKeepsWhenTheCachedMatchIsGone(t *testing.T) {
+	ctx := context.Background()
+	s := store(t, 10, time.Hour)
+	ch := newChannel(t, env.Namespace(t, "gone"), "gone", "@TOA#_rec_gone")
+	r := recorder(s, nil)
+	r.Cache = staleCache{items: []chatv1alpha1.OfficialChannel{*ch}}
+	if err := env.Client.Delete(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	out, err := r.Record(ctx, record("@TOA#_rec_gone", 8))
+	if err != nil || !out.Pending {
+		t.Fatalf("Record = %+v, %v; want the destruction kept", out, err)
+	}
+	if rec, _ := s.Get(ctx, app, "@TOA#_rec_gone", time.Now()); rec == nil {
+		t.Fatal("the destruction was answered but neither written nor kept")
+	}
+}
+
+// A channel whose spec moved to another app after the cache read is no
+// longer of this channel: the fresh read after the conflict sees it.
+func TestRecordDoesNotWriteAChannelThatChangedApp(t *testing.T) {
+	ctx := context.Background()
+	s := store(t, 10, time.Hour)
+	ch := newChannel(t, env.Namespace(t, "moved"), "moved", "@TOA#_rec_moved")
+	stale := *ch.DeepCopy()
+	ch.Spec.SDKAppID = app + 1
+	if err := env.Client.Update(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	r := recorder(s, nil)
+	r.Cache = staleCache{items: []chatv1alpha1.OfficialChannel{stale}}
+	out, err := r.Record(ctx, record("@TOA#_rec_moved", 9))
+	if err != nil || !out.Pending {
+		t.Fatalf("Record = %+v, %v; want the destruction kept, not written", out, err)
+	}
+	if env.Get(t, ch); ch.Status.Destruction != nil {
+		t.Fatalf("the destruction was written to a channel of another app: %+v", ch.Status)
+	}
+}
+
+// Of two matching channels, one write fails: the outcome is an error (the
+// receiver answers FAIL), even though the other one was written.
+func TestRecordFailsWhenOneOfTwoWritesFails(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	s := store(t, 10, time.Hour)
+	ok := newChannel(t, env.Namespace(t, "two-ok"), "ok", "@TOA#_rec_two")
+	newChannel(t, env.Namespace(t, "two-bad"), "bad", "@TOA#_rec_two")
+	out, err := recorder(s, failingPatches(t, "bad")).Record(ctx, record("@TOA#_rec_two", 10))
+	if err == nil {
+		t.Fatalf("Record = %+v, nil; want an error", out)
+	}
+	if out.Recorded != 1 {
+		t.Fatalf("Record = %+v; want the other channel recorded", out)
+	}
+	if env.Get(t, ok); ok.Status.Destruction == nil {
+		t.Fatal("the channel whose write worked was not written")
+	}
+}
+
+func TestApplyKeptHandsTheDestructionToANewChannel(t *testing.T) {
+	ctx := context.Background()
+	s := store(t, 10, time.Hour)
+	r := recorder(s, nil)
+	if _, err := r.Record(ctx, record("@TOA#_kept", 11)); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	fresh := func(mod func(*chatv1alpha1.OfficialChannel)) *chatv1alpha1.OfficialChannel {
+		ch := &chatv1alpha1.OfficialChannel{Spec: chatv1alpha1.OfficialChannelSpec{SDKAppID: app, OfficialAccountID: "@TOA#_kept"}}
+		mod(ch)
+		return ch
+	}
+	tests := []struct {
+		name string
+		ch   *chatv1alpha1.OfficialChannel
+		at   time.Time
+		want bool
+	}{
+		{name: "seen for the first time", ch: fresh(func(*chatv1alpha1.OfficialChannel) {}), at: now, want: true},
+		{name: "already has a phase", ch: fresh(func(ch *chatv1alpha1.OfficialChannel) { ch.Status.Phase = chatv1alpha1.PhaseActive }), at: now},
+		{name: "another app", ch: fresh(func(ch *chatv1alpha1.OfficialChannel) { ch.Spec.SDKAppID = app + 1 }), at: now},
+		{name: "another account", ch: fresh(func(ch *chatv1alpha1.OfficialChannel) { ch.Spec.OfficialAccountID = "@TOA#_other" }), at: now},
+		{name: "the record expired", ch: fresh(func(*chatv1alpha1.OfficialChannel) {}), at: now.Add(2 * time.Hour)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			applied, err := r.ApplyKept(ctx, tt.ch, tt.at)
+			if err != nil || applied != tt.want {
+				t.Fatalf("ApplyKept = %v, %v; want %v", applied, err, tt.want)
+			}
+			if got := tt.ch.Status.Destruction != nil && tt.ch.Status.Destruction.EventTime == 11; got != tt.want {
+				t.Fatalf("status %+v", tt.ch.Status)
+			}
+		})
+	}
+}
+
+// staleCache answers every list with items, as a cache that has not caught
+// up with the API server would.
+type staleCache struct {
+	client.Reader
+	items []chatv1alpha1.OfficialChannel
+}
+
+func (c staleCache) List(_ context.Context, list client.ObjectList, _ ...client.ListOption) error {
+	list.(*chatv1alpha1.OfficialChannelList).Items = c.items
+	return nil
+}

@@ -1,0 +1,179 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package receiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/go-logr/logr"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/internal/callback"
+	"github.com/channel-operator/channel-operator/internal/destruction"
+)
+
+// ServeHTTP answers one callback. The checks run in the order the README's
+// "Receiver" section lists, and nothing is written unless all of them pass.
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	start := r.now()
+	command := otherCommand
+	result := resultFailed
+	defer func() {
+		callbacksTotal.WithLabelValues(command, result).Inc()
+		callbackDuration.WithLabelValues(command).Observe(time.Since(start).Seconds())
+	}()
+	fail := func(res string, status int, format string, args ...any) {
+		result = res
+		callback.Write(w, callback.Fail(status, fmt.Sprintf(format, args...)))
+	}
+	values, queryErr := url.ParseQuery(req.URL.RawQuery)
+	if queryErr == nil {
+		command = commandLabel(values.Get(callback.ParamCommand))
+	}
+
+	if !r.ready.Load() {
+		w.Header().Set("Retry-After", "1")
+		fail(resultNotReady, http.StatusServiceUnavailable, "the receiver is starting")
+		return
+	}
+	if req.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		fail(resultMethodNotAllowed, http.StatusMethodNotAllowed, "method %s not allowed; use POST", req.Method)
+		return
+	}
+	if req.ContentLength > callback.MaxBodyBytes {
+		fail(resultTooLarge, http.StatusRequestEntityTooLarge, "body larger than %d bytes", callback.MaxBodyBytes)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, callback.MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			fail(resultTooLarge, http.StatusRequestEntityTooLarge, "body larger than %d bytes", callback.MaxBodyBytes)
+			return
+		}
+		fail(resultBadRequest, http.StatusBadRequest, "reading body: %v", err)
+		return
+	}
+
+	// The work from here on is bounded, not the reading above: a slow client
+	// is the server timeouts' business and must not take a worker's place.
+	select {
+	case r.inflight <- struct{}{}:
+		defer func() { <-r.inflight }()
+	default:
+		w.Header().Set("Retry-After", "1")
+		fail(resultOverloaded, http.StatusServiceUnavailable, "too many callbacks in flight")
+		return
+	}
+
+	if queryErr != nil {
+		fail(resultBadRequest, http.StatusBadRequest, "malformed query string")
+		return
+	}
+	app, err := callback.ParseApp(values)
+	if err != nil {
+		fail(resultForbidden, http.StatusForbidden, "%v", err)
+		return
+	}
+	token, ok := (*r.tokens.Load())[app]
+	if !ok {
+		fail(resultForbidden, http.StatusForbidden, "SdkAppid %d is not an app of this receiver", app)
+		return
+	}
+	auth, err := callback.ParseAuth(values)
+	if err == nil {
+		err = r.verifier.Verify(token, auth)
+	}
+	if err != nil {
+		fail(resultUnauthorized, http.StatusUnauthorized, "%v", err)
+		return
+	}
+	cmd, err := callback.ParseCommand(values)
+	if err != nil {
+		fail(resultBadRequest, http.StatusBadRequest, "%v", err)
+		return
+	}
+	if ct := req.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			fail(resultBadRequest, http.StatusBadRequest, "Content-Type must be application/json")
+			return
+		}
+	}
+	event, err := callback.Decode(cmd.Name, body)
+	if err != nil {
+		fail(resultBadRequest, http.StatusBadRequest, "%v", err)
+		return
+	}
+
+	destroyed, ok := event.(*callback.Destroyed)
+	if !ok {
+		result = resultIgnored
+		callback.Write(w, callback.OK())
+		return
+	}
+	result = r.recordDestroyed(req.Context(), w, app, cmd, destroyed, start)
+}
+
+// recordDestroyed makes the destruction durable within the answer budget
+// and answers OK only once it is.
+func (r *Receiver) recordDestroyed(ctx context.Context, w http.ResponseWriter, app int64, cmd callback.Command, d *callback.Destroyed, start time.Time) string {
+	// The write goes on if the caller hangs up: what it told us is kept if it
+	// can be, within the budget.
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), start.Add(r.opts.AnswerBudget))
+	defer cancel()
+	logger := r.log.WithValues("sdkAppID", app, "officialAccountID", d.OfficialAccount, "eventTime", d.EventTime)
+	ctx = logr.NewContext(ctx, logger)
+
+	rec := destruction.Record{
+		SDKAppID:          app,
+		OfficialAccountID: d.OfficialAccount,
+		Destruction: chatv1alpha1.Destruction{
+			EventTime:    d.EventTime,
+			OwnerAccount: d.OwnerAccount,
+			Name:         d.Name,
+			ClientIP:     cmd.ClientIP,
+			OptPlatform:  cmd.OptPlatform,
+			ReceivedAt:   metav1.NewTime(start),
+		},
+	}
+	out, err := r.recorder.Record(ctx, rec)
+	if err != nil {
+		status := http.StatusInternalServerError
+		if errors.Is(err, destruction.ErrStoreFull) || errors.Is(err, context.DeadlineExceeded) {
+			status = http.StatusServiceUnavailable
+		}
+		logger.Error(err, "Could not record channel destruction; answering FAIL so that it is not taken as delivered")
+		callback.Write(w, callback.Fail(status, "the destruction could not be recorded; retry later"))
+		return resultFailed
+	}
+	if out.Pending {
+		logger.Info("No OfficialChannel matches yet; kept the destruction as pending")
+		callback.Write(w, callback.OK())
+		return resultPending
+	}
+	callback.Write(w, callback.OK())
+	return resultOK
+}

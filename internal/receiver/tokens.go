@@ -1,0 +1,72 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package receiver
+
+import (
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	toolscache "k8s.io/client-go/tools/cache"
+)
+
+// The callback Secret says which apps the receiver accepts and with which
+// webhook token: each key an SDKAppID, each value its token. Only the one
+// Secret named by --callback-secret is watched, and a change replaces the
+// whole table at once.
+
+// secretChanged loads the tokens from the callback Secret as the watch sees it.
+func (r *Receiver) secretChanged(obj any, deleted bool) {
+	if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj, deleted = tomb.Obj, true
+	}
+	secret, ok := obj.(*corev1.Secret)
+	if !ok || secret.Namespace != r.opts.Secret.Namespace || secret.Name != r.opts.Secret.Name {
+		return
+	}
+	tokens := map[int64]string{}
+	if !deleted {
+		var skipped []string
+		tokens, skipped = parseTokens(secret.Data)
+		if len(skipped) > 0 {
+			r.log.Info("Ignoring callback Secret keys that are not SDKAppIDs", "secret", r.opts.Secret.String(), "keys", skipped)
+		}
+	}
+	r.tokens.Store(&tokens)
+	apps := make([]int64, 0, len(tokens))
+	for app := range tokens {
+		apps = append(apps, app)
+	}
+	// Only the app IDs: tokens never reach a log line.
+	r.log.Info("Loaded callback apps", "secret", r.opts.Secret.String(), "apps", apps, "deleted", deleted)
+}
+
+// parseTokens reads the callback Secret: each key an SDKAppID in decimal,
+// each value its token. Surrounding whitespace (a file's final newline) is
+// not part of a token.
+func parseTokens(data map[string][]byte) (tokens map[int64]string, skipped []string) {
+	tokens = make(map[int64]string, len(data))
+	for key, value := range data {
+		app, err := strconv.ParseInt(key, 10, 64)
+		if err != nil || app <= 0 {
+			skipped = append(skipped, key)
+			continue
+		}
+		tokens[app] = strings.TrimSpace(string(value))
+	}
+	return tokens, skipped
+}

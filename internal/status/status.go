@@ -1,0 +1,170 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package status holds every status transition of an OfficialChannel as a
+// pure function over the object: the phase, the conditions with their
+// reasons and messages, and the fields each step of a channel's life sets.
+// The destruction recorder and the reconciler change status only through
+// these functions, so the rules of a channel's life are read in one place.
+package status
+
+import (
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+)
+
+// FormatEventTime renders a Chat EventTime (Unix milliseconds) as RFC 3339
+// with milliseconds, the form of status.destroyedAt.
+func FormatEventTime(ms int64) string {
+	return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z07:00")
+}
+
+// RecordDestruction records d and reports whether it changed anything. The
+// first destruction wins: once one is recorded, duplicates and replays, older
+// or newer, change nothing.
+func RecordDestruction(ch *chatv1alpha1.OfficialChannel, d chatv1alpha1.Destruction) bool {
+	if ch.Status.Destruction != nil {
+		return false
+	}
+	ch.Status.Destruction = d.DeepCopy()
+	ch.Status.DestroyedAt = FormatEventTime(d.EventTime)
+	ch.Status.Phase = chatv1alpha1.PhaseDestroyed
+	set(ch, chatv1alpha1.ConditionDestroyed, metav1.ConditionTrue, chatv1alpha1.ReasonCallbackReceived,
+		fmt.Sprintf("Chat reported the channel destroyed at %s", ch.Status.DestroyedAt))
+	set(ch, chatv1alpha1.ConditionCleanedUp, metav1.ConditionFalse, chatv1alpha1.ReasonCleanupPending,
+		"The destruction is recorded; cleanup has not started yet")
+	return true
+}
+
+// Unannounced reports whether a destruction is recorded that the reconciler
+// has not acted on yet (CleanedUp still CleanupPending, as RecordDestruction
+// left it).
+func Unannounced(ch *chatv1alpha1.OfficialChannel) bool {
+	c := meta.FindStatusCondition(ch.Status.Conditions, chatv1alpha1.ConditionCleanedUp)
+	return ch.Status.Destruction != nil && c != nil && c.Reason == chatv1alpha1.ReasonCleanupPending
+}
+
+// MarkActive records that no destruction is known.
+func MarkActive(ch *chatv1alpha1.OfficialChannel) {
+	ch.Status.Phase = chatv1alpha1.PhaseActive
+	set(ch, chatv1alpha1.ConditionDestroyed, metav1.ConditionFalse, chatv1alpha1.ReasonActive,
+		"No destruction callback has been received for this channel")
+	set(ch, chatv1alpha1.ConditionCleanedUp, metav1.ConditionFalse, chatv1alpha1.ReasonNotDestroyed,
+		"Nothing is cleaned up while the channel is active")
+}
+
+// MarkOrphaned records that policy Orphan leaves the linked objects alone.
+func MarkOrphaned(ch *chatv1alpha1.OfficialChannel) {
+	ch.Status.Phase = chatv1alpha1.PhaseDestroyed
+	set(ch, chatv1alpha1.ConditionCleanedUp, metav1.ConditionFalse, chatv1alpha1.ReasonOrphaned,
+		"cleanupPolicy is Orphan: linked objects are left in place")
+}
+
+// StartCleanup moves the channel to phase CleaningUp and reports whether
+// this call started it (it was in another phase before).
+func StartCleanup(ch *chatv1alpha1.OfficialChannel) bool {
+	if ch.Status.Phase == chatv1alpha1.PhaseCleaningUp {
+		return false
+	}
+	ch.Status.Phase = chatv1alpha1.PhaseCleaningUp
+	return true
+}
+
+// CleanupPass is what one pass over a channel's linked objects did.
+type CleanupPass struct {
+	// Deleted counts the objects this pass deleted.
+	Deleted int
+	// Remaining counts the linked objects still there.
+	Remaining int
+	// Failed is true when a list or delete call failed.
+	Failed bool
+	// Message says what remains or failed, for people.
+	Message string
+	// At is when the pass ran.
+	At metav1.Time
+}
+
+// RecordCleanupPass adds a pass to status.cleanup. Unless the pass found
+// nothing left and nothing failed, CleanedUp becomes False: reason
+// CleanupFailed when a call failed, CleaningUp while objects remain. A
+// finished pass is sealed with MarkCleanedUp.
+func RecordCleanupPass(ch *chatv1alpha1.OfficialChannel, pass CleanupPass) {
+	prev := int32(0)
+	if ch.Status.Cleanup != nil {
+		prev = ch.Status.Cleanup.Deleted
+	}
+	at := pass.At
+	ch.Status.Cleanup = &chatv1alpha1.CleanupStatus{
+		Deleted:     prev + int32(pass.Deleted),
+		Remaining:   int32(pass.Remaining),
+		LastAttempt: &at,
+		Message:     pass.Message,
+	}
+	switch {
+	case pass.Failed:
+		set(ch, chatv1alpha1.ConditionCleanedUp, metav1.ConditionFalse, chatv1alpha1.ReasonCleanupFailed, pass.Message)
+	case pass.Remaining > 0:
+		set(ch, chatv1alpha1.ConditionCleanedUp, metav1.ConditionFalse, chatv1alpha1.ReasonCleaningUp, pass.Message)
+	}
+}
+
+// MarkCleanedUp records that no linked object remains.
+func MarkCleanedUp(ch *chatv1alpha1.OfficialChannel) {
+	deleted := int32(0)
+	if ch.Status.Cleanup != nil {
+		deleted = ch.Status.Cleanup.Deleted
+	}
+	ch.Status.Phase = chatv1alpha1.PhaseCleanedUp
+	set(ch, chatv1alpha1.ConditionCleanedUp, metav1.ConditionTrue, chatv1alpha1.ReasonCleanedUp,
+		fmt.Sprintf("Deleted %d linked object(s); none remains", deleted))
+}
+
+// CleanupDue reports whether the channel's linked objects are to be deleted:
+// a destruction is recorded and the policy is Delete.
+func CleanupDue(ch *chatv1alpha1.OfficialChannel) bool {
+	return ch.Status.Destruction != nil && ch.Spec.CleanupPolicy != chatv1alpha1.CleanupPolicyOrphan
+}
+
+// CleanedUp reports whether the cleanup finished for the current generation.
+// A spec change (more linkedResources, policy back to Delete) runs it again.
+func CleanedUp(ch *chatv1alpha1.OfficialChannel) bool {
+	c := meta.FindStatusCondition(ch.Status.Conditions, chatv1alpha1.ConditionCleanedUp)
+	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == ch.Generation
+}
+
+// CleanedUpOnce reports whether a cleanup finished for any generation.
+// Deleting an OfficialChannel bumps its generation: a cleanup that finished
+// before is not run again on the way out.
+func CleanedUpOnce(ch *chatv1alpha1.OfficialChannel) bool {
+	return meta.IsStatusConditionTrue(ch.Status.Conditions, chatv1alpha1.ConditionCleanedUp)
+}
+
+// MarkObserved records that a reconcile of the current generation succeeded.
+func MarkObserved(ch *chatv1alpha1.OfficialChannel) {
+	ch.Status.ObservedGeneration = ch.Generation
+}
+
+// set sets a condition computed from the channel's current generation.
+func set(ch *chatv1alpha1.OfficialChannel, condType string, s metav1.ConditionStatus, reason, message string) {
+	meta.SetStatusCondition(&ch.Status.Conditions, metav1.Condition{
+		Type: condType, Status: s, Reason: reason, Message: message, ObservedGeneration: ch.Generation,
+	})
+}

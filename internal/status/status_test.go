@@ -1,0 +1,217 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package status
+
+import (
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+)
+
+func TestFormatEventTime(t *testing.T) {
+	for ms, want := range map[int64]string{
+		1670574414123: "2022-12-09T08:26:54.123Z", // the documented sample
+		1670574414000: "2022-12-09T08:26:54.000Z",
+		1:             "1970-01-01T00:00:00.001Z",
+	} {
+		got := FormatEventTime(ms)
+		if got != want {
+			t.Errorf("FormatEventTime(%d) = %q, want %q", ms, got, want)
+		}
+		if parsed, err := time.Parse(time.RFC3339, got); err != nil || parsed.UnixMilli() != ms {
+			t.Errorf("FormatEventTime(%d) = %q does not parse back as RFC 3339: %v", ms, got, err)
+		}
+	}
+}
+
+func TestRecordDestructionFirstWins(t *testing.T) {
+	ch := channel(3)
+	first := chatv1alpha1.Destruction{EventTime: 1670574414123, OwnerAccount: "107867", ReceivedAt: metav1.Now()}
+	if !RecordDestruction(ch, first) {
+		t.Fatal("the first destruction was not recorded")
+	}
+	st := ch.Status
+	if st.Phase != chatv1alpha1.PhaseDestroyed || st.DestroyedAt != "2022-12-09T08:26:54.123Z" || *st.Destruction != first {
+		t.Fatalf("status after RecordDestruction: %+v", st)
+	}
+	expectCondition(t, ch, chatv1alpha1.ConditionDestroyed, metav1.ConditionTrue, chatv1alpha1.ReasonCallbackReceived)
+	expectCondition(t, ch, chatv1alpha1.ConditionCleanedUp, metav1.ConditionFalse, chatv1alpha1.ReasonCleanupPending)
+	if !Unannounced(ch) {
+		t.Fatal("a fresh destruction is not Unannounced")
+	}
+	for _, later := range []int64{1670574414123, 1670574414122, 1670574499999} {
+		if RecordDestruction(ch, chatv1alpha1.Destruction{EventTime: later}) {
+			t.Errorf("a repeat with EventTime %d changed the status", later)
+		}
+	}
+	if ch.Status.Destruction.EventTime != first.EventTime {
+		t.Fatalf("destruction replaced: %+v", ch.Status.Destruction)
+	}
+}
+
+// Each step of a channel's life, from the status the step before left.
+func TestTransitions(t *testing.T) {
+	destroyed := func(ch *chatv1alpha1.OfficialChannel) {
+		RecordDestruction(ch, chatv1alpha1.Destruction{EventTime: 1, ReceivedAt: metav1.Now()})
+	}
+	tests := []struct {
+		name   string
+		before func(*chatv1alpha1.OfficialChannel)
+		step   func(*chatv1alpha1.OfficialChannel)
+		phase  chatv1alpha1.Phase
+		// CleanedUp's status and reason after the step; Destroyed's when set.
+		cleaned         metav1.ConditionStatus
+		cleanedReason   string
+		destroyedReason string
+		deleted         int32
+		remaining       int32
+	}{
+		{name: "new channel becomes active", step: MarkActive, phase: chatv1alpha1.PhaseActive,
+			cleaned: metav1.ConditionFalse, cleanedReason: chatv1alpha1.ReasonNotDestroyed, destroyedReason: chatv1alpha1.ReasonActive},
+		{name: "destroyed, policy Orphan", before: destroyed, step: MarkOrphaned, phase: chatv1alpha1.PhaseDestroyed,
+			cleaned: metav1.ConditionFalse, cleanedReason: chatv1alpha1.ReasonOrphaned, destroyedReason: chatv1alpha1.ReasonCallbackReceived},
+		{name: "a pass leaves objects", before: destroyed, step: func(ch *chatv1alpha1.OfficialChannel) {
+			StartCleanup(ch)
+			RecordCleanupPass(ch, CleanupPass{Deleted: 3, Remaining: 2, Message: "2 remain"})
+		}, phase: chatv1alpha1.PhaseCleaningUp, cleaned: metav1.ConditionFalse, cleanedReason: chatv1alpha1.ReasonCleaningUp,
+			deleted: 3, remaining: 2},
+		{name: "a pass fails", before: destroyed, step: func(ch *chatv1alpha1.OfficialChannel) {
+			StartCleanup(ch)
+			RecordCleanupPass(ch, CleanupPass{Deleted: 1, Remaining: 0, Failed: true, Message: "listing secrets: forbidden"})
+		}, phase: chatv1alpha1.PhaseCleaningUp, cleaned: metav1.ConditionFalse, cleanedReason: chatv1alpha1.ReasonCleanupFailed,
+			deleted: 1},
+		{name: "passes add up, then nothing remains", before: func(ch *chatv1alpha1.OfficialChannel) {
+			destroyed(ch)
+			StartCleanup(ch)
+			RecordCleanupPass(ch, CleanupPass{Deleted: 3, Remaining: 1})
+		}, step: func(ch *chatv1alpha1.OfficialChannel) {
+			RecordCleanupPass(ch, CleanupPass{Deleted: 1})
+			MarkCleanedUp(ch)
+		}, phase: chatv1alpha1.PhaseCleanedUp, cleaned: metav1.ConditionTrue, cleanedReason: chatv1alpha1.ReasonCleanedUp,
+			deleted: 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ch := channel(2)
+			if tt.before != nil {
+				tt.before(ch)
+			}
+			tt.step(ch)
+			if ch.Status.Phase != tt.phase {
+				t.Fatalf("phase %q, want %q", ch.Status.Phase, tt.phase)
+			}
+			expectCondition(t, ch, chatv1alpha1.ConditionCleanedUp, tt.cleaned, tt.cleanedReason)
+			if tt.destroyedReason != "" {
+				want := metav1.ConditionFalse
+				if ch.Status.Destruction != nil {
+					want = metav1.ConditionTrue
+				}
+				expectCondition(t, ch, chatv1alpha1.ConditionDestroyed, want, tt.destroyedReason)
+			}
+			if c := ch.Status.Cleanup; tt.deleted+tt.remaining > 0 && (c == nil || c.Deleted != tt.deleted || c.Remaining != tt.remaining) {
+				t.Fatalf("cleanup %+v, want deleted %d remaining %d", c, tt.deleted, tt.remaining)
+			}
+			if Unannounced(ch) {
+				t.Fatal("still Unannounced after the reconciler's step")
+			}
+		})
+	}
+}
+
+func TestStartCleanupReportsTheStartOnce(t *testing.T) {
+	ch := channel(1)
+	if !StartCleanup(ch) || ch.Status.Phase != chatv1alpha1.PhaseCleaningUp {
+		t.Fatalf("first StartCleanup: phase %q", ch.Status.Phase)
+	}
+	if StartCleanup(ch) {
+		t.Fatal("a second StartCleanup reported a start")
+	}
+}
+
+func TestQueries(t *testing.T) {
+	cleanedAt := func(gen int64, policy chatv1alpha1.CleanupPolicy) *chatv1alpha1.OfficialChannel {
+		ch := channel(gen)
+		ch.Spec.CleanupPolicy = policy
+		RecordDestruction(ch, chatv1alpha1.Destruction{EventTime: 1})
+		MarkCleanedUp(ch)
+		return ch
+	}
+	bumped := cleanedAt(1, chatv1alpha1.CleanupPolicyDelete)
+	bumped.Generation = 2 // a spec edit, or the deletion itself
+	orphan := channel(1)
+	orphan.Spec.CleanupPolicy = chatv1alpha1.CleanupPolicyOrphan
+	RecordDestruction(orphan, chatv1alpha1.Destruction{EventTime: 1})
+	active := channel(1)
+	MarkActive(active)
+
+	tests := []struct {
+		name                          string
+		ch                            *chatv1alpha1.OfficialChannel
+		due, cleanedUp, cleanedUpOnce bool
+	}{
+		{name: "active", ch: active},
+		{name: "destroyed, Orphan", ch: orphan},
+		{name: "cleaned up this generation", ch: cleanedAt(1, chatv1alpha1.CleanupPolicyDelete), due: true, cleanedUp: true, cleanedUpOnce: true},
+		{name: "cleaned up an earlier generation", ch: bumped, due: true, cleanedUpOnce: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := CleanupDue(tt.ch); got != tt.due {
+				t.Errorf("CleanupDue = %v, want %v", got, tt.due)
+			}
+			if got := CleanedUp(tt.ch); got != tt.cleanedUp {
+				t.Errorf("CleanedUp = %v, want %v", got, tt.cleanedUp)
+			}
+			if got := CleanedUpOnce(tt.ch); got != tt.cleanedUpOnce {
+				t.Errorf("CleanedUpOnce = %v, want %v", got, tt.cleanedUpOnce)
+			}
+		})
+	}
+}
+
+func TestConditionsCarryTheGeneration(t *testing.T) {
+	ch := channel(7)
+	MarkActive(ch)
+	for _, c := range ch.Status.Conditions {
+		if c.ObservedGeneration != 7 {
+			t.Fatalf("condition %s observedGeneration %d, want 7", c.Type, c.ObservedGeneration)
+		}
+	}
+	if ch.Status.ObservedGeneration != 0 {
+		t.Fatal("a transition set status.observedGeneration; only MarkObserved may")
+	}
+	MarkObserved(ch)
+	if ch.Status.ObservedGeneration != 7 {
+		t.Fatalf("observedGeneration %d after MarkObserved", ch.Status.ObservedGeneration)
+	}
+}
+
+func channel(generation int64) *chatv1alpha1.OfficialChannel {
+	return &chatv1alpha1.OfficialChannel{ObjectMeta: metav1.ObjectMeta{Generation: generation}}
+}
+
+func expectCondition(t *testing.T, ch *chatv1alpha1.OfficialChannel, condType string, s metav1.ConditionStatus, reason string) {
+	t.Helper()
+	c := meta.FindStatusCondition(ch.Status.Conditions, condType)
+	if c == nil || c.Status != s || c.Reason != reason || c.Message == "" || c.ObservedGeneration != ch.Generation {
+		t.Fatalf("%s condition %+v, want %s/%s with a message at generation %d", condType, c, s, reason, ch.Generation)
+	}
+}

@@ -1,0 +1,97 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+)
+
+// WaitTimeout bounds every wait of the suites: long enough for a loaded
+// 2-core machine, short enough that a broken test fails in reasonable time.
+const WaitTimeout = 30 * time.Second
+
+// Get reads obj's current state from the API server into obj.
+func (e *Env) Get(t testing.TB, obj client.Object) {
+	t.Helper()
+	if err := e.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+		t.Fatalf("getting %T %s: %v", obj, client.ObjectKeyFromObject(obj), err)
+	}
+}
+
+// WaitFor reads obj from the API server until check passes on it, and
+// returns the copy that passed.
+func WaitFor[T client.Object](t testing.TB, e *Env, obj T, check func(T) error) T {
+	t.Helper()
+	var got T
+	Eventually(t, WaitTimeout, func() error {
+		got = obj.DeepCopyObject().(T)
+		if err := e.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), got); err != nil {
+			return err
+		}
+		return check(got)
+	})
+	return got
+}
+
+// NewChannel creates an OfficialChannel with spec in ns.
+func (e *Env) NewChannel(t testing.TB, ns, name string, spec chatv1alpha1.OfficialChannelSpec) *chatv1alpha1.OfficialChannel {
+	t.Helper()
+	ch := &chatv1alpha1.OfficialChannel{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: spec}
+	if err := e.Client.Create(context.Background(), ch); err != nil {
+		t.Fatalf("creating OfficialChannel %s/%s: %v", ns, name, err)
+	}
+	return ch
+}
+
+// WaitCached waits until cache (a manager's) has obj, as a running
+// operator's cache would have it a moment after it was created.
+func WaitCached(t testing.TB, cache client.Reader, obj client.Object) {
+	t.Helper()
+	Eventually(t, WaitTimeout, func() error {
+		got := obj.DeepCopyObject().(client.Object)
+		if err := cache.Get(context.Background(), client.ObjectKeyFromObject(obj), got); err != nil {
+			return fmt.Errorf("not in the cache yet: %w", err)
+		}
+		return nil
+	})
+}
+
+// EventReasons lists the reasons of the events.k8s.io Events about obj, of
+// kind kind, in the order the API server lists them.
+func (e *Env) EventReasons(t testing.TB, obj client.Object, kind string) []string {
+	t.Helper()
+	var list eventsv1.EventList
+	if err := e.Client.List(context.Background(), &list, client.InNamespace(obj.GetNamespace())); err != nil {
+		t.Fatal(err)
+	}
+	var reasons []string
+	for _, ev := range list.Items {
+		if ev.Regarding.Kind == kind && ev.Regarding.Name == obj.GetName() {
+			reasons = append(reasons, ev.Reason)
+		}
+	}
+	return reasons
+}
