@@ -25,9 +25,9 @@ import (
 	"time"
 )
 
-// fixedLatencies is n operations in d, each taking each.
-func fixedLatencies(n int, d, each time.Duration) latencies {
-	l := latencies{ops: n, duration: d, sorted: make([]time.Duration, n)}
+// fixedLatencies is n operations in one second, each taking each.
+func fixedLatencies(n int, each time.Duration) latencies {
+	l := latencies{ops: n, duration: time.Second, sorted: make([]time.Duration, n)}
 	for i := range l.sorted {
 		l.sorted[i] = each
 	}
@@ -67,12 +67,12 @@ func TestReportTargetsMissed(t *testing.T) {
 	r := report{
 		channels: 200, scale: 0.1, elapsed: 93*time.Second + 400*time.Millisecond, k8sVersion: "v9.8.7",
 		callbacks: []callbackRound{
-			{concurrency: 1, operator: fixedLatencies(1000, time.Second, time.Millisecond),
-				baseline: fixedLatencies(1000, time.Second, time.Millisecond)},
-			{concurrency: 8, operator: fixedLatencies(450, time.Second, 120*time.Millisecond),
-				baseline: fixedLatencies(500, time.Second, 50*time.Millisecond)},
-			{concurrency: 32, operator: fixedLatencies(300, time.Second, 40*time.Millisecond),
-				baseline: fixedLatencies(500, time.Second, 30*time.Millisecond), lost: 3},
+			{concurrency: 1, operator: fixedLatencies(1000, time.Millisecond),
+				baseline: fixedLatencies(1000, time.Millisecond)},
+			{concurrency: 8, operator: fixedLatencies(450, 120*time.Millisecond),
+				baseline: fixedLatencies(500, 50*time.Millisecond)},
+			{concurrency: 32, operator: fixedLatencies(300, 40*time.Millisecond),
+				baseline: fixedLatencies(500, 30*time.Millisecond), lost: 3},
 		},
 		cleanup:  cleanupResult{channels: 20, objects: 400, operator: 20 * time.Second, baseline: 10 * time.Second},
 		scaleRes: scaleResult{channels: 1000, configMaps: 1000, secrets: 1000, readyAfter: 2 * time.Second, rssMiB: 120, peakRSSMiB: 130.5},
@@ -114,11 +114,11 @@ func TestReportTargetsMissed(t *testing.T) {
 }
 
 func TestReportTargetsMet(t *testing.T) {
-	var rounds []callbackRound
+	rounds := make([]callbackRound, 0, len(concurrencies))
 	for _, c := range concurrencies {
 		rounds = append(rounds, callbackRound{concurrency: c,
-			operator: fixedLatencies(950, time.Second, 60*time.Millisecond),
-			baseline: fixedLatencies(1000, time.Second, 50*time.Millisecond)})
+			operator: fixedLatencies(950, 60*time.Millisecond),
+			baseline: fixedLatencies(1000, 50*time.Millisecond)})
 	}
 	r := report{channels: 2000, scale: 1, elapsed: 8 * time.Minute, k8sVersion: "v1.37.2", callbacks: rounds,
 		cleanup:  cleanupResult{channels: 200, objects: 4000, operator: 14 * time.Second, baseline: 10 * time.Second},

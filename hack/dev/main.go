@@ -72,7 +72,8 @@ func run(managerPath string, managerArgs []string) error {
 	}()
 
 	// A token for the samples' app, so that signed callbacks can be sent.
-	if err := managerproc.Prepare(ctx, env.Client, operatorNamespace, map[string]string{strconv.FormatInt(testenv.DemoApp, 10): devToken}); err != nil {
+	tokens := map[string]string{strconv.FormatInt(testenv.DemoApp, 10): devToken}
+	if err := managerproc.Prepare(ctx, env.Client, operatorNamespace, tokens); err != nil {
 		return err
 	}
 	out, err := env.Kubectl(ctx, "apply", "--namespace", "default", "-k", filepath.Join(root, "config", "samples"))
@@ -94,7 +95,8 @@ func run(managerPath string, managerArgs []string) error {
 	}
 	fmt.Printf("\nReady. In another shell:\n")
 	fmt.Printf("  export KUBECONFIG=%s\n  %s get ochan -A\n", env.KubeconfigPath, env.KubectlPath())
-	fmt.Printf("  bin/send-callback --url %s --sdkappid %d --token %s --account '@TOA#_test_OA_for_penn'\n", mgr.CallbackURL, testenv.DemoApp, devToken)
+	fmt.Printf("  bin/send-callback --url %s --sdkappid %d --token %s --account '@TOA#_test_OA_for_penn'\n",
+		mgr.CallbackURL, testenv.DemoApp, devToken)
 	fmt.Printf("Metrics: http://%s/metrics. Ctrl-C stops the manager and the control plane.\n\n", mgr.MetricsAddr)
 
 	select {

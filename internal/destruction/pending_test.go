@@ -34,7 +34,7 @@ import (
 
 func TestPendingRecordExpiresAfterTTL(t *testing.T) {
 	ctx := context.Background()
-	s := store(t, 10, time.Hour)
+	s := store(t, 10)
 	now := time.Now()
 	if err := s.Put(ctx, record("@TOA#_ttl", 1), now); err != nil {
 		t.Fatal(err)
@@ -55,7 +55,7 @@ func TestPendingRecordExpiresAfterTTL(t *testing.T) {
 
 func TestPendingFirstDestructionWins(t *testing.T) {
 	ctx := context.Background()
-	s := store(t, 10, time.Hour)
+	s := store(t, 10)
 	if err := s.Put(ctx, record("@TOA#_first", 100), time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestPendingFirstDestructionWins(t *testing.T) {
 // repeat of a kept one is not refused: it is already kept.
 func TestPendingStoreFull(t *testing.T) {
 	ctx := context.Background()
-	s := store(t, 2, time.Hour)
+	s := store(t, 2)
 	for _, account := range []string{"@TOA#_full_1", "@TOA#_full_2"} {
 		if err := s.Put(ctx, record(account, 1), time.Now()); err != nil {
 			t.Fatal(err)
@@ -94,7 +94,7 @@ func TestPendingStoreFull(t *testing.T) {
 // another channel is not that channel's.
 func TestPendingHashCollisionIsNotAMatch(t *testing.T) {
 	ctx := context.Background()
-	s := store(t, 10, time.Hour)
+	s := store(t, 10)
 	other, err := json.Marshal(record("@TOA#_someone_else", 1))
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +118,7 @@ func TestPendingHashCollisionIsNotAMatch(t *testing.T) {
 // not a labelled ConfigMap it did not name, not one without an expiry.
 func TestSweepDeletesOnlyExpiredRecords(t *testing.T) {
 	ctx := context.Background()
-	s := store(t, 10, time.Hour)
+	s := store(t, 10)
 	now := time.Now()
 	if err := s.Put(ctx, record("@TOA#_old", 1), now.Add(-2*time.Hour)); err != nil {
 		t.Fatal(err)
@@ -155,7 +155,7 @@ func TestSweepDeletesOnlyExpiredRecords(t *testing.T) {
 // delete is a new record: the UID precondition keeps it.
 func TestSweepKeepsARecordReplacedMeanwhile(t *testing.T) {
 	ctx := context.Background()
-	s := store(t, 10, time.Hour)
+	s := store(t, 10)
 	now := time.Now()
 	if err := s.Put(ctx, record("@TOA#_replaced", 1), now.Add(-2*time.Hour)); err != nil {
 		t.Fatal(err)
@@ -192,7 +192,7 @@ func TestSweepKeepsARecordReplacedMeanwhile(t *testing.T) {
 
 func TestSweeperSweepsUntilStopped(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := store(t, 10, time.Hour)
+	s := store(t, 10)
 	if err := s.Put(ctx, record("@TOA#_swept", 1), time.Now().Add(-2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}

@@ -18,9 +18,11 @@ package destruction
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
@@ -28,7 +30,7 @@ import (
 
 func TestRecordWritesEveryMatchingChannel(t *testing.T) {
 	ctx := context.Background()
-	s := store(t, 10, time.Hour)
+	s := store(t, 10)
 	a := newChannel(t, env.Namespace(t, "team-a"), "news", "@TOA#_rec_all")
 	b := newChannel(t, env.Namespace(t, "team-b"), "news", "@TOA#_rec_all")
 
@@ -54,7 +56,7 @@ func TestRecordWritesEveryMatchingChannel(t *testing.T) {
 
 func TestRecordKeepsAnUnmatchedDestruction(t *testing.T) {
 	ctx := context.Background()
-	s := store(t, 10, time.Hour)
+	s := store(t, 10)
 	out, err := recorder(s, nil).Record(ctx, record("@TOA#_rec_none", 7))
 	if err != nil || !out.Pending || out.Recorded+out.Unchanged != 0 {
 		t.Fatalf("Record = %+v, %v; want pending", out, err)
@@ -68,7 +70,7 @@ func TestRecordKeepsAnUnmatchedDestruction(t *testing.T) {
 // as good as no match: the destruction is kept, not lost.
 func TestRecordKeepsWhenTheCachedMatchIsGone(t *testing.T) {
 	ctx := context.Background()
-	s := store(t, 10, time.Hour)
+	s := store(t, 10)
 	ch := newChannel(t, env.Namespace(t, "gone"), "gone", "@TOA#_rec_gone")
 	r := recorder(s, nil)
 	r.Cache = staleCache{items: []chatv1alpha1.OfficialChannel{*ch}}
@@ -88,7 +90,7 @@ func TestRecordKeepsWhenTheCachedMatchIsGone(t *testing.T) {
 // longer of this channel: the fresh read after the conflict sees it.
 func TestRecordDoesNotWriteAChannelThatChangedApp(t *testing.T) {
 	ctx := context.Background()
-	s := store(t, 10, time.Hour)
+	s := store(t, 10)
 	ch := newChannel(t, env.Namespace(t, "moved"), "moved", "@TOA#_rec_moved")
 	stale := *ch.DeepCopy()
 	ch.Spec.SDKAppID = app + 1
@@ -111,7 +113,7 @@ func TestRecordDoesNotWriteAChannelThatChangedApp(t *testing.T) {
 func TestRecordFailsWhenOneOfTwoWritesFails(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	s := store(t, 10, time.Hour)
+	s := store(t, 10)
 	ok := newChannel(t, env.Namespace(t, "two-ok"), "ok", "@TOA#_rec_two")
 	newChannel(t, env.Namespace(t, "two-bad"), "bad", "@TOA#_rec_two")
 	out, err := recorder(s, failingPatches(t, "bad")).Record(ctx, record("@TOA#_rec_two", 10))
@@ -126,9 +128,51 @@ func TestRecordFailsWhenOneOfTwoWritesFails(t *testing.T) {
 	}
 }
 
+// A status write made by the reconciler between the recorder's read and its
+// write is kept: the recorder's write conflicts, and it applies the
+// destruction to a fresh copy.
+func TestRecordPreservesAConcurrentStatusWrite(t *testing.T) {
+	ctx := context.Background()
+	ch := newChannel(t, env.Namespace(t, "concurrent"), "concurrent", "@TOA#_rec_concurrent")
+
+	var patches, conflicts atomic.Int32
+	racing := interceptPatches(t, func(ctx context.Context, obj client.Object, write func() error) error {
+		if patches.Add(1) == 1 {
+			// The reconciler writes first.
+			other := &chatv1alpha1.OfficialChannel{}
+			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(obj), other); err != nil {
+				return err
+			}
+			other.Status.Cleanup = &chatv1alpha1.CleanupStatus{Message: "written by the reconciler"}
+			if err := env.Client.Status().Update(ctx, other); err != nil {
+				return err
+			}
+		}
+		err := write()
+		if apierrors.IsConflict(err) {
+			conflicts.Add(1)
+		}
+		return err
+	})
+	out, err := recorder(store(t, 10), racing).Record(ctx, record("@TOA#_rec_concurrent", 1700000001000))
+	if err != nil || out.Recorded != 1 {
+		t.Fatalf("Record = %+v, %v", out, err)
+	}
+	if conflicts.Load() != 1 || patches.Load() != 2 {
+		t.Fatalf("patches %d, conflicts %d: want the first write to conflict and the second to land", patches.Load(), conflicts.Load())
+	}
+	env.Get(t, ch)
+	if ch.Status.Destruction == nil || ch.Status.Destruction.EventTime != 1700000001000 {
+		t.Fatalf("destruction lost: %+v", ch.Status)
+	}
+	if ch.Status.Cleanup == nil || ch.Status.Cleanup.Message != "written by the reconciler" {
+		t.Fatalf("the reconciler's concurrent write was lost: %+v", ch.Status)
+	}
+}
+
 func TestApplyKeptHandsTheDestructionToANewChannel(t *testing.T) {
 	ctx := context.Background()
-	s := store(t, 10, time.Hour)
+	s := store(t, 10)
 	r := recorder(s, nil)
 	if _, err := r.Record(ctx, record("@TOA#_kept", 11)); err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -52,9 +53,10 @@ func TestMain(m *testing.M) {
 
 // store is a pending store of its own, in a namespace of its own, so that
 // its count and sweep see only the test's records.
-func store(t *testing.T, maxRecords int, ttl time.Duration) *PendingStore {
+// Records live an hour.
+func store(t *testing.T, maxRecords int) *PendingStore {
 	t.Helper()
-	return &PendingStore{Client: env.Client, Namespace: env.Namespace(t, "pending"), MaxRecords: maxRecords, TTL: ttl}
+	return &PendingStore{Client: env.Client, Namespace: env.Namespace(t, "pending"), MaxRecords: maxRecords, TTL: time.Hour}
 }
 
 // recorder writes with c (env.Client when nil) and keeps records in s.
@@ -80,23 +82,28 @@ func newChannel(t *testing.T, ns, name, account string) *chatv1alpha1.OfficialCh
 	return ch
 }
 
-// failingPatches makes status writes to the named channels fail.
-func failingPatches(t *testing.T, names ...string) client.Client {
+// interceptPatches routes every status write through hook, which decides
+// whether and when write (the real one) runs.
+func interceptPatches(t *testing.T, hook func(ctx context.Context, obj client.Object, write func() error) error) client.Client {
 	t.Helper()
-	fail := map[string]bool{}
-	for _, n := range names {
-		fail[n] = true
-	}
 	base, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return interceptor.NewClient(base, interceptor.Funcs{
 		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
-			if fail[obj.GetName()] {
-				return fmt.Errorf("the API server refused the write of %s", obj.GetName())
-			}
-			return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
+			return hook(ctx, obj, func() error { return c.SubResource(sub).Patch(ctx, obj, patch, opts...) })
 		},
+	})
+}
+
+// failingPatches makes status writes to the named channels fail.
+func failingPatches(t *testing.T, names ...string) client.Client {
+	t.Helper()
+	return interceptPatches(t, func(_ context.Context, obj client.Object, write func() error) error {
+		if slices.Contains(names, obj.GetName()) {
+			return fmt.Errorf("the API server refused the write of %s", obj.GetName())
+		}
+		return write()
 	})
 }

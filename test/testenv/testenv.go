@@ -32,7 +32,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
@@ -225,48 +224,6 @@ func (e *Env) Stop() error {
 	}
 	return errors.Join(err, os.RemoveAll(e.certDir))
 }
-
-// StopAPIServer kills kube-apiserver (SIGKILL; etcd keeps running), as a
-// crash would; StartAPIServer brings it back on the same address and
-// certificate.
-func (e *Env) StopAPIServer() error {
-	pid, err := e.apiServerPID()
-	if err != nil {
-		return err
-	}
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		return fmt.Errorf("killing kube-apiserver: %w", err)
-	}
-	// envtest reaps the process and, seeing it gone, only tidies up.
-	for deadline := time.Now().Add(10 * time.Second); syscall.Kill(pid, 0) == nil; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("kube-apiserver (pid %d) did not die", pid)
-		}
-	}
-	return e.env.ControlPlane.APIServer.Stop()
-}
-
-// apiServerPID finds this Env's kube-apiserver by its certificate directory.
-func (e *Env) apiServerPID() (int, error) {
-	procs, err := filepath.Glob("/proc/[0-9]*/cmdline")
-	if err != nil {
-		return 0, err
-	}
-	for _, p := range procs {
-		raw, err := os.ReadFile(p)
-		if err != nil || !bytes.Contains(raw, []byte("kube-apiserver")) || !bytes.Contains(raw, []byte(e.certDir)) {
-			continue
-		}
-		var pid int
-		if _, err := fmt.Sscanf(p, "/proc/%d/cmdline", &pid); err == nil {
-			return pid, nil
-		}
-	}
-	return 0, errors.New("kube-apiserver process not found")
-}
-
-// StartAPIServer restarts the kube-apiserver StopAPIServer stopped.
-func (e *Env) StartAPIServer() error { return e.env.ControlPlane.APIServer.Start() }
 
 // etcdDataDir puts etcd's data in memory (tmpfs) when the machine has
 // /dev/shm, as CI control planes commonly do: a throwaway control plane
