@@ -107,7 +107,7 @@ func main() {
 	flag.DurationVar(&f.pendingTTL, "pending-destruction-ttl", 24*time.Hour,
 		"How long a destruction that matched no OfficialChannel is kept for one created later.")
 	flag.IntVar(&f.pendingMax, "pending-destruction-max", 1000,
-		"Most pending destructions kept at once; beyond this such callbacks are answered FAIL (503).")
+		"Most pending destructions kept at once per app; beyond this that app's unmatched destructions are answered FAIL (503).")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()

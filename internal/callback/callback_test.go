@@ -228,6 +228,8 @@ func TestDecodeRefusesBadBodies(t *testing.T) {
 		{"account not ASCII", CommandDestroyed, `{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"@TOA#_caf\u00e9","EventTime":1}`},
 		{"event time missing", CommandDestroyed, `{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"@TOA#_a"}`},
 		{"event time negative", CommandDestroyed, `{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"@TOA#_a","EventTime":-1}`},
+		{"event time in the year 10000", CommandDestroyed, `{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"@TOA#_a","EventTime":253402300800000}`},
+		{"event time far beyond", CommandDestroyed, `{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"@TOA#_a","EventTime":9223372036854775807}`},
 		{"event time a string", CommandDestroyed, `{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"@TOA#_a","EventTime":"1"}`},
 		{"event time fractional", CommandDestroyed, `{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"@TOA#_a","EventTime":1.5}`},
 		{"deeply nested", CommandDestroyed, `{"CallbackCommand":"` + CommandDestroyed + `","x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`},

@@ -35,6 +35,10 @@ const (
 	MaxAccountIDLength = 48
 )
 
+// MaxEventTime bounds EventTime (Unix milliseconds): the first instant of the
+// year 10000, which an RFC 3339 time (status.destroyedAt) cannot hold.
+const MaxEventTime int64 = 253402300800000
+
 // ErrBody marks a body that cannot be used: not JSON, not an object, the
 // wrong command or missing fields.
 var ErrBody = errors.New("invalid callback body")
@@ -127,8 +131,8 @@ func Decode(command string, body []byte) (Event, error) {
 }
 
 func validateAccountEvent(env Envelope, account string) error {
-	if env.EventTime <= 0 {
-		return fmt.Errorf("%w: EventTime must be a positive number of Unix milliseconds", ErrBody)
+	if env.EventTime <= 0 || env.EventTime >= MaxEventTime {
+		return fmt.Errorf("%w: EventTime must be a positive number of Unix milliseconds before the year 10000", ErrBody)
 	}
 	if err := ValidateAccountID(account); err != nil {
 		return fmt.Errorf("%w: Official_Account: %w", ErrBody, err)

@@ -23,7 +23,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -38,6 +40,9 @@ import (
 const (
 	// PendingLabel marks the ConfigMaps that hold pending destructions.
 	PendingLabel = "chat.channel-operator.io/pending-destruction"
+	// AppLabel carries a pending destruction's SDKAppID: each app's records
+	// are counted on their own.
+	AppLabel = "chat.channel-operator.io/sdk-app-id"
 	// ExpiresAnnotation says when a pending destruction is dropped.
 	ExpiresAnnotation = "chat.channel-operator.io/expires-at"
 
@@ -45,9 +50,9 @@ const (
 	pendingDataKey    = "destruction.json"
 )
 
-// ErrStoreFull is returned by Put when MaxRecords pending destructions are
-// kept already. The caller must report the failure (the callback is answered
-// FAIL) rather than drop the destruction.
+// ErrStoreFull is returned by Put when MaxRecords live pending destructions
+// of the app are kept already. The caller must report the failure (the
+// callback is answered FAIL) rather than drop the destruction.
 var ErrStoreFull = errors.New("too many pending destructions")
 
 // Record is one destruction reported by Chat, with the channel it is for.
@@ -61,14 +66,23 @@ type Record struct {
 
 // PendingStore keeps destructions that matched no OfficialChannel, one
 // ConfigMap per channel in the operator's namespace, until TTL passes. The
-// first destruction of a channel wins, as in status. It reads and writes the
-// API server directly: the records are rare, and a fresh read is what makes
-// the hand-over between receiver and reconciler safe.
+// first destruction of a channel wins, as in status. Each app may keep at
+// most MaxRecords live ones: an app that floods the store (or anyone holding
+// one signed URL of it) cannot make other apps' destructions be refused. It
+// reads and writes the API server directly: the records are rare, and a
+// fresh read is what makes the hand-over between receiver and reconciler
+// safe.
 type PendingStore struct {
 	Client     client.Client
 	Namespace  string
 	MaxRecords int
 	TTL        time.Duration
+
+	// locks holds a *sync.Mutex per app: an app's count and create happen
+	// under it, so concurrent callbacks of one app cannot both take its last
+	// place. Only apps of the callback Secret get this far, so it stays small.
+	// Across replicas the count can overshoot by at most one per replica.
+	locks sync.Map
 }
 
 // Name is the ConfigMap name of a channel's pending destruction. Channel IDs
@@ -78,21 +92,42 @@ func (s *PendingStore) Name(sdkAppID int64, officialAccountID string) string {
 	return pendingNamePrefix + hex.EncodeToString(sum[:12])
 }
 
-// Put keeps rec unless a destruction of the same channel is kept already.
+// Put keeps rec unless a live destruction of the same channel is kept
+// already. An expired record of the channel is replaced by a new object (a
+// new UID), so that a sweep that listed the old one cannot delete the new.
 func (s *PendingStore) Put(ctx context.Context, rec Record, now time.Time) error {
+	lock, _ := s.locks.LoadOrStore(rec.SDKAppID, &sync.Mutex{})
+	lock.(*sync.Mutex).Lock()
+	defer lock.(*sync.Mutex).Unlock()
+
 	name := s.Name(rec.SDKAppID, rec.OfficialAccountID)
-	var existing metav1.PartialObjectMetadataList
-	existing.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
-	if err := s.Client.List(ctx, &existing, client.InNamespace(s.Namespace), client.HasLabels{PendingLabel}); err != nil {
+	app := strconv.FormatInt(rec.SDKAppID, 10)
+	var kept metav1.PartialObjectMetadataList
+	kept.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
+	if err := s.Client.List(ctx, &kept, client.InNamespace(s.Namespace), client.MatchingLabels{PendingLabel: "true", AppLabel: app}); err != nil {
 		return fmt.Errorf("counting pending destructions: %w", err)
 	}
-	for _, item := range existing.Items {
-		if item.Name == name {
+	live := 0
+	var stale *metav1.PartialObjectMetadata
+	for i := range kept.Items {
+		item := &kept.Items[i]
+		switch {
+		case item.Name == name && !expired(item.Annotations, now):
 			return nil // first one wins
+		case item.Name == name:
+			stale = item
+		case !expired(item.Annotations, now):
+			live++
 		}
 	}
-	if len(existing.Items) >= s.MaxRecords {
-		return fmt.Errorf("%w: %d kept in %s", ErrStoreFull, len(existing.Items), s.Namespace)
+	if live >= s.MaxRecords {
+		return fmt.Errorf("%w: %d kept for app %s in %s", ErrStoreFull, live, app, s.Namespace)
+	}
+	if stale != nil {
+		err := s.Client.Delete(ctx, stale, client.Preconditions{UID: &stale.UID})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("replacing expired pending destruction %s: %w", name, err)
+		}
 	}
 
 	data, err := json.Marshal(rec)
@@ -103,11 +138,13 @@ func (s *PendingStore) Put(ctx context.Context, rec Record, now time.Time) error
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace:   s.Namespace,
 			Name:        name,
-			Labels:      map[string]string{PendingLabel: "true"},
+			Labels:      map[string]string{PendingLabel: "true", AppLabel: app},
 			Annotations: map[string]string{ExpiresAnnotation: now.Add(s.TTL).UTC().Format(time.RFC3339)},
 		},
 		Data: map[string]string{pendingDataKey: string(data)},
 	}
+	// AlreadyExists: another replica kept this channel's destruction an
+	// instant ago; the first one wins.
 	if err := s.Client.Create(ctx, cm); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("keeping pending destruction: %w", err)
 	}
@@ -153,12 +190,16 @@ func (s *PendingStore) Sweep(ctx context.Context, now time.Time) (int, error) {
 		if !strings.HasPrefix(item.Name, pendingNamePrefix) || !expired(item.Annotations, now) {
 			continue
 		}
-		// Precondition on the UID: never delete an object that replaced it.
+		// Precondition on the UID: never delete a record that replaced it.
 		err := s.Client.Delete(ctx, item, client.Preconditions{UID: &item.UID})
-		if err != nil && !apierrors.IsNotFound(err) {
+		switch {
+		case err == nil:
+			deleted++
+		case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
+			// Gone already, or replaced by a new destruction: kept.
+		default:
 			return deleted, fmt.Errorf("deleting expired pending destruction %s: %w", item.Name, err)
 		}
-		deleted++
 	}
 	return deleted, nil
 }

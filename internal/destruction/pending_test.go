@@ -20,6 +20,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -90,6 +92,82 @@ func TestPendingStoreFull(t *testing.T) {
 	}
 }
 
+// Each app has its own share: one app filling its share does not refuse
+// another app's destructions, and expired records take no place.
+func TestPendingShareIsPerApp(t *testing.T) {
+	ctx := context.Background()
+	s := store(t, 2)
+	now := time.Now()
+	if err := s.Put(ctx, record("@TOA#_share_old", 1), now.Add(-2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for _, account := range []string{"@TOA#_share_1", "@TOA#_share_2"} {
+		if err := s.Put(ctx, record(account, 1), now); err != nil {
+			t.Fatalf("%s: %v (an expired record must not take a place)", account, err)
+		}
+	}
+	if err := s.Put(ctx, record("@TOA#_share_3", 1), now); !errors.Is(err, ErrStoreFull) {
+		t.Fatalf("third live record of the app = %v, want ErrStoreFull", err)
+	}
+	other := record("@TOA#_share_1", 1)
+	other.SDKAppID = app + 1
+	if err := s.Put(ctx, other, now); err != nil {
+		t.Fatalf("another app's record = %v, want kept", err)
+	}
+}
+
+// Concurrent callbacks of one app cannot together go past its share.
+func TestPendingShareHoldsUnderConcurrency(t *testing.T) {
+	ctx := context.Background()
+	s := store(t, 3)
+	errs := make([]error, 10)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() { errs[i] = s.Put(ctx, record(fmt.Sprintf("@TOA#_race_%d", i), 1), time.Now()) })
+	}
+	wg.Wait()
+	kept, full := 0, 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			kept++
+		case errors.Is(err, ErrStoreFull):
+			full++
+		default:
+			t.Fatal(err)
+		}
+	}
+	var list corev1.ConfigMapList
+	if err := env.Client.List(ctx, &list, client.InNamespace(s.Namespace)); err != nil {
+		t.Fatal(err)
+	}
+	if kept != 3 || full != 7 || len(list.Items) != 3 {
+		t.Fatalf("kept %d, refused %d, stored %d; want 3, 7, 3", kept, full, len(list.Items))
+	}
+}
+
+// A destruction of a channel whose earlier record expired is kept anew,
+// not answered OK and dropped with the old record.
+func TestExpiredRecordIsReplaced(t *testing.T) {
+	ctx := context.Background()
+	s := store(t, 10)
+	then := time.Now().Add(-2 * time.Hour)
+	if err := s.Put(ctx, record("@TOA#_again", 1), then); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := s.Put(ctx, record("@TOA#_again", 2), now); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := s.Get(ctx, app, "@TOA#_again", now)
+	if err != nil || rec == nil || rec.Destruction.EventTime != 2 {
+		t.Fatalf("Get = %+v, %v; want the new destruction", rec, err)
+	}
+	if n, err := s.Sweep(ctx, now); err != nil || n != 0 {
+		t.Fatalf("Sweep = %d, %v; the new record is not expired", n, err)
+	}
+}
+
 // Names are hashes: a record found under a channel's name but written for
 // another channel is not that channel's.
 func TestPendingHashCollisionIsNotAMatch(t *testing.T) {
@@ -151,8 +229,9 @@ func TestSweepDeletesOnlyExpiredRecords(t *testing.T) {
 	}
 }
 
-// A record re-created under the same name between Sweep's list and its
-// delete is a new record: the UID precondition keeps it.
+// A record replaced (a new destruction of the channel) between Sweep's list
+// and its delete is a new record: the UID precondition keeps it, and the
+// sweep goes on.
 func TestSweepKeepsARecordReplacedMeanwhile(t *testing.T) {
 	ctx := context.Background()
 	s := store(t, 10)
@@ -165,24 +244,21 @@ func TestSweepKeepsARecordReplacedMeanwhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	replaced := false
-	s.Client = interceptor.NewClient(base, interceptor.Funcs{
+	sweeping := &PendingStore{Namespace: s.Namespace, MaxRecords: 10, TTL: time.Hour}
+	sweeping.Client = interceptor.NewClient(base, interceptor.Funcs{
 		Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
 			if !replaced {
 				replaced = true
 				// A new destruction replaces the record before the delete lands.
-				if err := env.Client.Delete(ctx, obj); err != nil {
-					return err
-				}
-				fresh := &PendingStore{Client: env.Client, Namespace: s.Namespace, MaxRecords: 10, TTL: time.Hour}
-				if err := fresh.Put(ctx, record("@TOA#_replaced", 2), now); err != nil {
+				if err := s.Put(ctx, record("@TOA#_replaced", 2), now); err != nil {
 					return err
 				}
 			}
 			return c.Delete(ctx, obj, opts...)
 		},
 	})
-	if _, err := s.Sweep(ctx, now); !apierrors.IsConflict(err) {
-		t.Fatalf("Sweep = %v, want the delete refused by its UID precondition", err)
+	if n, err := sweeping.Sweep(ctx, now); err != nil || n != 0 || !replaced {
+		t.Fatalf("Sweep = %d, %v (replaced %v); want nothing deleted, no error", n, err, replaced)
 	}
 	rec, err := s.Get(ctx, app, "@TOA#_replaced", now)
 	if err != nil || rec == nil || rec.Destruction.EventTime != 2 {

@@ -164,6 +164,10 @@ func (r *Recorder) recordOne(ctx context.Context, ch *chatv1alpha1.OfficialChann
 			case apierrors.IsConflict(err):
 				stale = true
 				continue // a fresh read decides; no need to wait
+			case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
+				// The API server refuses this status outright: asking again
+				// cannot change its mind, and the budget is better answered.
+				return failed, fmt.Errorf("writing status of OfficialChannel %s: %w", key, err)
 			default:
 				lastErr = fmt.Errorf("writing status of OfficialChannel %s: %w", key, err)
 				stale = true

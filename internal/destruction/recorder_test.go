@@ -170,6 +170,23 @@ func TestRecordPreservesAConcurrentStatusWrite(t *testing.T) {
 	}
 }
 
+// A status the API server refuses as invalid (422) is not retried until the
+// budget runs out: asking again cannot change its answer.
+func TestRecordDoesNotRetryAnInvalidWrite(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	newChannel(t, env.Namespace(t, "invalid"), "invalid", "@TOA#_rec_invalid")
+	var patches atomic.Int32
+	refusing := interceptPatches(t, func(context.Context, client.Object, func() error) error {
+		patches.Add(1)
+		return apierrors.NewInvalid(chatv1alpha1.GroupVersion.WithKind("OfficialChannel").GroupKind(), "invalid", nil)
+	})
+	_, err := recorder(store(t, 10), refusing).Record(ctx, record("@TOA#_rec_invalid", 12))
+	if !apierrors.IsInvalid(err) || patches.Load() != 1 {
+		t.Fatalf("Record = %v after %d writes; want the 422 after one", err, patches.Load())
+	}
+}
+
 func TestApplyKeptHandsTheDestructionToANewChannel(t *testing.T) {
 	ctx := context.Background()
 	s := store(t, 10)

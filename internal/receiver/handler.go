@@ -44,8 +44,15 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		callbacksTotal.WithLabelValues(command, result).Inc()
 		callbackDuration.WithLabelValues(command).Observe(time.Since(start).Seconds())
 	}()
+	bodyRead := false
 	fail := func(res string, status int, format string, args ...any) {
 		result = res
+		if !bodyRead && req.ContentLength != 0 {
+			// Otherwise net/http reads the unread body (up to 256 KiB) before
+			// it answers, to keep the connection: a refused client would still
+			// hold it until the read timeout.
+			w.Header().Set("Connection", "close")
+		}
 		callback.Write(w, callback.Fail(status, fmt.Sprintf(format, args...)))
 	}
 	values, queryErr := url.ParseQuery(req.URL.RawQuery)
@@ -67,28 +74,9 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		fail(resultTooLarge, http.StatusRequestEntityTooLarge, "body larger than %d bytes", callback.MaxBodyBytes)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, callback.MaxBodyBytes))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			fail(resultTooLarge, http.StatusRequestEntityTooLarge, "body larger than %d bytes", callback.MaxBodyBytes)
-			return
-		}
-		fail(resultBadRequest, http.StatusBadRequest, "reading body: %v", err)
-		return
-	}
-
-	// The work from here on is bounded, not the reading above: a slow client
-	// is the server timeouts' business and must not take a worker's place.
-	select {
-	case r.inflight <- struct{}{}:
-		defer func() { <-r.inflight }()
-	default:
-		w.Header().Set("Retry-After", "1")
-		fail(resultOverloaded, http.StatusServiceUnavailable, "too many callbacks in flight")
-		return
-	}
-
+	// Everything the query string and headers decide is answered before the
+	// body is read: an unknown app, a forged or replayed Sign, a malformed
+	// command cost the receiver no body in memory.
 	if queryErr != nil {
 		fail(resultBadRequest, http.StatusBadRequest, "malformed query string")
 		return
@@ -121,6 +109,28 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			fail(resultBadRequest, http.StatusBadRequest, "Content-Type must be application/json")
 			return
 		}
+	}
+
+	// At most MaxInflight authenticated callbacks hold a body and do work at
+	// once; a slow body holds its place until the server's read timeout.
+	select {
+	case r.inflight <- struct{}{}:
+		defer func() { <-r.inflight }()
+	default:
+		w.Header().Set("Retry-After", "1")
+		fail(resultOverloaded, http.StatusServiceUnavailable, "too many callbacks in flight")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, callback.MaxBodyBytes))
+	bodyRead = true
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			fail(resultTooLarge, http.StatusRequestEntityTooLarge, "body larger than %d bytes", callback.MaxBodyBytes)
+			return
+		}
+		fail(resultBadRequest, http.StatusBadRequest, "reading body: %v", err)
+		return
 	}
 	event, err := callback.Decode(cmd.Name, body)
 	if err != nil {

@@ -121,6 +121,7 @@ func TestBadRequestsAreRefusedAndWriteNothing(t *testing.T) {
 		{name: "contenttype not json", url: good(set(callback.ParamContentType, "xml")), body: body, want: http.StatusBadRequest},
 		{name: "Content-Type XML", url: good(), body: body, contentType: "application/xml", want: http.StatusBadRequest},
 		{name: "Official_Account malformed", url: good(), body: destroyedBody(t, "news", 1700000000000), want: http.StatusBadRequest},
+		{name: "EventTime in the year 10000", url: good(), body: destroyedBody(t, account, callback.MaxEventTime), want: http.StatusBadRequest},
 		{name: "EventTime missing", url: good(), body: []byte(`{"CallbackCommand":"` + callback.CommandDestroyed + `","Official_Account":"` + account + `"}`), want: http.StatusBadRequest},
 	}
 	before := get(t, ch)

@@ -22,6 +22,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -121,5 +122,40 @@ func TestOversizedHeadersAreRefused(t *testing.T) {
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Fatalf("status %d, want 431", resp.StatusCode)
+	}
+}
+
+// A request the query string refuses is answered without its body being
+// read: an unknown app (403) and a forged Sign (401) are answered, and the
+// connection closed, while the body they announced has not even been sent.
+// Had the receiver read the body first, the answer would be the read
+// timeout's 400.
+func TestQueryRefusalsDoNotWaitForTheBody(t *testing.T) {
+	forged := func(v url.Values) { v.Set(callback.ParamSign, callback.Sign("guessed", v.Get(callback.ParamRequestTime))) }
+	for _, tt := range []struct {
+		name string
+		url  string
+		want int
+	}{
+		{"unknown app", callbackURL(signedApp+1000, testToken, callback.CommandDestroyed), http.StatusForbidden},
+		{"forged Sign", callbackURL(signedApp, testToken, callback.CommandDestroyed, forged), http.StatusUnauthorized},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			conn := dial(t)
+			_, _ = fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n",
+				strings.TrimPrefix(tt.url, "http://"+recv.Addr()))
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status %d, want %d before any body byte was sent", resp.StatusCode, tt.want)
+			}
+			// Closing is what keeps net/http from waiting for the body first.
+			if !resp.Close {
+				t.Fatal("the refusal keeps the connection, waiting for a body no one will read")
+			}
+		})
 	}
 }

@@ -17,6 +17,7 @@ limitations under the License.
 package receiver
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,10 +41,11 @@ func (r *Receiver) secretChanged(obj any, deleted bool) {
 	}
 	tokens := map[int64]string{}
 	if !deleted {
-		var skipped []string
-		tokens, skipped = parseTokens(secret.Data)
-		if len(skipped) > 0 {
-			r.log.Info("Ignoring callback Secret keys that are not SDKAppIDs", "secret", r.opts.Secret.String(), "keys", skipped)
+		var refused []string
+		tokens, refused = parseTokens(secret.Data)
+		if len(refused) > 0 {
+			// Key names and reasons only: never a token.
+			r.log.Info("Refusing callback Secret keys", "secret", r.opts.Secret.String(), "refused", refused)
 		}
 	}
 	r.tokens.Store(&tokens)
@@ -57,16 +59,35 @@ func (r *Receiver) secretChanged(obj any, deleted bool) {
 
 // parseTokens reads the callback Secret: each key an SDKAppID in decimal,
 // each value its token. Surrounding whitespace (a file's final newline) is
-// not part of a token.
-func parseTokens(data map[string][]byte) (tokens map[int64]string, skipped []string) {
+// not part of a token. Only an empty value means "no token" (accepted
+// unsigned with --allow-unsigned-callbacks): a value of whitespace alone is
+// a mistake, not a wish to go unsigned, so its app is refused. So is an app
+// given by two keys (1400000001 and 01400000001): which token is meant
+// cannot be known. refused says which keys were refused and why.
+func parseTokens(data map[string][]byte) (tokens map[int64]string, refused []string) {
 	tokens = make(map[int64]string, len(data))
+	keys := map[int64][]string{}
 	for key, value := range data {
 		app, err := strconv.ParseInt(key, 10, 64)
 		if err != nil || app <= 0 {
-			skipped = append(skipped, key)
+			refused = append(refused, key+": not an SDKAppID")
 			continue
 		}
-		tokens[app] = strings.TrimSpace(string(value))
+		token := strings.TrimSpace(string(value))
+		if token == "" && len(value) > 0 {
+			refused = append(refused, key+": the token is only whitespace")
+			continue
+		}
+		keys[app] = append(keys[app], key)
+		tokens[app] = token
 	}
-	return tokens, skipped
+	for app, ks := range keys {
+		if len(ks) > 1 {
+			slices.Sort(ks)
+			refused = append(refused, strings.Join(ks, ", ")+": the same SDKAppID under several keys")
+			delete(tokens, app)
+		}
+	}
+	slices.Sort(refused)
+	return tokens, refused
 }

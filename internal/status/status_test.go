@@ -31,6 +31,8 @@ func TestFormatEventTime(t *testing.T) {
 		1670574414123: "2022-12-09T08:26:54.123Z", // the documented sample
 		1670574414000: "2022-12-09T08:26:54.000Z",
 		1:             "1970-01-01T00:00:00.001Z",
+		// The last instant callback.MaxEventTime lets through.
+		253402300799999: "9999-12-31T23:59:59.999Z",
 	} {
 		got := FormatEventTime(ms)
 		if got != want {
