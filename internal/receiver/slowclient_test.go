@@ -131,7 +131,9 @@ func TestOversizedHeadersAreRefused(t *testing.T) {
 // Had the receiver read the body first, the answer would be the read
 // timeout's 400.
 func TestQueryRefusalsDoNotWaitForTheBody(t *testing.T) {
-	forged := func(v url.Values) { v.Set(callback.ParamSign, callback.Sign("guessed", v.Get(callback.ParamRequestTime))) }
+	forged := func(v url.Values) {
+		v.Set(callback.ParamSign, callback.Sign("guessed", v.Get(callback.ParamRequestTime)))
+	}
 	for _, tt := range []struct {
 		name string
 		url  string
