@@ -20,12 +20,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 	"github.com/channel-operator/channel-operator/internal/status"
@@ -57,7 +61,20 @@ type Outcome struct {
 	// Pending is true when no OfficialChannel matched and the destruction was
 	// kept in the pending store.
 	Pending bool
+	// Deferred counts matching OfficialChannels beyond MaxDirectWrites: the
+	// reconciler hands them the destruction from the ones written.
+	Deferred int
 }
+
+// A destruction can match many OfficialChannels (a tenant can create hundreds
+// claiming one account). Record writes at most MaxDirectWrites of them, the
+// oldest first, ParallelWrites at a time, so that the answer stays within its
+// budget whatever the count; once one of them holds the destruction it is
+// durable, and ApplyKept gives it to every other channel of the account.
+const (
+	MaxDirectWrites = 32
+	ParallelWrites  = 8
+)
 
 // retryBackoff is the first wait after a failed write; it doubles each time,
 // until the caller's deadline.
@@ -74,7 +91,7 @@ func (r *Recorder) Record(ctx context.Context, rec Record) (Outcome, error) {
 		return Outcome{}, err
 	}
 	if len(channels) > 0 {
-		out, err := r.recordAll(ctx, channels, rec)
+		out, err := r.recordSome(ctx, channels, rec)
 		if err != nil || out.Recorded+out.Unchanged > 0 {
 			return out, err
 		}
@@ -90,22 +107,39 @@ func (r *Recorder) Record(ctx context.Context, rec Record) (Outcome, error) {
 	if channels, err = ListLive(ctx, r.API, rec.SDKAppID, rec.OfficialAccountID); err != nil {
 		return Outcome{}, err
 	}
-	out, err := r.recordAll(ctx, channels, rec)
+	out, err := r.recordSome(ctx, channels, rec)
 	out.Pending = out.Recorded+out.Unchanged == 0
 	return out, err
 }
 
-// recordAll applies rec to each of channels, concurrently.
-func (r *Recorder) recordAll(ctx context.Context, channels []chatv1alpha1.OfficialChannel, rec Record) (Outcome, error) {
+// recordSome applies rec to the MaxDirectWrites oldest of channels,
+// ParallelWrites at a time; the rest are counted as deferred.
+func (r *Recorder) recordSome(ctx context.Context, channels []chatv1alpha1.OfficialChannel, rec Record) (Outcome, error) {
+	deferred := 0
+	if len(channels) > MaxDirectWrites {
+		slices.SortFunc(channels, func(a, b chatv1alpha1.OfficialChannel) int {
+			if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
+				return c
+			}
+			return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+		})
+		deferred = len(channels) - MaxDirectWrites
+		channels = channels[:MaxDirectWrites]
+	}
 	results := make([]oneResult, len(channels))
 	errs := make([]error, len(channels))
+	slots := make(chan struct{}, ParallelWrites)
 	var wg sync.WaitGroup
 	for i := range channels {
-		wg.Go(func() { results[i], errs[i] = r.recordOne(ctx, &channels[i], rec) })
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			results[i], errs[i] = r.recordOne(ctx, &channels[i], rec)
+		})
 	}
 	wg.Wait()
 
-	var out Outcome
+	out := Outcome{Deferred: deferred}
 	for _, r := range results {
 		switch r {
 		case recorded:
@@ -182,15 +216,31 @@ func (r *Recorder) recordOne(ctx context.Context, ch *chatv1alpha1.OfficialChann
 	}
 }
 
-// ApplyKept gives ch, an OfficialChannel the reconciler sees for the first
-// time (no phase yet), the destruction kept for its channel before it
-// existed, and reports whether it did. Only the status in memory changes: the
-// reconciler's own status patch writes it. A channel that has a phase was in
-// the cache when any later destruction came, and Record wrote to it; one
-// created while Record kept a record is found by Record's own fresh list
-// after keeping it.
+// ApplyKept gives ch the destruction already known for its account, if any,
+// and reports whether it did; the reconciler calls it for every
+// OfficialChannel without one. A destruction is a fact about the account: the
+// first one recorded on another OfficialChannel of the same (sdkAppID,
+// officialAccountID) is ch's too (found through the cache's index: no API
+// call), and so is one kept in the pending store before ch existed. Only the
+// status in memory changes: the reconciler's own status patch writes it.
+//
+// The pending store is read only for a channel seen for the first time (no
+// phase yet): a channel that has a phase was in the cache when any later
+// destruction came, and Record wrote to it, or to a sibling it learns from
+// here; one created while Record kept a record is found by Record's own
+// fresh list after keeping it.
 func (r *Recorder) ApplyKept(ctx context.Context, ch *chatv1alpha1.OfficialChannel, now time.Time) (bool, error) {
-	if ch.Status.Phase != "" || ch.Status.Destruction != nil {
+	if ch.Status.Destruction != nil {
+		return false, nil
+	}
+	siblings, err := ListCached(ctx, r.Cache, ch.Spec.SDKAppID, ch.Spec.OfficialAccountID)
+	if err != nil {
+		return false, err
+	}
+	if d := firstRecorded(siblings, ch.UID); d != nil {
+		return status.RecordDestruction(ch, *d), nil
+	}
+	if ch.Status.Phase != "" {
 		return false, nil
 	}
 	rec, err := r.Pending.Get(ctx, ch.Spec.SDKAppID, ch.Spec.OfficialAccountID, now)
@@ -198,4 +248,42 @@ func (r *Recorder) ApplyKept(ctx context.Context, ch *chatv1alpha1.OfficialChann
 		return false, err
 	}
 	return status.RecordDestruction(ch, rec.Destruction), nil
+}
+
+// firstRecorded is the earliest received destruction among channels, other
+// than the one with UID self.
+func firstRecorded(channels []chatv1alpha1.OfficialChannel, self types.UID) *chatv1alpha1.Destruction {
+	var first *chatv1alpha1.Destruction
+	for i := range channels {
+		d := channels[i].Status.Destruction
+		if channels[i].UID == self || d == nil {
+			continue
+		}
+		if first == nil || d.ReceivedAt.Before(&first.ReceivedAt) {
+			first = d
+		}
+	}
+	return first
+}
+
+// SiblingsToTell maps an OfficialChannel that holds a destruction to the
+// other OfficialChannels of its account that hold none, for the reconciler's
+// watch: their reconcile gives it to them (ApplyKept). It reads the cache's
+// index only.
+func (r *Recorder) SiblingsToTell(ctx context.Context, obj client.Object) []reconcile.Request {
+	ch, ok := obj.(*chatv1alpha1.OfficialChannel)
+	if !ok || ch.Status.Destruction == nil {
+		return nil
+	}
+	siblings, err := ListCached(ctx, r.Cache, ch.Spec.SDKAppID, ch.Spec.OfficialAccountID)
+	if err != nil {
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range siblings {
+		if siblings[i].UID != ch.UID && siblings[i].Status.Destruction == nil {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&siblings[i])})
+		}
+	}
+	return reqs
 }

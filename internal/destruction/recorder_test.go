@@ -18,6 +18,7 @@ package destruction
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/test/testenv"
 )
 
 func TestRecordWritesEveryMatchingChannel(t *testing.T) {
@@ -235,4 +237,87 @@ type staleCache struct {
 func (c staleCache) List(_ context.Context, list client.ObjectList, _ ...client.ListOption) error {
 	list.(*chatv1alpha1.OfficialChannelList).Items = c.items
 	return nil
+}
+
+// A destruction is a fact about the account: a channel of the same account
+// without one (already Active, or created after the callback) learns the
+// first recorded on a sibling, whatever its namespace.
+func TestApplyKeptHandsASiblingsDestruction(t *testing.T) {
+	ctx := context.Background()
+	s := store(t, 10)
+	first := newChannel(t, env.Namespace(t, "sib-a"), "first", "@TOA#_sibling")
+	if _, err := recorder(s, nil).Record(ctx, record("@TOA#_sibling", 13)); err != nil {
+		t.Fatal(err)
+	}
+	later := newChannel(t, env.Namespace(t, "sib-b"), "later", "@TOA#_sibling")
+	later.Status.Phase = chatv1alpha1.PhaseActive // seen before the destruction
+	testenv.Eventually(t, testenv.WaitTimeout, func() error {
+		applied, err := recorder(s, nil).ApplyKept(ctx, later, time.Now())
+		if err != nil || !applied {
+			return fmt.Errorf("ApplyKept = %v, %v", applied, err)
+		}
+		return nil
+	})
+	if d := later.Status.Destruction; d == nil || d.EventTime != 13 || later.Status.Phase != chatv1alpha1.PhaseDestroyed {
+		t.Fatalf("status %+v", later.Status)
+	}
+	env.Get(t, first)
+	if applied, err := recorder(s, nil).ApplyKept(ctx, first, time.Now()); err != nil || applied {
+		t.Fatalf("ApplyKept on the channel that holds it = %v, %v", applied, err)
+	}
+	// The reconciler's watch wakes the sibling that does not hold it yet.
+	if reqs := recorder(s, nil).SiblingsToTell(ctx, first); len(reqs) != 1 || reqs[0].Name != "later" {
+		t.Fatalf("SiblingsToTell = %v, want the later channel", reqs)
+	}
+	other := newChannel(t, env.Namespace(t, "sib-c"), "other", "@TOA#_sibling_not")
+	other.Status.Phase = chatv1alpha1.PhaseActive
+	if applied, err := recorder(s, nil).ApplyKept(ctx, other, time.Now()); err != nil || applied {
+		t.Fatalf("ApplyKept on another account = %v, %v", applied, err)
+	}
+}
+
+// However many channels claim one account, Record writes a bounded number,
+// the oldest first and a bounded number at a time, and defers the rest.
+func TestRecordBoundsItsFanOut(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(t, "fan-out")
+	const n = MaxDirectWrites + 8
+	var channels []*chatv1alpha1.OfficialChannel
+	for i := range n {
+		channels = append(channels, newChannel(t, ns, fmt.Sprintf("c%02d", i), "@TOA#_fan_out"))
+	}
+	testenv.Eventually(t, testenv.WaitTimeout, func() error {
+		list, err := ListCached(ctx, env.Manager.GetCache(), app, "@TOA#_fan_out")
+		if err != nil || len(list) != n {
+			return fmt.Errorf("%d of %d cached: %v", len(list), n, err)
+		}
+		return nil
+	})
+	var inFlight, most atomic.Int32
+	counting := interceptPatches(t, func(_ context.Context, _ client.Object, write func() error) error {
+		now := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {
+		}
+		time.Sleep(10 * time.Millisecond) // let concurrent writes overlap
+		return write()
+	})
+	out, err := recorder(store(t, 10), counting).Record(ctx, record("@TOA#_fan_out", 14))
+	if err != nil || out.Recorded != MaxDirectWrites || out.Deferred != n-MaxDirectWrites {
+		t.Fatalf("Record = %+v, %v; want %d recorded, %d deferred", out, err, MaxDirectWrites, n-MaxDirectWrites)
+	}
+	if m := most.Load(); m > ParallelWrites {
+		t.Fatalf("%d writes at once, want at most %d", m, ParallelWrites)
+	}
+	// Created one after another: the first MaxDirectWrites are the oldest.
+	written := 0
+	for _, ch := range channels {
+		env.Get(t, ch)
+		if ch.Status.Destruction != nil {
+			written++
+		}
+	}
+	if written != MaxDirectWrites {
+		t.Fatalf("%d channels written, want %d", written, MaxDirectWrites)
+	}
 }

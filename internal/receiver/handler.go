@@ -184,6 +184,10 @@ func (r *Receiver) recordDestroyed(ctx context.Context, w http.ResponseWriter, a
 		callback.Write(w, callback.OK())
 		return resultPending
 	}
+	if out.Deferred > 0 {
+		logger.Info("Destruction written to the oldest matching OfficialChannels; the reconciler hands it to the others",
+			"written", out.Recorded+out.Unchanged, "deferred", out.Deferred)
+	}
 	callback.Write(w, callback.OK())
 	return resultOK
 }
