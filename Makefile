@@ -86,8 +86,8 @@ build: manifests generate fmt vet ## Build the manager (bin/manager) and the smo
 	go build -o bin/send-callback ./cmd/send-callback
 
 .PHONY: run
-run: manifests generate fmt vet ## Run the manager from your host against the current kubeconfig.
-	go run ./cmd
+run: manifests generate fmt vet ## Run the manager from your host against the current kubeconfig (console logs).
+	go run ./cmd --zap-devel $(ARGS)
 
 .PHONY: demo
 demo: manifests generate envtest build ## Show the operator's main job on a local control plane: a signed callback, then the channel's resources gone.

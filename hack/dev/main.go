@@ -86,7 +86,8 @@ func run(managerPath string, managerArgs []string) error {
 		Binary:       managerPath,
 		Kubeconfig:   env.KubeconfigPath,
 		Namespace:    operatorNamespace,
-		Args:         managerArgs,
+		// A person reads these logs at a terminal: the console format.
+		Args:         append([]string{"--zap-devel"}, managerArgs...),
 		CallbackPort: 8082,
 		Output:       os.Stdout,
 	})

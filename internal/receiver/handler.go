@@ -22,11 +22,15 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
+	"golang.org/x/time/rate"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
@@ -44,6 +48,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		callbacksTotal.WithLabelValues(command, result).Inc()
 		callbackDuration.WithLabelValues(command).Observe(time.Since(start).Seconds())
 	}()
+	values, queryErr := url.ParseQuery(req.URL.RawQuery)
 	bodyRead := false
 	fail := func(res string, status int, format string, args ...any) {
 		result = res
@@ -53,9 +58,12 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			// hold it until the read timeout.
 			w.Header().Set("Connection", "close")
 		}
-		callback.Write(w, callback.Fail(status, fmt.Sprintf(format, args...)))
+		reason := fmt.Sprintf(format, args...)
+		if status >= 400 && status < 500 {
+			r.refusals.log(r.log, res, reason, values, req.RemoteAddr)
+		}
+		callback.Write(w, callback.Fail(status, reason))
 	}
-	values, queryErr := url.ParseQuery(req.URL.RawQuery)
 	if queryErr == nil {
 		command = commandLabel(values.Get(callback.ParamCommand))
 	}
@@ -190,4 +198,35 @@ func (r *Receiver) recordDestroyed(ctx context.Context, w http.ResponseWriter, a
 	}
 	callback.Write(w, callback.OK())
 	return resultOK
+}
+
+// refusalLog logs refused callbacks (4xx) so that the README's
+// troubleshooting can send users to the logs, at most a few lines a second:
+// a flood of refusals cannot drown the log or the disk. Lines that did not
+// fit are counted into the next one. A line says why, for which app and from
+// where; the reason never holds the token or the Sign.
+type refusalLog struct {
+	limiter    *rate.Limiter
+	suppressed atomic.Int64
+}
+
+func newRefusalLog() *refusalLog {
+	return &refusalLog{limiter: rate.NewLimiter(rate.Every(100*time.Millisecond), 20)}
+}
+
+func (l *refusalLog) log(log logr.Logger, result, reason string, values url.Values, remoteAddr string) {
+	if !l.limiter.Allow() {
+		l.suppressed.Add(1)
+		return
+	}
+	clientIP, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		clientIP = remoteAddr
+	}
+	app := "-"
+	if a, err := callback.ParseApp(values); err == nil {
+		app = strconv.FormatInt(a, 10)
+	}
+	log.Info("Refused a callback", "result", result, "reason", reason, "sdkAppID", app, "clientIP", clientIP,
+		"suppressedSinceLastLine", l.suppressed.Swap(0))
 }

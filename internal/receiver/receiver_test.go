@@ -24,9 +24,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr/funcr"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -206,5 +208,56 @@ func TestOtherCommandsAreAnsweredOKAndCounted(t *testing.T) {
 	}
 	if got := get(t, ch); got.ResourceVersion != ch.ResourceVersion {
 		t.Fatalf("a command the operator does not act on changed the OfficialChannel: %+v", got.Status)
+	}
+}
+
+// A refused callback leaves a log line with the reason, the app and the
+// client's address, never the token or the Sign; a flood of refusals leaves
+// a bounded number of lines that count what they left out.
+func TestRefusalsAreLoggedWithoutSecretsAndRateLimited(t *testing.T) {
+	var mu sync.Mutex
+	var lines []string
+	r := New(testOptions(), recorder)
+	r.log = funcr.New(func(prefix, args string) {
+		mu.Lock()
+		defer mu.Unlock()
+		lines = append(lines, args)
+	}, funcr.Options{})
+	r.tokens.Store(recv.tokens.Load())
+	r.ready.Store(true)
+
+	forged := callback.Sign("guessed-token", strconv.FormatInt(time.Now().Unix(), 10))
+	u := callbackURL(signedApp, testToken, callback.CommandDestroyed, func(v url.Values) { v.Set(callback.ParamSign, forged) })
+	if a := serve(t, r, u, destroyedBody(t, "@TOA#_logged", 1)); a.status != http.StatusUnauthorized {
+		t.Fatalf("answer %+v", a)
+	}
+	mu.Lock()
+	if len(lines) != 1 {
+		t.Fatalf("log lines %q, want one", lines)
+	}
+	line := lines[0]
+	mu.Unlock()
+	for _, want := range []string{`"Refused a callback"`, `"result"="unauthorized"`, "Sign does not match",
+		`"sdkAppID"="` + strconv.FormatInt(signedApp, 10) + `"`, `"clientIP"="192.0.2.1"`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("log line %s lacks %s", line, want)
+		}
+	}
+	for _, secret := range []string{forged, testToken} {
+		if strings.Contains(line, secret) {
+			t.Fatalf("log line %s carries a secret", line)
+		}
+	}
+
+	for range 1000 {
+		serve(t, r, callbackURL(signedApp+1000, testToken, callback.CommandDestroyed), nil)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := len(lines); n > 60 {
+		t.Fatalf("%d log lines for 1000 refusals: not rate-limited", n)
+	}
+	if !strings.Contains(strings.Join(lines, "\n"), `"suppressedSinceLastLine"=`) {
+		t.Fatal("the log lines do not count what they left out")
 	}
 }

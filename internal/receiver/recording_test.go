@@ -241,6 +241,7 @@ func serve(t testing.TB, r *Receiver, u string, body []byte) answer {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.RemoteAddr = "192.0.2.1:40000" // as the server would set it
 	rec := newRecorder()
 	r.ServeHTTP(rec, req)
 	return rec.answer(t)

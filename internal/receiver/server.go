@@ -85,6 +85,7 @@ type Receiver struct {
 	ready atomic.Bool
 	// inflight bounds concurrent callback work.
 	inflight chan struct{}
+	refusals *refusalLog
 	now      func() time.Time
 	// addr is the address the server listens on, known once set up.
 	addr string
@@ -104,6 +105,7 @@ func New(opts Options, recorder Recorder) *Receiver {
 		recorder: recorder,
 		log:      ctrl.Log.WithName("callback-receiver"),
 		inflight: make(chan struct{}, opts.MaxInflight),
+		refusals: newRefusalLog(),
 		now:      time.Now,
 	}
 	r.tokens.Store(&map[int64]string{})
