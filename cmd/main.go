@@ -35,7 +35,6 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -163,8 +162,8 @@ func run(f flags) error {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme: scheme,
 		// The cache holds OfficialChannels and the metadata of the cleanup
-		// kinds; nobody reads managedFields, which would double its size.
-		Cache:                  cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		// kinds, stripped to what the cleanup reads.
+		Cache:                  controller.CacheOptions(),
 		Metrics:                metricsServerOptions,
 		HealthProbeBindAddress: f.probeAddr,
 		PprofBindAddress:       f.pprofAddr,

@@ -25,6 +25,7 @@ import (
 
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 )
@@ -46,6 +47,9 @@ func ManagerBinary() string {
 // ManagerInput says what an in-process manager runs, in the shape of Cluster
 // API's envtest: indexes first, then reconcilers and other runnables.
 type ManagerInput struct {
+	// Cache are the manager cache's options; cmd/main.go's, to test what
+	// runs in a cluster.
+	Cache cache.Options
 	// SetupIndexes registers the cache's field indexes.
 	SetupIndexes func(ctx context.Context, mgr ctrl.Manager) error
 	// SetupReconcilers adds reconcilers, servers and other runnables.
@@ -68,6 +72,7 @@ type Manager struct {
 func (e *Env) StartManager(in ManagerInput) (*Manager, error) {
 	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
 		Scheme:                 e.Scheme,
+		Cache:                  in.Cache,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
