@@ -66,4 +66,9 @@ func (e *Env) apiServerPID() (int, error) {
 }
 
 // StartAPIServer restarts the kube-apiserver StopAPIServer stopped.
-func (e *Env) StartAPIServer() error { return e.env.ControlPlane.APIServer.Start() }
+func (e *Env) StartAPIServer() error {
+	if err := e.env.ControlPlane.APIServer.Start(); err != nil {
+		return err
+	}
+	return e.writeReaperPIDs()
+}

@@ -69,6 +69,7 @@ type Env struct {
 	etcdDir  string
 	certDir  string
 	cleanups []func()
+	reaper   *exec.Cmd
 }
 
 // Options tune Start.
@@ -152,6 +153,10 @@ func Start(opts Options) (*Env, error) {
 		_ = e.Stop()
 		return nil, err
 	}
+	if err := env.startReaper(); err != nil {
+		_ = env.Stop()
+		return nil, err
+	}
 	return env, nil
 }
 
@@ -212,6 +217,7 @@ func ServiceAccountUser(namespace, name string) (string, []string) {
 
 // Stop runs the cleanups, stops the control plane and removes what Start created.
 func (e *Env) Stop() error {
+	e.stopReaper()
 	for i := len(e.cleanups) - 1; i >= 0; i-- {
 		e.cleanups[i]()
 	}
