@@ -66,6 +66,22 @@ fuzz: ## Run each fuzz target (about 20 s each); seeds and found failures live i
 	go test ./internal/callback -run '^$$' -fuzz '^FuzzCallback$$' -fuzztime $(or $(FUZZTIME),$(FUZZTIME_CALLBACK))
 	go test ./internal/receiver -run '^$$' -fuzz '^FuzzReceiverHandler$$' -fuzztime $(or $(FUZZTIME),$(FUZZTIME_RECEIVER))
 
+# Mutation testing (go-gremlins): each mutant is one changed line, and the
+# package's tests must fail on it. CI runs the packages whose tests need no
+# control plane and enforces MUTATE_FLOOR (% of covered mutants killed);
+# MUTATE_ALL=1 adds the envtest packages (slow: a control plane per mutant).
+MUTATE_FLOOR ?= 90
+MUTATE_PKGS := ./internal/callback ./internal/status
+MUTATE_ENVTEST_PKGS := ./internal/destruction ./internal/receiver ./internal/controller
+
+.PHONY: mutate
+mutate: gremlins $(if $(MUTATE_ALL),envtest) ## Mutation testing with a kill-rate floor (MUTATE_ALL=1: the envtest packages too); figures in docs/testing.md.
+	@set -e; for pkg in $(MUTATE_PKGS) $(if $(MUTATE_ALL),$(MUTATE_ENVTEST_PKGS)); do \
+		echo "== $$pkg"; \
+		KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" "$(GREMLINS)" unleash "$$pkg" --workers 2 \
+			--threshold-efficacy $(MUTATE_FLOOR) --output-statuses lt; \
+	done
+
 .PHONY: test-e2e
 test-e2e: manifests generate envtest build kustomize ## Run the end-to-end tests: bin/manager as the operator's ServiceAccount on a local control plane.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" go test ./test/e2e/... -count=1 -v -timeout 20m
@@ -157,10 +173,12 @@ KUBECTL ?= kubectl
 KUSTOMIZE_VERSION ?= v5.7.1
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
+GREMLINS_VERSION ?= v0.6.0
 
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+GREMLINS ?= $(LOCALBIN)/gremlins-$(GREMLINS_VERSION)
 
 ## The control plane: KUBEBUILDER_ASSETS, when set, wins over bin/k8s.
 K8S_BIN_DIR := $(LOCALBIN)/k8s
@@ -199,6 +217,11 @@ $(KUSTOMIZE): | $(LOCALBIN)
 controller-gen: $(CONTROLLER_GEN) ## Download controller-gen locally if necessary.
 $(CONTROLLER_GEN): | $(LOCALBIN)
 	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION),controller-gen)
+
+.PHONY: gremlins
+gremlins: $(GREMLINS) ## Download gremlins (mutation testing) locally if necessary.
+$(GREMLINS): | $(LOCALBIN)
+	$(call go-install-tool,$(GREMLINS),github.com/go-gremlins/gremlins/cmd/gremlins,$(GREMLINS_VERSION),gremlins)
 
 .PHONY: golangci-lint
 golangci-lint: $(GOLANGCI_LINT) ## Download golangci-lint locally if necessary.

@@ -26,6 +26,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
@@ -176,6 +177,94 @@ func TestOfficialAccountIDIsImmutable(t *testing.T) {
 	}
 	if got.Spec.OfficialAccountID != "@TOA#_news" || got.Spec.CleanupPolicy != chatv1alpha1.CleanupPolicyOrphan {
 		t.Fatalf("after updates: spec = %+v", got.Spec)
+	}
+}
+
+// Once a destruction is recorded, spec.linkedResources is fixed: what the
+// operator deletes cannot be extended (or changed) after the fact. Other
+// spec fields stay mutable, and an absent list equals an empty one.
+func TestLinkedResourcesCannotChangeOnceDestroyed(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	const refused = "spec.linkedResources cannot change once the channel is destroyed"
+	legacy := chatv1alpha1.LinkedResource{APIVersion: "v1", Kind: "ConfigMap", Name: "legacy"}
+	get := func(ch *chatv1alpha1.OfficialChannel) *chatv1alpha1.OfficialChannel {
+		t.Helper()
+		got := &chatv1alpha1.OfficialChannel{}
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(ch), got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	destroy := func(ch *chatv1alpha1.OfficialChannel) {
+		t.Helper()
+		got := get(ch)
+		got.Status.Destruction = &chatv1alpha1.Destruction{EventTime: 1670574414123, ReceivedAt: metav1.Now()}
+		if err := env.Client.Status().Update(ctx, got); err != nil {
+			t.Fatalf("recording a destruction: %v", err)
+		}
+	}
+
+	ch := validChannel(ns, "linked")
+	ch.Spec.LinkedResources = []chatv1alpha1.LinkedResource{legacy}
+	if err := env.Client.Create(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	// Before the destruction, the list may change.
+	before := get(ch)
+	before.Spec.LinkedResources = append(before.Spec.LinkedResources, chatv1alpha1.LinkedResource{APIVersion: "v1", Kind: "Secret", Name: "token"})
+	if err := env.Client.Update(ctx, before); err != nil {
+		t.Fatalf("changing linkedResources of an active channel: %v", err)
+	}
+	destroy(ch)
+
+	for _, tt := range []struct {
+		name   string
+		mutate func(*chatv1alpha1.OfficialChannelSpec)
+	}{
+		{"an entry added", func(s *chatv1alpha1.OfficialChannelSpec) {
+			s.LinkedResources = append(s.LinkedResources, chatv1alpha1.LinkedResource{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"})
+		}},
+		{"an entry renamed", func(s *chatv1alpha1.OfficialChannelSpec) { s.LinkedResources[0].Name = "other" }},
+		{"an entry removed", func(s *chatv1alpha1.OfficialChannelSpec) { s.LinkedResources = s.LinkedResources[1:] }},
+		{"the list removed", func(s *chatv1alpha1.OfficialChannelSpec) { s.LinkedResources = nil }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := get(ch)
+			tt.mutate(&got.Spec)
+			err := env.Client.Update(ctx, got)
+			if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.linkedResources") || !strings.Contains(err.Error(), refused) {
+				t.Fatalf("update: got %v, want Invalid naming spec.linkedResources with %q", err, refused)
+			}
+		})
+	}
+	if got := get(ch); len(got.Spec.LinkedResources) != 2 || got.Spec.LinkedResources[0] != legacy {
+		t.Fatalf("linkedResources after the refused updates: %+v", got.Spec.LinkedResources)
+	}
+
+	// Other spec fields stay mutable.
+	policy := get(ch)
+	policy.Spec.CleanupPolicy = chatv1alpha1.CleanupPolicyOrphan
+	if err := env.Client.Update(ctx, policy); err != nil {
+		t.Fatalf("changing cleanupPolicy of a destroyed channel: %v", err)
+	}
+
+	// A destroyed channel without the list: adding one is refused, an empty
+	// one is no change.
+	bare := validChannel(ns, "bare")
+	bare.Spec.OfficialAccountID = "@TOA#_bare"
+	if err := env.Client.Create(ctx, bare); err != nil {
+		t.Fatal(err)
+	}
+	destroy(bare)
+	added := get(bare)
+	added.Spec.LinkedResources = []chatv1alpha1.LinkedResource{legacy}
+	if err := env.Client.Update(ctx, added); !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), refused) {
+		t.Fatalf("adding linkedResources to a destroyed channel: got %v, want %q", err, refused)
+	}
+	empty := client.RawPatch(types.MergePatchType, []byte(`{"spec":{"linkedResources":[]}}`))
+	if err := env.Client.Patch(ctx, get(bare), empty); err != nil {
+		t.Fatalf("setting an empty linkedResources on a destroyed channel without one: %v", err)
 	}
 }
 

@@ -218,6 +218,10 @@ type OfficialChannelStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=ochan,categories=chat
+// A destroyed channel's linked objects are deleted, or about to be: the list
+// of what is deleted is fixed from then on (an absent list and an empty one
+// are the same list).
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.status) || !has(oldSelf.status.destruction) || (has(self.spec.linkedResources) ? self.spec.linkedResources : []) == (has(oldSelf.spec.linkedResources) ? oldSelf.spec.linkedResources : [])",message="spec.linkedResources cannot change once the channel is destroyed",fieldPath=".spec.linkedResources"
 // +kubebuilder:selectablefield:JSONPath=`.spec.sdkAppID`
 // +kubebuilder:selectablefield:JSONPath=`.spec.officialAccountID`
 // +kubebuilder:printcolumn:name="Account",type=string,JSONPath=`.spec.officialAccountID`

@@ -83,9 +83,9 @@ func run(managerPath string, managerArgs []string) error {
 	fmt.Print(out)
 
 	mgr, err := managerproc.Start(ctx, managerproc.Options{
-		Binary:       managerPath,
-		Kubeconfig:   env.KubeconfigPath,
-		Namespace:    operatorNamespace,
+		Binary:     managerPath,
+		Kubeconfig: env.KubeconfigPath,
+		Namespace:  operatorNamespace,
 		// A person reads these logs at a terminal: the console format.
 		Args:         append([]string{"--zap-devel"}, managerArgs...),
 		CallbackPort: 8082,

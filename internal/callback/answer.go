@@ -47,8 +47,12 @@ func Fail(status int, info string) Answer {
 // Write sends the answer with the HTTP status: 200 for OK, the error code for FAIL.
 func Write(w http.ResponseWriter, a Answer) {
 	status := http.StatusOK
-	if a.ActionStatus != StatusOK && a.ErrorCode >= 400 && a.ErrorCode <= 599 {
-		status = a.ErrorCode
+	if a.ActionStatus != StatusOK {
+		// A FAIL is never sent as 200: a code that is no HTTP error is a 500.
+		status = http.StatusInternalServerError
+		if a.ErrorCode >= 400 && a.ErrorCode <= 599 {
+			status = a.ErrorCode
+		}
 	}
 	body, err := json.Marshal(a)
 	if err != nil { // cannot happen: strings and an int

@@ -218,6 +218,9 @@ func (v Verifier) Verify(token string, a Auth) error {
 		return fmt.Errorf("%w: %s from now, at most %s allowed", ErrRequestTime, skew.Round(time.Second), v.MaxSkew)
 	}
 	want := Sign(token, a.RequestTime)
+	// Constant time, so that the answer's timing does not tell a forger how
+	// much of a guessed Sign was right. No test of behaviour can see a plain
+	// == here; TestSignIsComparedInConstantTime reads this function's source.
 	if subtle.ConstantTimeCompare([]byte(want), []byte(a.Sign)) != 1 {
 		return ErrSign
 	}

@@ -72,3 +72,48 @@ func TestChannelWithoutKeptDestructionStaysActive(t *testing.T) {
 		t.Fatalf("status %+v", got.Status)
 	}
 }
+
+// A destruction is a fact about the account: an Active channel of the same
+// account as one that gets destroyed, in another namespace, gets the same
+// destruction and its own cleanup, with no callback of its own.
+func TestSiblingOfADestroyedChannelIsDestroyedToo(t *testing.T) {
+	nsA, nsB := env.Namespace(t, "sib-a"), env.Namespace(t, "sib-b")
+	account := "@TOA#_" + nsA
+	spec := chatv1alpha1.OfficialChannelSpec{SDKAppID: testenv.DemoApp, OfficialAccountID: account}
+	a := waitForPhase(t, env.NewChannel(t, nsA, "news", spec), chatv1alpha1.PhaseActive)
+	b := waitForPhase(t, env.NewChannel(t, nsB, "news-mirror", spec), chatv1alpha1.PhaseActive)
+	linked := &corev1.ConfigMap{ObjectMeta: objectMeta(nsB, "mirror-config", labelled("news-mirror"))}
+	create(t, linked)
+
+	destroy(t, a)
+	got := waitForPhase(t, b, chatv1alpha1.PhaseCleanedUp)
+	if d := got.Status.Destruction; d == nil || d.EventTime != getChannel(t, a).Status.Destruction.EventTime {
+		t.Fatalf("sibling's destruction %+v", d)
+	}
+	if exists(t, linked) {
+		t.Fatal("the sibling's linked object survived")
+	}
+}
+
+// The manager's cache holds no annotation of the objects it keeps as
+// metadata: kubectl apply's last-applied-configuration carries a Secret's
+// data, and the cache is in the process that faces the internet.
+func TestCacheHoldsNoSecretAnnotations(t *testing.T) {
+	ns := env.Namespace(t, "cache")
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "applied",
+		Labels:      labelled("news"),
+		Annotations: map[string]string{corev1.LastAppliedConfigAnnotation: `{"data":{"password":"c2VjcmV0"}}`}},
+		StringData: map[string]string{"password": "secret"}}
+	create(t, secret)
+	cached := &metav1.PartialObjectMetadata{}
+	cached.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	cached.SetNamespace(ns)
+	cached.SetName("applied")
+	testenv.WaitCached(t, env.Manager.GetCache(), cached)
+	if err := env.Manager.GetCache().Get(context.Background(), client.ObjectKeyFromObject(cached), cached); err != nil {
+		t.Fatal(err)
+	}
+	if len(cached.Annotations) != 0 || cached.Labels[chatv1alpha1.LinkLabel] != "news" || cached.UID == "" {
+		t.Fatalf("cached metadata %+v: want no annotations, the link label and the UID", cached.ObjectMeta)
+	}
+}

@@ -147,15 +147,16 @@ func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, s *scop
 	switch {
 	case ch.Status.Destruction == nil:
 		status.MarkActive(ch)
-		return ctrl.Result{}, nil
+	case status.CleanedUp(ch):
+		// Final, whatever the spec says now (even policy Orphan): no edit
+		// runs the cleanup again.
+		status.MarkCleanedUp(ch)
 	case !status.CleanupDue(ch):
 		status.MarkOrphaned(ch)
-		return ctrl.Result{}, nil
-	case status.CleanedUp(ch):
-		return ctrl.Result{}, nil
 	default:
 		return r.cleanUp(ctx, ch, req), nil
 	}
+	return ctrl.Result{}, nil
 }
 
 // reconcileDelete lets an OfficialChannel go once nothing needs it any more.
@@ -165,7 +166,7 @@ func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, s *scop
 func (r *OfficialChannelReconciler) reconcileDelete(ctx context.Context, s *scope, req ctrl.Request) (ctrl.Result, error) {
 	ch := s.channel
 	r.announceDestruction(ch)
-	if status.CleanupDue(ch) && !status.CleanedUpOnce(ch) {
+	if status.CleanupDue(ch) && !status.CleanedUp(ch) {
 		if res := r.cleanUp(ctx, ch, req); !res.IsZero() {
 			return res, nil
 		}
@@ -287,6 +288,10 @@ func (r *OfficialChannelReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&chatv1alpha1.OfficialChannel{}).
+		// A destruction is a fact about the account: when one channel gets
+		// it, the others of its account learn it in their reconcile.
+		Watches(&chatv1alpha1.OfficialChannel{}, handler.EnqueueRequestsFromMapFunc(r.Destructions.SiblingsToTell),
+			builder.WithPredicates(destructionRecorded)).
 		Named("officialchannel").
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers})
 	for _, gr := range r.CleanupKinds {
@@ -301,6 +306,22 @@ func (r *OfficialChannelReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		b = b.WatchesMetadata(obj, handler.EnqueueRequestsFromMapFunc(r.channelOfLinked), builder.WithPredicates(beingDeleted))
 	}
 	return b.Complete(r)
+}
+
+// destructionRecorded passes the events of OfficialChannels that have just
+// got a destruction (or hold one when the cache starts).
+var destructionRecorded = predicate.Funcs{
+	CreateFunc: func(e event.CreateEvent) bool { return hasDestruction(e.Object) },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return hasDestruction(e.ObjectNew) && !hasDestruction(e.ObjectOld)
+	},
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+}
+
+func hasDestruction(obj client.Object) bool {
+	ch, ok := obj.(*chatv1alpha1.OfficialChannel)
+	return ok && ch.Status.Destruction != nil
 }
 
 // beingDeleted passes the events of objects that wait for their finalizers:

@@ -62,6 +62,7 @@ func TestMain(m *testing.M) {
 
 // managerInput sets up the reconciler as cmd/main.go does.
 var managerInput = testenv.ManagerInput{
+	Cache: CacheOptions(),
 	SetupIndexes: func(ctx context.Context, mgr ctrl.Manager) error {
 		return destruction.SetupIndex(ctx, mgr.GetFieldIndexer())
 	},

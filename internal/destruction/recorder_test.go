@@ -282,7 +282,7 @@ func TestRecordBoundsItsFanOut(t *testing.T) {
 	ctx := context.Background()
 	ns := env.Namespace(t, "fan-out")
 	const n = MaxDirectWrites + 8
-	var channels []*chatv1alpha1.OfficialChannel
+	channels := make([]*chatv1alpha1.OfficialChannel, 0, n)
 	for i := range n {
 		channels = append(channels, newChannel(t, ns, fmt.Sprintf("c%02d", i), "@TOA#_fan_out"))
 	}

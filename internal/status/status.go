@@ -126,7 +126,9 @@ func RecordCleanupPass(ch *chatv1alpha1.OfficialChannel, pass CleanupPass) {
 	}
 }
 
-// MarkCleanedUp records that no linked object remains.
+// MarkCleanedUp records that no linked object remains. On a channel
+// already CleanedUp it only brings the condition's observedGeneration to the
+// current generation: the finished cleanup holds for it too.
 func MarkCleanedUp(ch *chatv1alpha1.OfficialChannel) {
 	deleted := int32(0)
 	if ch.Status.Cleanup != nil {
@@ -143,17 +145,14 @@ func CleanupDue(ch *chatv1alpha1.OfficialChannel) bool {
 	return ch.Status.Destruction != nil && ch.Spec.CleanupPolicy != chatv1alpha1.CleanupPolicyOrphan
 }
 
-// CleanedUp reports whether the cleanup finished for the current generation.
-// A spec change (more linkedResources, policy back to Delete) runs it again.
+// CleanedUp reports whether a cleanup finished, at any generation. A
+// finished cleanup is final: no later spec edit runs it again (a policy
+// flipped to Orphan and back, say, would otherwise delete whatever carries
+// the link label by then), nor does the deletion of the OfficialChannel,
+// which bumps its generation too. spec.linkedResources cannot change once
+// the channel is destroyed, so no edit can add to what was due. A cleanup
+// that never finished (policy Orphan until now, say) still runs when due.
 func CleanedUp(ch *chatv1alpha1.OfficialChannel) bool {
-	c := meta.FindStatusCondition(ch.Status.Conditions, chatv1alpha1.ConditionCleanedUp)
-	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == ch.Generation
-}
-
-// CleanedUpOnce reports whether a cleanup finished for any generation.
-// Deleting an OfficialChannel bumps its generation: a cleanup that finished
-// before is not run again on the way out.
-func CleanedUpOnce(ch *chatv1alpha1.OfficialChannel) bool {
 	return meta.IsStatusConditionTrue(ch.Status.Conditions, chatv1alpha1.ConditionCleanedUp)
 }
 

@@ -109,6 +109,14 @@ func TestTransitions(t *testing.T) {
 			MarkCleanedUp(ch)
 		}, phase: chatv1alpha1.PhaseCleanedUp, cleaned: metav1.ConditionTrue, cleanedReason: chatv1alpha1.ReasonCleanedUp,
 			deleted: 4},
+		{name: "cleaned up, then a spec edit: the cleanup stays done", before: func(ch *chatv1alpha1.OfficialChannel) {
+			destroyed(ch)
+			StartCleanup(ch)
+			RecordCleanupPass(ch, CleanupPass{Deleted: 2})
+			MarkCleanedUp(ch)
+			ch.Generation++
+		}, step: MarkCleanedUp, phase: chatv1alpha1.PhaseCleanedUp, cleaned: metav1.ConditionTrue, cleanedReason: chatv1alpha1.ReasonCleanedUp,
+			deleted: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -149,30 +157,46 @@ func TestStartCleanupReportsTheStartOnce(t *testing.T) {
 }
 
 func TestQueries(t *testing.T) {
-	cleanedAt := func(gen int64, policy chatv1alpha1.CleanupPolicy) *chatv1alpha1.OfficialChannel {
+	destroyed := func(gen int64, policy chatv1alpha1.CleanupPolicy) *chatv1alpha1.OfficialChannel {
 		ch := channel(gen)
 		ch.Spec.CleanupPolicy = policy
 		RecordDestruction(ch, chatv1alpha1.Destruction{EventTime: 1})
+		return ch
+	}
+	cleanedAt := func(gen int64, policy chatv1alpha1.CleanupPolicy) *chatv1alpha1.OfficialChannel {
+		ch := destroyed(gen, policy)
 		MarkCleanedUp(ch)
 		return ch
 	}
 	bumped := cleanedAt(1, chatv1alpha1.CleanupPolicyDelete)
 	bumped.Generation = 2 // a spec edit, or the deletion itself
-	orphan := channel(1)
-	orphan.Spec.CleanupPolicy = chatv1alpha1.CleanupPolicyOrphan
-	RecordDestruction(orphan, chatv1alpha1.Destruction{EventTime: 1})
+	thenOrphan := cleanedAt(1, chatv1alpha1.CleanupPolicyDelete)
+	thenOrphan.Generation, thenOrphan.Spec.CleanupPolicy = 2, chatv1alpha1.CleanupPolicyOrphan
+	orphan := destroyed(1, chatv1alpha1.CleanupPolicyOrphan)
+	MarkOrphaned(orphan)
+	orphanThenDelete := destroyed(1, chatv1alpha1.CleanupPolicyOrphan)
+	MarkOrphaned(orphanThenDelete)
+	orphanThenDelete.Generation, orphanThenDelete.Spec.CleanupPolicy = 2, chatv1alpha1.CleanupPolicyDelete
+	cleaning := destroyed(1, chatv1alpha1.CleanupPolicyDelete)
+	StartCleanup(cleaning)
+	RecordCleanupPass(cleaning, CleanupPass{Deleted: 1, Remaining: 1})
 	active := channel(1)
 	MarkActive(active)
 
 	tests := []struct {
-		name                          string
-		ch                            *chatv1alpha1.OfficialChannel
-		due, cleanedUp, cleanedUpOnce bool
+		name           string
+		ch             *chatv1alpha1.OfficialChannel
+		due, cleanedUp bool
 	}{
 		{name: "active", ch: active},
 		{name: "destroyed, Orphan", ch: orphan},
-		{name: "cleaned up this generation", ch: cleanedAt(1, chatv1alpha1.CleanupPolicyDelete), due: true, cleanedUp: true, cleanedUpOnce: true},
-		{name: "cleaned up an earlier generation", ch: bumped, due: true, cleanedUpOnce: true},
+		{name: "destroyed, cleanup under way", ch: cleaning, due: true},
+		{name: "cleaned up this generation", ch: cleanedAt(1, chatv1alpha1.CleanupPolicyDelete), due: true, cleanedUp: true},
+		// A finished cleanup is final: a later generation does not run it again.
+		{name: "cleaned up an earlier generation", ch: bumped, due: true, cleanedUp: true},
+		{name: "cleaned up, then policy Orphan", ch: thenOrphan, cleanedUp: true},
+		// Orphan never ran the cleanup: policy Delete runs it now.
+		{name: "destroyed under Orphan, then policy Delete", ch: orphanThenDelete, due: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,9 +205,6 @@ func TestQueries(t *testing.T) {
 			}
 			if got := CleanedUp(tt.ch); got != tt.cleanedUp {
 				t.Errorf("CleanedUp = %v, want %v", got, tt.cleanedUp)
-			}
-			if got := CleanedUpOnce(tt.ch); got != tt.cleanedUpOnce {
-				t.Errorf("CleanedUpOnce = %v, want %v", got, tt.cleanedUpOnce)
 			}
 		})
 	}
