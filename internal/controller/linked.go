@@ -54,8 +54,26 @@ type sweepResult struct {
 	remaining []linkedObject
 	// notes explain what was skipped (kinds the cluster does not serve).
 	notes []string
-	// errs are the list and delete calls that failed.
+	// errs are the list, get and delete calls that failed.
 	errs []error
+	// refused counts the remaining objects whose deletion the API server
+	// refused (Forbidden): no retry will delete them until someone grants it.
+	refused int
+}
+
+// blockedOnlyByRefusals is true when nothing but refusals (Forbidden) kept
+// the pass from finishing: no object waits for its finalizers, no other call
+// failed. Waiting longer cannot help such a cleanup.
+func (r sweepResult) blockedOnlyByRefusals() bool {
+	if len(r.errs) == 0 || len(r.remaining) != r.refused {
+		return false
+	}
+	for _, err := range r.errs {
+		if !apierrors.IsForbidden(err) {
+			return false
+		}
+	}
+	return true
 }
 
 func (r sweepResult) deletedTotal() int {
@@ -85,7 +103,23 @@ type cleaner struct {
 	// unserved remembers the kinds already reported as not served, so that
 	// each is logged once.
 	unserved sync.Map
+	// counted holds, per channel UID, the UIDs of the objects whose deletion
+	// was counted: the cache may still show an object held by its finalizers
+	// as not deleted, and deleting it again must not count it twice.
+	counted sync.Map
 }
+
+// countOnce reports whether the deletion of obj, for channel, is counted now
+// for the first time.
+func (c *cleaner) countOnce(channel, obj types.UID) bool {
+	seen, _ := c.counted.LoadOrStore(channel, &sync.Map{})
+	_, again := seen.(*sync.Map).LoadOrStore(obj, struct{}{})
+	return !again
+}
+
+// forget drops what countOnce remembers of channel: its cleanup finished or
+// it went away.
+func (c *cleaner) forget(channel types.UID) { c.counted.Delete(channel) }
 
 // findLinked returns every object linked to ch: in ch's namespace and (a)
 // carrying the link label with ch's name, (b) owned by ch, or (c) listed in
@@ -234,13 +268,18 @@ func (c *cleaner) sweep(ctx context.Context, ch *chatv1alpha1.OfficialChannel) s
 			defer mu.Unlock()
 			switch {
 			case err == nil:
-				res.deleted[l.resource]++
+				if c.countOnce(ch.UID, uid) {
+					res.deleted[l.resource]++
+				}
 				if len(l.obj.Finalizers) > 0 {
 					res.remaining = append(res.remaining, l)
 				}
 			case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
 				// Gone already, or replaced by another object of that name: not ours.
 			default:
+				if apierrors.IsForbidden(err) {
+					res.refused++
+				}
 				res.remaining = append(res.remaining, l)
 				res.errs = append(res.errs, fmt.Errorf("deleting %s: %w", l, err))
 			}

@@ -51,6 +51,7 @@ const (
 	EventCleanupStarted      = "CleanupStarted"
 	EventCleanedUp           = "CleanedUp"
 	EventCleanupFailed       = "CleanupFailed"
+	EventCleanupRefused      = "CleanupRefused"
 )
 
 // Requeue back-off while linked objects remain (held by finalizers, say).
@@ -154,7 +155,8 @@ func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, s *scop
 	case !status.CleanupDue(ch):
 		status.MarkOrphaned(ch)
 	default:
-		return r.cleanUp(ctx, ch, req), nil
+		res, _ := r.cleanUp(ctx, ch, req)
+		return res, nil
 	}
 	return ctrl.Result{}, nil
 }
@@ -167,18 +169,29 @@ func (r *OfficialChannelReconciler) reconcileDelete(ctx context.Context, s *scop
 	ch := s.channel
 	r.announceDestruction(ch)
 	if status.CleanupDue(ch) && !status.CleanedUp(ch) {
-		if res := r.cleanUp(ctx, ch, req); !res.IsZero() {
+		res, pass := r.cleanUp(ctx, ch, req)
+		switch {
+		case pass.blockedOnlyByRefusals():
+			// The API server refuses the operator these objects: waiting
+			// cannot help, and the finalizer would hold the OfficialChannel
+			// (and its namespace) forever. Say so, and let it go.
+			r.Events.Eventf(ch, nil, corev1.EventTypeWarning, EventCleanupRefused, "Cleanup",
+				"Letting the OfficialChannel go with %d linked object(s) the operator may not delete or read: %s",
+				pass.refused, ch.Status.Cleanup.Message)
+			logf.FromContext(ctx).Info("Releasing OfficialChannel with refused linked objects", "refused", pass.refused)
+		case !res.IsZero():
 			return res, nil
 		}
 	}
 	logf.FromContext(ctx).Info("Releasing OfficialChannel", "phase", ch.Status.Phase)
+	r.cleaner.forget(ch.UID)
 	s.release = true
 	return ctrl.Result{}, nil
 }
 
 // cleanUp runs one pass over the channel's linked objects and records it.
-// It returns a requeue while anything linked remains.
-func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, ch *chatv1alpha1.OfficialChannel, req ctrl.Request) ctrl.Result {
+// It returns a requeue while anything linked remains, and the pass.
+func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, ch *chatv1alpha1.OfficialChannel, req ctrl.Request) (ctrl.Result, sweepResult) {
 	log := logf.FromContext(ctx)
 	if status.StartCleanup(ch) {
 		r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventCleanupStarted, "Cleanup",
@@ -199,21 +212,22 @@ func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, ch *chatv1alpha
 		r.Events.Eventf(ch, nil, corev1.EventTypeWarning, EventCleanupFailed, "Cleanup", "%s", ch.Status.Cleanup.Message)
 	}
 	if len(res.remaining) > 0 || len(res.errs) > 0 {
-		return ctrl.Result{RequeueAfter: r.backoff.When(req)}
+		return ctrl.Result{RequeueAfter: r.backoff.When(req)}, res
 	}
 
 	r.backoff.Forget(req)
+	r.cleaner.forget(ch.UID)
 	status.MarkCleanedUp(ch)
 	cleanupDuration.Observe(time.Since(ch.Status.Destruction.ReceivedAt.Time).Seconds())
 	r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventCleanedUp, "Cleanup",
 		"Deleted %d linked object(s) of channel %s; none remains", ch.Status.Cleanup.Deleted, ch.Spec.OfficialAccountID)
 	log.Info("Cleanup done", "deleted", ch.Status.Cleanup.Deleted)
-	return ctrl.Result{}
+	return ctrl.Result{}, res
 }
 
 // announceDestruction emits the DestructionRecorded Event the first time the
 // reconciler sees a recorded destruction (CleanedUp still CleanupPending, as
-// destruction.Apply left it). The reconciler, not the receiver, emits it:
+// status.RecordDestruction left it). The reconciler, not the receiver, emits it:
 // one Event per channel however many replicas received the callback, and no
 // extra API call on the callback's path.
 func (r *OfficialChannelReconciler) announceDestruction(ch *chatv1alpha1.OfficialChannel) {

@@ -74,8 +74,8 @@ var managerInput = testenv.ManagerInput{
 		pending = &destruction.PendingStore{Client: env.Client, Namespace: testenv.OperatorNamespace, MaxRecords: 10, TTL: time.Hour}
 		destructions = &destruction.Recorder{Cache: mgr.GetCache(), API: mgr.GetAPIReader(), Client: mgr.GetClient(), Pending: pending}
 		return (&OfficialChannelReconciler{
-			Client:                  mgr.GetClient(),
-			APIReader:               mgr.GetAPIReader(),
+			Client:                  refusingRBAC{mgr.GetClient()},
+			APIReader:               refusingRBACReader{mgr.GetAPIReader()},
 			CleanupKinds:            kinds,
 			Destructions:            destructions,
 			Events:                  mgr.GetEventRecorder("channel-operator"),

@@ -1,0 +1,153 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/test/testenv"
+)
+
+// refusedPrefix marks the objects the suite's operator may not read or
+// delete: refusingRBAC stands in for RBAC that refuses them (Forbidden), as
+// it would for a kind or a namespace the operator was granted nothing on.
+const refusedPrefix = "rbac-refused-"
+
+type refusingRBAC struct{ client.Client }
+
+func (c refusingRBAC) Delete(ctx context.Context, obj client.Object, opts ...client.DeleteOption) error {
+	if strings.HasPrefix(obj.GetName(), refusedPrefix) {
+		return forbidden(obj, "delete")
+	}
+	return c.Client.Delete(ctx, obj, opts...)
+}
+
+type refusingRBACReader struct{ client.Reader }
+
+func (r refusingRBACReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if strings.HasPrefix(key.Name, refusedPrefix) {
+		return forbidden(obj, "get")
+	}
+	return r.Reader.Get(ctx, key, obj, opts...)
+}
+
+func forbidden(obj client.Object, verb string) error {
+	gvk := obj.GetObjectKind().GroupVersionKind()
+	return apierrors.NewForbidden(schema.GroupResource{Group: gvk.Group, Resource: strings.ToLower(gvk.Kind) + "s"}, obj.GetName(),
+		fmt.Errorf("the operator may not %s it", verb))
+}
+
+// A linked object the operator may not delete, and a linkedResources entry it
+// may not read, are reported (CleanupFailed) and retried while the channel
+// lives; once the OfficialChannel is deleted they no longer hold it (nor its
+// namespace): it goes, with a CleanupRefused Event, and they stay.
+func TestRefusedObjectsDoNotHoldADeletedChannel(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(t, "refused")
+	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyDelete,
+		chatv1alpha1.LinkedResource{APIVersion: "v1", Kind: "Secret", Name: refusedPrefix + "unreadable"})
+	refused := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, refusedPrefix+"config", labelled("news"))}
+	deletable := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "news-config", labelled("news"))}
+	create(t, refused, deletable, &corev1.Secret{ObjectMeta: objectMeta(ns, refusedPrefix+"unreadable", nil)})
+
+	destroy(t, ch)
+	waitFor(t, ch, func(got *chatv1alpha1.OfficialChannel) error {
+		c := condition(got, chatv1alpha1.ConditionCleanedUp)
+		if c == nil || c.Reason != chatv1alpha1.ReasonCleanupFailed || !strings.Contains(c.Message, "may not delete") ||
+			!strings.Contains(c.Message, "may not get") {
+			return fmt.Errorf("CleanedUp = %+v", c)
+		}
+		return nil
+	})
+	if exists(t, deletable) {
+		t.Fatal("the deletable linked object was not deleted")
+	}
+
+	if err := env.Client.Delete(ctx, getChannel(t, ch)); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, testenv.WaitTimeout, func() error {
+		err := env.Client.Get(ctx, client.ObjectKeyFromObject(ch), &chatv1alpha1.OfficialChannel{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("the OfficialChannel is still held: %v", err)
+	})
+	waitForEvents(t, ch, EventCleanupRefused)
+	if !exists(t, refused) {
+		t.Fatal("the refused object is gone: it was not refused")
+	}
+}
+
+// An object held by its finalizers may be deleted again by a pass that runs
+// before the cache shows its deletion: it is counted once.
+func TestARepeatedDeleteIsCountedOnce(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(t, "count-once")
+	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyOrphan)
+	held := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "held", labelled("news"))}
+	held.Finalizers = []string{holdFinalizer}
+	create(t, held)
+	t.Cleanup(func() { release(t, held) })
+
+	// What a cache that has not caught up with the deletion shows.
+	var snapshot metav1.PartialObjectMetadataList
+	snapshot.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
+	testenv.Eventually(t, testenv.WaitTimeout, func() error {
+		if err := env.Manager.GetCache().List(ctx, &snapshot, client.InNamespace(ns)); err != nil || len(snapshot.Items) == 0 {
+			return fmt.Errorf("not cached yet: %v", err)
+		}
+		return nil
+	})
+	c := &cleaner{cached: frozenReader{snapshot}, live: env.Client, writer: env.Client, mapper: env.Manager.GetRESTMapper(),
+		kinds: []schema.GroupResource{{Resource: "configmaps"}}, deletes: make(chan struct{}, 1)}
+	first, second := c.sweep(ctx, ch), c.sweep(ctx, ch)
+	if len(first.errs)+len(second.errs) > 0 {
+		t.Fatalf("sweep errors: %v %v", first.errs, second.errs)
+	}
+	if n := first.deletedTotal() + second.deletedTotal(); n != 1 {
+		t.Fatalf("one object deleted twice counted %d times", n)
+	}
+}
+
+// frozenReader lists a fixed snapshot, as a cache that has not caught up.
+type frozenReader struct {
+	snapshot metav1.PartialObjectMetadataList
+}
+
+func (f frozenReader) Get(context.Context, client.ObjectKey, client.Object, ...client.GetOption) error {
+	return fmt.Errorf("frozenReader only lists")
+}
+
+func (f frozenReader) List(_ context.Context, list client.ObjectList, _ ...client.ListOption) error {
+	out, ok := list.(*metav1.PartialObjectMetadataList)
+	if !ok {
+		return fmt.Errorf("frozenReader lists metadata only")
+	}
+	out.Items = append([]metav1.PartialObjectMetadata(nil), f.snapshot.Items...)
+	return nil
+}
