@@ -180,3 +180,54 @@ func TestDeletingCleanedUpChannelRunsNoSecondCleanup(t *testing.T) {
 		t.Fatalf("%d CleanupStarted events, want 1", started)
 	}
 }
+
+// Deleting a destroyed channel of policy Orphan deletes nothing on its way
+// out: the policy holds on the deletion path too.
+func TestDeletingADestroyedOrphanChannelDeletesNothing(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(t, "orphan-delete")
+	ch := newChannel(t, ns, "archive", chatv1alpha1.CleanupPolicyOrphan)
+	objs := []client.Object{&corev1.ConfigMap{ObjectMeta: objectMeta(ns, "archive-config", labelled("archive"))}}
+	create(t, objs...)
+	before := snapshot(t, objs)
+	destroy(t, ch)
+	waitFor(t, ch, func(got *chatv1alpha1.OfficialChannel) error {
+		if c := condition(got, chatv1alpha1.ConditionCleanedUp); c == nil || c.Reason != chatv1alpha1.ReasonOrphaned {
+			return fmt.Errorf("CleanedUp = %+v", c)
+		}
+		return nil
+	})
+	if err := env.Client.Delete(ctx, getChannel(t, ch)); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, testenv.WaitTimeout, func() error {
+		err := env.Client.Get(ctx, client.ObjectKeyFromObject(ch), &chatv1alpha1.OfficialChannel{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("channel still present: %v", err)
+	})
+	assertUntouched(t, before)
+}
+
+// An object owned by another OfficialChannel of the same name (an earlier
+// one, deleted and created again: another UID) is not linked to this one.
+func TestOwnerReferenceMatchesTheUIDNotTheName(t *testing.T) {
+	ns := env.Namespace(t, "same-name")
+	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyDelete)
+	ownedByEarlier := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "earlier-config", nil)}
+	ownedByEarlier.OwnerReferences = []metav1.OwnerReference{{APIVersion: chatv1alpha1.GroupVersion.String(),
+		Kind: "OfficialChannel", Name: "news", UID: "00000000-0000-0000-0000-000000000001"}}
+	ownedByThis := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "this-config", nil)}
+	ownedByThis.OwnerReferences = []metav1.OwnerReference{{APIVersion: chatv1alpha1.GroupVersion.String(),
+		Kind: "OfficialChannel", Name: "news", UID: ch.UID}}
+	create(t, ownedByEarlier, ownedByThis)
+	before := snapshot(t, []client.Object{ownedByEarlier})
+
+	destroy(t, ch)
+	waitForPhase(t, ch, chatv1alpha1.PhaseCleanedUp)
+	if exists(t, ownedByThis) {
+		t.Fatal("the object this channel owns survived")
+	}
+	assertUntouched(t, before)
+}
