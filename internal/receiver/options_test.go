@@ -19,6 +19,7 @@ package receiver
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -48,6 +49,38 @@ func TestParseSecretRef(t *testing.T) {
 			}
 			if err != nil || got != tt.want {
 				t.Fatalf("ParseSecretRef(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	good := Options{BindAddress: ":8082", MaxSkew: time.Minute, MaxInflight: 1, AnswerBudget: DefaultAnswerBudget, Timeouts: DefaultTimeouts}
+	if err := good.Validate(); err != nil {
+		t.Fatalf("valid options: %v", err)
+	}
+	tests := []struct {
+		name    string
+		mod     func(*Options)
+		wantErr string
+	}{
+		{"no address", func(o *Options) { o.BindAddress = "" }, "--callback-bind-address"},
+		{"zero skew", func(o *Options) { o.MaxSkew = 0 }, "--callback-max-skew"},
+		{"negative skew", func(o *Options) { o.MaxSkew = -time.Second }, "--callback-max-skew"},
+		{"no in-flight slot", func(o *Options) { o.MaxInflight = 0 }, "--callback-max-inflight"},
+		{"no read timeout", func(o *Options) { o.Timeouts.Read = 0 }, "timeouts"},
+		{"no read-header timeout", func(o *Options) { o.Timeouts.ReadHeader = 0 }, "timeouts"},
+		{"no write timeout", func(o *Options) { o.Timeouts.Write = 0 }, "timeouts"},
+		{"no idle timeout", func(o *Options) { o.Timeouts.Idle = 0 }, "timeouts"},
+		{"no budget", func(o *Options) { o.AnswerBudget = 0 }, "answer budget"},
+		{"budget past the Chat backend's 2 s", func(o *Options) { o.AnswerBudget = 2 * time.Second }, "answer budget"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := good
+			tt.mod(&o)
+			if err := o.Validate(); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Validate = %v, want an error about %s", err, tt.wantErr)
 			}
 		})
 	}

@@ -292,3 +292,59 @@ func TestSequentialCallbacksAreAllRecorded(t *testing.T) {
 	t.Logf("answer latency over %d sequential callbacks: p50 %s, p99 %s, max %s", n,
 		durations[n/2].Round(time.Microsecond), durations[n*99/100].Round(time.Microsecond), durations[n-1].Round(time.Microsecond))
 }
+
+// Deleting the callback Secret refuses every app; creating it again accepts
+// them again, without a restart.
+func TestDeletedCallbackSecretRefusesEveryApp(t *testing.T) {
+	ctx := context.Background()
+	secret := &corev1.Secret{}
+	key := client.ObjectKey{Namespace: testenv.OperatorNamespace, Name: secretName}
+	if err := env.Client.Get(ctx, key, secret); err != nil {
+		t.Fatal(err)
+	}
+	restore := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}, Data: secret.Data}
+	if err := env.Client.Delete(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	probe := func(app int64, token string) int {
+		return post(t, callbackURL(app, token, callback.CommandAfterCreate), sample(t, "created.json")).status
+	}
+	eventually(t, func() error {
+		for app, token := range map[int64]string{signedApp: testToken, unsignedApp: ""} {
+			if s := probe(app, token); s != http.StatusForbidden {
+				return fmt.Errorf("app %d answered %d with the Secret gone", app, s)
+			}
+		}
+		return nil
+	})
+	if err := env.Client.Create(ctx, restore); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		if s := probe(signedApp, testToken); s != http.StatusOK {
+			return fmt.Errorf("answered %d after the Secret came back", s)
+		}
+		return nil
+	})
+}
+
+// An unmatched destruction its app's full share of the pending store cannot
+// take is answered 503 FAIL, not OK: Chat may send it again.
+func TestFullPendingStoreIsAnswered503(t *testing.T) {
+	ctx := context.Background()
+	full := &destruction.PendingStore{Client: env.Client, Namespace: env.Namespace(t, "full"), MaxRecords: 1, TTL: time.Hour}
+	if err := full.Put(ctx, destruction.Record{SDKAppID: signedApp, OfficialAccountID: "@TOA#_fills_the_store",
+		Destruction: chatv1alpha1.Destruction{EventTime: 1, ReceivedAt: metav1.Now()}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	r := New(testOptions(), &destruction.Recorder{Cache: recorder.Cache, API: recorder.API, Client: recorder.Client, Pending: full})
+	r.tokens.Store(recv.tokens.Load())
+	r.ready.Store(true)
+	a := serve(t, r, callbackURL(signedApp, testToken, callback.CommandDestroyed), destroyedBody(t, "@TOA#_no_room", 1700000003000))
+	if a.status != http.StatusServiceUnavailable || a.ActionStatus != callback.StatusFail {
+		t.Fatalf("answer %+v, want 503 FAIL", a)
+	}
+	if rec, _ := full.Get(ctx, signedApp, "@TOA#_no_room", time.Now()); rec != nil {
+		t.Fatal("a refused destruction was kept")
+	}
+}

@@ -108,8 +108,10 @@ func testOptions() Options {
 		MaxSkew:      time.Minute,
 		MaxInflight:  64,
 		AnswerBudget: DefaultAnswerBudget,
-		// Short, so that the slow-client tests finish quickly.
-		Timeouts: Timeouts{ReadHeader: 300 * time.Millisecond, Read: 600 * time.Millisecond, Write: 2 * time.Second, Idle: 2 * time.Second},
+		// The read-header and idle timeouts are far below the read timeout, which
+		// Go would use for both if they were unset: the slow-client tests can
+		// tell which one cut a connection.
+		Timeouts: Timeouts{ReadHeader: 200 * time.Millisecond, Read: 4 * time.Second, Write: 2 * time.Second, Idle: 500 * time.Millisecond},
 	}
 }
 
