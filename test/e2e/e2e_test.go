@@ -181,8 +181,9 @@ func TestDestroyedCallbacksCleanUpWithTheOperatorsRBAC(t *testing.T) {
 	})
 	for _, obj := range []string{"deployment/news-bot", "cronjob/news-poster", "configmap/news-config", "secret/news-token",
 		"service/news", "ingress/news", "configmap/legacy-settings"} {
-		if out, err := env.Kubectl(t.Context(), "get", obj, "-n", ns); err == nil {
-			t.Errorf("linked %s still there:\n%s", obj, out)
+		// Only NotFound means deleted: any other failure of kubectl fails the test.
+		if out := kubectl(t, "get", obj, "-n", ns, "--ignore-not-found", "-o", "name"); out != "" {
+			t.Errorf("linked %s still there: %s", obj, out)
 		}
 	}
 	for _, obj := range []struct{ ns, name string }{
@@ -207,7 +208,9 @@ func TestDestroyedCallbacksCleanUpWithTheOperatorsRBAC(t *testing.T) {
 
 	out := kubectl(t, "get", "ochan", "-n", ns)
 	t.Logf("kubectl get ochan:\n%s", out)
-	if strings.Contains(strings.ToLower(mgrLog.String()), "forbidden") {
+	// An API refusal reads "... is forbidden: User ..." (a refused callback's
+	// log line says result "forbidden", which is no RBAC problem).
+	if strings.Contains(mgrLog.String(), "is forbidden") {
 		t.Fatalf("the operator's RBAC refused something:\n%s", mgrLog.String())
 	}
 }
@@ -227,7 +230,45 @@ func TestBadCallbacksAreRefusedOverHTTP(t *testing.T) {
 	}
 }
 
+// The operator's metrics are served, each made by this test itself: it
+// passes alone and in any order.
 func TestMetricsAreExposed(t *testing.T) {
+	manifest := filepath.Join(t.TempDir(), "metrics.yaml")
+	writeFile(t, manifest, `apiVersion: v1
+kind: Namespace
+metadata: {name: e2e-metrics}
+---
+apiVersion: chat.channel-operator.io/v1alpha1
+kind: OfficialChannel
+metadata: {name: gauge, namespace: e2e-metrics}
+spec: {sdkAppID: `+app+`, officialAccountID: "@TOA#_e2e_metrics_gauge"}
+---
+apiVersion: chat.channel-operator.io/v1alpha1
+kind: OfficialChannel
+metadata: {name: counted, namespace: e2e-metrics}
+spec: {sdkAppID: `+app+`, officialAccountID: "@TOA#_e2e_metrics_counted"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: counted-config, namespace: e2e-metrics, labels: {chat.channel-operator.io/official-channel: counted}}
+`)
+	kubectl(t, "apply", "-f", manifest)
+	eventually(t, func() error {
+		if p := jsonpath(t, "e2e-metrics", "ochan/gauge", "{.status.phase}"); p != "Active" {
+			return fmt.Errorf("gauge phase %q", p)
+		}
+		return nil
+	})
+	if status, a := postDestroyed(t, "@TOA#_e2e_metrics_counted", token); status != http.StatusOK {
+		t.Fatalf("destroyed callback: %d %+v", status, a)
+	}
+	eventually(t, func() error {
+		if p := jsonpath(t, "e2e-metrics", "ochan/counted", "{.status.phase}"); p != "CleanedUp" {
+			return fmt.Errorf("counted phase %q", p)
+		}
+		return nil
+	})
+
 	resp, err := http.Get("http://" + mgr.MetricsAddr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -235,11 +276,11 @@ func TestMetricsAreExposed(t *testing.T) {
 	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(resp.Body)
 	for _, metric := range []string{
-		"channel_operator_callbacks_total{",
-		"channel_operator_callback_duration_seconds_bucket{",
+		`channel_operator_callbacks_total{command="` + callback.CommandDestroyed + `",result="ok"}`,
+		`channel_operator_callback_duration_seconds_bucket{command="` + callback.CommandDestroyed + `"`,
 		`channel_operator_channels{phase="Active"}`,
-		"channel_operator_cleanup_deletions_total",
-		"channel_operator_cleanup_duration_seconds",
+		`channel_operator_cleanup_deletions_total{kind="configmaps"}`,
+		"channel_operator_cleanup_duration_seconds_count",
 	} {
 		if !strings.Contains(string(body), metric) {
 			t.Errorf("/metrics lacks %s", metric)
