@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	appsv1 "k8s.io/api/apps/v1"
@@ -193,17 +192,23 @@ func TestCleanupDeletesExactlyTheLinkedObjects(t *testing.T) {
 		t.Fatalf("kubectl get ochan does not show CleanedUp:\n%s", out)
 	}
 
-	// Idempotent: a later pass (any event on the channel) deletes nothing more.
+	// Idempotent: a later reconcile deletes nothing more. A spec edit makes
+	// one, and observedGeneration says when it has run.
 	late := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "created-after-cleanup", labelled("news"))}
 	create(t, late)
 	patched := getChannel(t, ch)
-	patched.Annotations = map[string]string{"touch": "1"}
+	patched.Spec.CleanupPolicy = chatv1alpha1.CleanupPolicyOrphan
 	if err := env.Client.Update(context.Background(), patched); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(time.Second)
+	waitFor(t, ch, func(got *chatv1alpha1.OfficialChannel) error {
+		if got.Generation != patched.Generation || got.Status.ObservedGeneration != got.Generation {
+			return fmt.Errorf("generation %d observed %d", got.Generation, got.Status.ObservedGeneration)
+		}
+		return nil
+	})
 	if !exists(t, late) {
-		t.Fatal("a finished cleanup ran again without a spec change")
+		t.Fatal("a finished cleanup ran again")
 	}
 }
 

@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -64,8 +63,14 @@ func TestHeldObjectKeepsCleaningUpAndBlocksDeletion(t *testing.T) {
 	if err := env.Client.Delete(ctx, got); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second)
-	got = getChannel(t, ch)
+	// Deleting bumps the generation: observedGeneration says the reconciler
+	// has seen the deletion.
+	got = testenv.WaitFor(t, env, got, func(got *chatv1alpha1.OfficialChannel) error {
+		if got.DeletionTimestamp == nil || got.Status.ObservedGeneration != got.Generation {
+			return fmt.Errorf("generation %d observed %d", got.Generation, got.Status.ObservedGeneration)
+		}
+		return nil
+	})
 	if got.DeletionTimestamp == nil || !controllerutil.ContainsFinalizer(got, chatv1alpha1.CleanupFinalizer) ||
 		got.Status.Phase != chatv1alpha1.PhaseCleaningUp || got.Status.Cleanup.Remaining != 1 {
 		t.Fatalf("channel went before its cleanup finished: %+v", got.Status)
