@@ -151,3 +151,38 @@ func (f frozenReader) List(_ context.Context, list client.ObjectList, _ ...clien
 	out.Items = append([]metav1.PartialObjectMetadata(nil), f.snapshot.Items...)
 	return nil
 }
+
+// An object created anew under a linked object's name between the cache's
+// list and the delete is another object: the UID precondition keeps it.
+func TestAnObjectReplacedUnderTheSameNameIsNotDeleted(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(t, "replaced")
+	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyOrphan)
+	old := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "news-config", labelled("news"))}
+	create(t, old)
+	var snapshot metav1.PartialObjectMetadataList
+	snapshot.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
+	testenv.Eventually(t, testenv.WaitTimeout, func() error {
+		if err := env.Manager.GetCache().List(ctx, &snapshot, client.InNamespace(ns)); err != nil || len(snapshot.Items) == 0 {
+			return fmt.Errorf("not cached yet: %v", err)
+		}
+		return nil
+	})
+	// Someone replaces it, unlabelled, before the cleanup's delete lands.
+	if err := env.Client.Delete(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	replacement := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "news-config", nil)}
+	create(t, replacement)
+
+	c := &cleaner{cached: frozenReader{snapshot}, live: env.Client, writer: env.Client, mapper: env.Manager.GetRESTMapper(),
+		kinds: []schema.GroupResource{{Resource: "configmaps"}}, deletes: make(chan struct{}, 1)}
+	res := c.sweep(ctx, ch)
+	if len(res.errs) > 0 || res.deletedTotal() != 0 || len(res.remaining) != 0 {
+		t.Fatalf("sweep: errs %v, deleted %d, remaining %v", res.errs, res.deletedTotal(), res.remaining)
+	}
+	got := &corev1.ConfigMap{}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(replacement), got); err != nil || got.UID != replacement.UID {
+		t.Fatalf("the replacement is gone or changed: %v", err)
+	}
+}
