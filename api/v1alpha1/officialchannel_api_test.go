@@ -98,7 +98,9 @@ func TestInvalidChannelIsRejected(t *testing.T) {
 		{"officialAccountID missing", func(s map[string]any) { delete(s, "officialAccountID") }, "spec.officialAccountID", "Required value"},
 		{"officialAccountID without prefix", func(s map[string]any) { s["officialAccountID"] = "news_channel" }, "spec.officialAccountID", "must start with @TOA#_"},
 		{"officialAccountID wrong case prefix", func(s map[string]any) { s["officialAccountID"] = "@toa#_news" }, "spec.officialAccountID", "must start with @TOA#_"},
-		{"officialAccountID prefix only", func(s map[string]any) { s["officialAccountID"] = "@TOA#_" }, "spec.officialAccountID", "at least 7 chars"},
+		{"officialAccountID prefix only", func(s map[string]any) { s["officialAccountID"] = "@TOA#_" }, "spec.officialAccountID", "must start with @TOA#_ followed by the channel name"},
+		// A short ID gets the prefix message, not a length one.
+		{"officialAccountID short, no prefix", func(s map[string]any) { s["officialAccountID"] = "news" }, "spec.officialAccountID", `Invalid value: "news": must start with @TOA#_`},
 		{"officialAccountID 49 bytes", func(s map[string]any) { s["officialAccountID"] = "@TOA#_" + strings.Repeat("x", 43) }, "spec.officialAccountID", "may not be more than 48 bytes"},
 		{"officialAccountID tab", func(s map[string]any) { s["officialAccountID"] = "@TOA#_a\tb" }, "spec.officialAccountID", "printable ASCII"},
 		{"officialAccountID non-ASCII", func(s map[string]any) { s["officialAccountID"] = "@TOA#_café" }, "spec.officialAccountID", "printable ASCII"},
@@ -149,7 +151,7 @@ func TestInvalidChannelIsRejected(t *testing.T) {
 	}
 }
 
-func TestOfficialAccountIDIsImmutable(t *testing.T) {
+func TestChannelIdentityIsImmutable(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	ch := validChannel(ns, "immutable")
@@ -163,6 +165,14 @@ func TestOfficialAccountIDIsImmutable(t *testing.T) {
 	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.officialAccountID") ||
 		!strings.Contains(err.Error(), "officialAccountID is immutable") {
 		t.Fatalf("changing officialAccountID: got %v, want Invalid naming spec.officialAccountID", err)
+	}
+
+	otherApp := ch.DeepCopy()
+	otherApp.Spec.SDKAppID++
+	err = env.Client.Update(ctx, otherApp)
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.sdkAppID") ||
+		!strings.Contains(err.Error(), "sdkAppID is immutable") {
+		t.Fatalf("changing sdkAppID: got %v, want Invalid naming spec.sdkAppID", err)
 	}
 
 	// Other fields stay mutable.

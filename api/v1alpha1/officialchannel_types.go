@@ -107,16 +107,17 @@ type LinkedResource struct {
 // OfficialChannelSpec declares one Tencent Cloud Chat official channel that the
 // cluster runs infrastructure for.
 type OfficialChannelSpec struct {
-	// sdkAppID is the Chat application (SDKAppID) the channel belongs to.
+	// sdkAppID is the Chat application (SDKAppID) the channel belongs to. It
+	// cannot be changed.
 	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="sdkAppID is immutable"
 	// +required
 	SDKAppID int64 `json:"sdkAppID"`
 
 	// officialAccountID is the channel ID, e.g. "@TOA#_news": printable ASCII,
 	// at most 48 bytes, starting with "@TOA#_". It cannot be changed.
-	// +kubebuilder:validation:MinLength=7
 	// +kubebuilder:validation:MaxLength=48
-	// +kubebuilder:validation:XValidation:rule="self.startsWith('@TOA#_')",message="must start with @TOA#_"
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('@TOA#_') && size(self) > 6",message="must start with @TOA#_ followed by the channel name"
 	// +kubebuilder:validation:XValidation:rule="self.matches('^[ -~]*$')",message="must be printable ASCII (0x20-0x7e)"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="officialAccountID is immutable"
 	// +required

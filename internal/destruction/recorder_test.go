@@ -88,25 +88,27 @@ func TestRecordKeepsWhenTheCachedMatchIsGone(t *testing.T) {
 	}
 }
 
-// A channel whose spec moved to another app after the cache read is no
-// longer of this channel: the fresh read after the conflict sees it.
-func TestRecordDoesNotWriteAChannelThatChangedApp(t *testing.T) {
+// A channel deleted and created again under its name for another app after
+// the cache read is no longer of this channel: the fresh read after the
+// conflict sees it, and it is not written.
+func TestRecordDoesNotWriteAChannelReplacedForAnotherApp(t *testing.T) {
 	ctx := context.Background()
 	s := store(t, 10)
-	ch := newChannel(t, env.Namespace(t, "moved"), "moved", "@TOA#_rec_moved")
+	ns := env.Namespace(t, "moved")
+	ch := newChannel(t, ns, "moved", "@TOA#_rec_moved")
 	stale := *ch.DeepCopy()
-	ch.Spec.SDKAppID = app + 1
-	if err := env.Client.Update(ctx, ch); err != nil {
+	if err := env.Client.Delete(ctx, ch); err != nil {
 		t.Fatal(err)
 	}
+	replaced := env.NewChannel(t, ns, "moved", chatv1alpha1.OfficialChannelSpec{SDKAppID: app + 1, OfficialAccountID: "@TOA#_rec_moved"})
 	r := recorder(s, nil)
 	r.Cache = staleCache{items: []chatv1alpha1.OfficialChannel{stale}}
 	out, err := r.Record(ctx, record("@TOA#_rec_moved", 9))
 	if err != nil || !out.Pending {
 		t.Fatalf("Record = %+v, %v; want the destruction kept, not written", out, err)
 	}
-	if env.Get(t, ch); ch.Status.Destruction != nil {
-		t.Fatalf("the destruction was written to a channel of another app: %+v", ch.Status)
+	if env.Get(t, replaced); replaced.Status.Destruction != nil {
+		t.Fatalf("the destruction was written to a channel of another app: %+v", replaced.Status)
 	}
 }
 
