@@ -83,6 +83,8 @@ type Receiver struct {
 	tokens atomic.Pointer[map[int64]string]
 	// ready is set once the manager's caches have synced.
 	ready atomic.Bool
+	// secretFound is true while the callback Secret exists.
+	secretFound atomic.Bool
 	// inflight bounds concurrent callback work.
 	inflight chan struct{}
 	refusals *refusalLog
@@ -201,7 +203,13 @@ func (c ownCache) GetCache() cache.Cache { return c.Cache }
 type readyWhenStarted struct{ r *Receiver }
 
 func (s readyWhenStarted) Start(context.Context) error {
-	if len(*s.r.tokens.Load()) == 0 {
+	switch {
+	case !s.r.secretFound.Load():
+		// The install does not ship this Secret (re-applying the install
+		// must not replace tokens): until someone creates it, no app is known.
+		s.r.log.Info("The callback Secret does not exist: every callback is refused (403) until it is created",
+			"secret", s.r.opts.Secret.String())
+	case len(*s.r.tokens.Load()) == 0:
 		s.r.log.Info("No app is configured: every callback is refused until the callback Secret has tokens",
 			"secret", s.r.opts.Secret.String())
 	}

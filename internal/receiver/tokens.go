@@ -54,7 +54,13 @@ func (r *Receiver) secretChanged(obj any, deleted bool) {
 		apps = append(apps, app)
 	}
 	// Only the app IDs: tokens never reach a log line.
-	r.log.Info("Loaded callback apps", "secret", r.opts.Secret.String(), "apps", apps, "deleted", deleted)
+	r.secretFound.Store(!deleted)
+	if deleted {
+		r.log.Info("The callback Secret was deleted: every callback is refused (403) until it is created again",
+			"secret", r.opts.Secret.String())
+		return
+	}
+	r.log.Info("Loaded callback apps", "secret", r.opts.Secret.String(), "apps", apps)
 }
 
 // parseTokens reads the callback Secret: each key an SDKAppID in decimal,

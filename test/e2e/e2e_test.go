@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -213,6 +214,32 @@ func TestDestroyedCallbacksCleanUpWithTheOperatorsRBAC(t *testing.T) {
 	if strings.Contains(mgrLog.String(), "is forbidden") {
 		t.Fatalf("the operator's RBAC refused something:\n%s", mgrLog.String())
 	}
+}
+
+// Applying the install again, as an upgrade does, keeps the webhook tokens:
+// the install does not own the callback Secret.
+func TestReapplyingTheInstallKeepsTheTokens(t *testing.T) {
+	raw, err := os.ReadFile(installYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range strings.Split(string(raw), "\n---\n") {
+		if strings.Contains(doc, "kind: Secret\n") && strings.Contains(doc, "name: channel-operator-callback\n") {
+			t.Fatalf("the install carries the callback Secret:\n%s", doc)
+		}
+	}
+	kubectl(t, "apply", "--server-side", "--force-conflicts", "-f", installYAML)
+	kubectl(t, "apply", "-f", installYAML) // client-side, as `make deploy` does
+	if got := jsonpath(t, operatorNamespace, "secret/channel-operator-callback", "{.data."+app+"}"); got == "" {
+		t.Fatal("the token is gone from the callback Secret")
+	}
+	eventually(t, func() error {
+		status, a := postDestroyed(t, "@TOA#_e2e_after_reapply", token)
+		if status != http.StatusOK || a.ActionStatus != callback.StatusOK {
+			return fmt.Errorf("a signed callback after the re-apply: %d %+v", status, a)
+		}
+		return nil
+	})
 }
 
 func TestBadCallbacksAreRefusedOverHTTP(t *testing.T) {

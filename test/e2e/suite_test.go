@@ -92,9 +92,10 @@ func setup(e *testenv.Env) error {
 	if _, err := e.Kubectl(ctx, "apply", "--server-side", "--force-conflicts", "-f", installYAML); err != nil {
 		return fmt.Errorf("applying the kustomize output: %w", err)
 	}
-	// The installed callback Secret is an empty example; give it a token.
-	if _, err := e.Kubectl(ctx, "-n", operatorNamespace, "patch", "secret", "channel-operator-callback",
-		"--type=merge", "-p", fmt.Sprintf(`{"stringData":{%q:%q}}`, app, token)); err != nil {
+	// The callback Secret is not part of the install: created as the README
+	// says.
+	if _, err := e.Kubectl(ctx, "-n", operatorNamespace, "create", "secret", "generic", "channel-operator-callback",
+		"--from-literal="+app+"="+token); err != nil {
 		return err
 	}
 
