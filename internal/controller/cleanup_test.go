@@ -176,8 +176,12 @@ func TestCleanupDeletesExactlyTheLinkedObjects(t *testing.T) {
 		got.Status.Cleanup.LastAttempt == nil {
 		t.Fatalf("cleanup status = %+v, want deleted=%d remaining=0", got.Status.Cleanup, len(linked))
 	}
-	if !strings.Contains(got.Status.Cleanup.Message, unservedKind+" is not served") {
+	if !strings.Contains(got.Status.Cleanup.Message, unservedKind+" skipped: not served by the cluster") {
 		t.Fatalf("cleanup message %q does not report the unserved kind", got.Status.Cleanup.Message)
+	}
+	if testutil.ToFloat64(cleanupKindUsable.WithLabelValues(unservedKind)) != 0 ||
+		testutil.ToFloat64(cleanupKindUsable.WithLabelValues("configmaps")) != 1 {
+		t.Fatal("channel_operator_cleanup_kind_usable does not tell the unserved kind from a usable one")
 	}
 	if n := testutil.ToFloat64(cleanupDeletions.WithLabelValues("configmaps")) - deletedConfigMaps; n != 3 {
 		t.Fatalf("configmaps deletions metric went up by %v, want 3", n)

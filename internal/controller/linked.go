@@ -30,7 +30,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 )
@@ -95,14 +94,12 @@ type cleaner struct {
 	live   client.Reader
 	writer client.Client
 	mapper meta.RESTMapper
-	kinds  []schema.GroupResource
+	// kinds says which cleanup kinds are usable.
+	kinds *kindTracker
 
 	// deletes bounds the deletions in flight across all reconciles.
 	deletes chan struct{}
 
-	// unserved remembers the kinds already reported as not served, so that
-	// each is logged once.
-	unserved sync.Map
 	// counted holds, per channel UID, the UIDs of the objects whose deletion
 	// was counted: the cache may still show an object held by its finalizers
 	// as not deleted, and deleting it again must not count it twice.
@@ -138,14 +135,10 @@ func (c *cleaner) findLinked(ctx context.Context, ch *chatv1alpha1.OfficialChann
 		}
 	}
 
-	for _, gr := range c.kinds {
-		gvk, note, err := c.namespacedKind(ctx, gr)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if note != "" {
-			notes = append(notes, note)
+	for _, gr := range c.kinds.kinds {
+		gvk, reason := c.kinds.usable(gr)
+		if reason != "" {
+			notes = append(notes, fmt.Sprintf("%s skipped: %s", gr, reason))
 			continue
 		}
 		list := &metav1.PartialObjectMetadataList{}
@@ -205,33 +198,6 @@ func (c *cleaner) getListed(ctx context.Context, namespace string, ref chatv1alp
 		return nil, "", fmt.Errorf("reading %s %s/%s: %w", ref.Kind, namespace, ref.Name, err)
 	}
 	return &linkedObject{resource: mapping.Resource.GroupResource(), obj: obj}, "", nil
-}
-
-// namespacedKind resolves a --cleanup-kinds entry. A kind the cluster does
-// not serve, or a cluster-scoped one, comes back as a note, logged once.
-func (c *cleaner) namespacedKind(ctx context.Context, gr schema.GroupResource) (schema.GroupVersionKind, string, error) {
-	gvk, err := c.mapper.KindFor(gr.WithVersion(""))
-	var note string
-	switch {
-	case meta.IsNoMatchError(err):
-		note = fmt.Sprintf("%s is not served by the cluster; skipped", gr)
-	case err != nil:
-		return gvk, "", fmt.Errorf("resolving %s: %w", gr, err)
-	default:
-		mapping, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if err != nil {
-			return gvk, "", fmt.Errorf("resolving %s: %w", gr, err)
-		}
-		if mapping.Scope.Name() != meta.RESTScopeNameNamespace {
-			note = fmt.Sprintf("%s is cluster-scoped and never linked; skipped", gr)
-		}
-	}
-	if note != "" {
-		if _, reported := c.unserved.LoadOrStore(gr, true); !reported {
-			logf.FromContext(ctx).Info("Skipping a cleanup kind", "kind", gr.String(), "reason", note)
-		}
-	}
-	return gvk, note, nil
 }
 
 // sweep deletes every linked object that is not already being deleted, with

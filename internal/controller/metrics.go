@@ -34,6 +34,11 @@ var (
 		Help: "Linked objects deleted by cleanups, by kind (resource.group).",
 	}, []string{"kind"})
 
+	cleanupKindUsable = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "channel_operator_cleanup_kind_usable",
+		Help: "1 when a --cleanup-kinds kind is served, has list/watch/delete and RBAC grants them; 0 while it is skipped.",
+	}, []string{"kind"})
+
 	cleanupDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "channel_operator_cleanup_duration_seconds",
 		Help:    "Time from receiving a channel's destruction to the end of its cleanup.",
@@ -42,7 +47,7 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(cleanupDeletions, cleanupDuration)
+	metrics.Registry.MustRegister(cleanupDeletions, cleanupDuration, cleanupKindUsable)
 }
 
 // phaseCollector counts OfficialChannels by phase at scrape time, from the

@@ -28,6 +28,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -77,6 +78,12 @@ type OfficialChannelReconciler struct {
 	// MaxConcurrentReconciles is how many channels are reconciled at once,
 	// and how many deletions are in flight at most.
 	MaxConcurrentReconciles int
+	// WatchNamespaces are the namespaces the operator works in; empty: all.
+	// RBAC must allow the cleanup kinds' verbs there.
+	WatchNamespaces []string
+	// KindRecheckInterval is how often a cleanup kind that is not usable
+	// (not served, or not granted) is checked again; a minute when zero.
+	KindRecheckInterval time.Duration
 
 	cleaner *cleaner
 	backoff workqueue.TypedRateLimiter[ctrl.Request]
@@ -294,32 +301,43 @@ func (r *OfficialChannelReconciler) patch(ctx context.Context, s *scope) error {
 // its channel's cleanup at once instead of at the next retry.
 func (r *OfficialChannelReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	workers := max(1, r.MaxConcurrentReconciles)
+	disco, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
+	if err != nil {
+		return fmt.Errorf("creating the discovery client: %w", err)
+	}
+	kinds := &kindTracker{kinds: r.CleanupKinds, mapper: mgr.GetRESTMapper(), discovery: disco, reviews: r.Client,
+		namespaces: r.WatchNamespaces, state: map[schema.GroupResource]kindState{}}
 	r.cleaner = &cleaner{cached: r.Client, live: r.APIReader, writer: r.Client, mapper: mgr.GetRESTMapper(),
-		kinds: r.CleanupKinds, deletes: make(chan struct{}, workers)}
+		kinds: kinds, deletes: make(chan struct{}, workers)}
 	r.backoff = workqueue.NewTypedItemExponentialFailureRateLimiter[ctrl.Request](minCleanupRetry, maxCleanupRetry)
 	if err := registerPhaseCollector(mgr.GetCache()); err != nil {
 		return fmt.Errorf("registering the phase metric: %w", err)
 	}
-	b := ctrl.NewControllerManagedBy(mgr).
+	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&chatv1alpha1.OfficialChannel{}).
 		// A destruction is a fact about the account: when one channel gets
 		// it, the others of its account learn it in their reconcile.
 		Watches(&chatv1alpha1.OfficialChannel{}, handler.EnqueueRequestsFromMapFunc(r.Destructions.SiblingsToTell),
 			builder.WithPredicates(destructionRecorded)).
 		Named("officialchannel").
-		WithOptions(controller.Options{MaxConcurrentReconciles: workers})
-	for _, gr := range r.CleanupKinds {
-		gvk, err := mgr.GetRESTMapper().KindFor(gr.WithVersion(""))
-		if err != nil {
-			// Not served now: the cleanup reports it, and reads it lazily if
-			// it appears later.
-			continue
-		}
-		obj := &metav1.PartialObjectMetadata{}
-		obj.SetGroupVersionKind(gvk)
-		b = b.WatchesMetadata(obj, handler.EnqueueRequestsFromMapFunc(r.channelOfLinked), builder.WithPredicates(beingDeleted))
+		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
+		Build(r)
+	if err != nil {
+		return err
 	}
-	return b.Complete(r)
+	// The metadata of every usable cleanup kind is watched: the cleanup reads
+	// linked objects from that cache, and a linked object that goes wakes its
+	// channel's cleanup at once instead of at the next retry. Kinds that are
+	// not usable yet are checked again by the leader.
+	kinds.watch = r.watchMetadata(c, mgr.GetCache())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	kinds.checkAll(logf.IntoContext(ctx, mgr.GetLogger().WithName("cleanup-kinds")))
+	interval := r.KindRecheckInterval
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	return mgr.Add(kindRechecker{tracker: kinds, interval: interval})
 }
 
 // destructionRecorded passes the events of OfficialChannels that have just

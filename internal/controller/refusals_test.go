@@ -124,7 +124,7 @@ func TestARepeatedDeleteIsCountedOnce(t *testing.T) {
 		return nil
 	})
 	c := &cleaner{cached: frozenReader{snapshot}, live: env.Client, writer: env.Client, mapper: env.Manager.GetRESTMapper(),
-		kinds: []schema.GroupResource{{Resource: "configmaps"}}, deletes: make(chan struct{}, 1)}
+		kinds: configMapsOnly(), deletes: make(chan struct{}, 1)}
 	first, second := c.sweep(ctx, ch), c.sweep(ctx, ch)
 	if len(first.errs)+len(second.errs) > 0 {
 		t.Fatalf("sweep errors: %v %v", first.errs, second.errs)
@@ -176,7 +176,7 @@ func TestAnObjectReplacedUnderTheSameNameIsNotDeleted(t *testing.T) {
 	create(t, replacement)
 
 	c := &cleaner{cached: frozenReader{snapshot}, live: env.Client, writer: env.Client, mapper: env.Manager.GetRESTMapper(),
-		kinds: []schema.GroupResource{{Resource: "configmaps"}}, deletes: make(chan struct{}, 1)}
+		kinds: configMapsOnly(), deletes: make(chan struct{}, 1)}
 	res := c.sweep(ctx, ch)
 	if len(res.errs) > 0 || res.deletedTotal() != 0 || len(res.remaining) != 0 {
 		t.Fatalf("sweep: errs %v, deleted %d, remaining %v", res.errs, res.deletedTotal(), res.remaining)
@@ -185,4 +185,11 @@ func TestAnObjectReplacedUnderTheSameNameIsNotDeleted(t *testing.T) {
 	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(replacement), got); err != nil || got.UID != replacement.UID {
 		t.Fatalf("the replacement is gone or changed: %v", err)
 	}
+}
+
+// configMapsOnly is a kindTracker that knows one usable kind: ConfigMaps.
+func configMapsOnly() *kindTracker {
+	gr := schema.GroupResource{Resource: "configmaps"}
+	return &kindTracker{kinds: []schema.GroupResource{gr},
+		state: map[schema.GroupResource]kindState{gr: {gvk: corev1.SchemeGroupVersion.WithKind("ConfigMap")}}}
 }

@@ -1,0 +1,221 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+)
+
+// A cleanup kind is watched (its metadata cached) only once it is usable:
+// served, with the verbs the cleanup needs in discovery, and granted by RBAC.
+// Watching a kind the operator may not list would leave its informer unsynced
+// forever: the controller would wait for it, clean up nothing, and the manager
+// would exit at the cache-sync timeout. So each kind is checked first; an
+// unusable one is reported (log, metric, status.cleanup.message) and skipped,
+// every other kind keeps working, and the check is made again every
+// recheckInterval, so that a grant added later is picked up without a restart.
+
+// neededVerbs are what the cleanup does with a cleanup kind.
+var neededVerbs = []string{"list", "watch", "delete"}
+
+// kindTracker knows which cleanup kinds are usable, and starts the watch of
+// a kind when it becomes so.
+type kindTracker struct {
+	kinds      []schema.GroupResource
+	mapper     meta.RESTMapper
+	discovery  discovery.DiscoveryInterface
+	reviews    client.Client
+	namespaces []string // where RBAC must allow the verbs; empty: cluster-wide
+	// watch starts the metadata watch of a usable kind.
+	watch func(gvk schema.GroupVersionKind) error
+
+	mu sync.Mutex
+	// state is, per kind, the GVK when usable or why not.
+	state map[schema.GroupResource]kindState
+}
+
+type kindState struct {
+	gvk    schema.GroupVersionKind
+	reason string // "" when usable
+}
+
+// usable returns the kind's GVK, or why the cleanup skips it.
+func (k *kindTracker) usable(gr schema.GroupResource) (schema.GroupVersionKind, string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	st, ok := k.state[gr]
+	if !ok {
+		return schema.GroupVersionKind{}, "not checked yet"
+	}
+	return st.gvk, st.reason
+}
+
+// checkAll checks every kind that is not usable yet and starts the watch of
+// each that is now. A kind once usable stays watched.
+func (k *kindTracker) checkAll(ctx context.Context) {
+	log := logf.FromContext(ctx)
+	for _, gr := range k.kinds {
+		if _, reason := k.usable(gr); reason == "" {
+			continue
+		}
+		gvk, reason, err := k.check(ctx, gr)
+		if err != nil {
+			reason = "cannot be checked now: " + err.Error()
+		}
+		if reason == "" {
+			if err := k.watch(gvk); err != nil {
+				reason = "its watch did not start: " + err.Error()
+			}
+		}
+		k.mu.Lock()
+		prev, seen := k.state[gr]
+		k.state[gr] = kindState{gvk: gvk, reason: reason}
+		k.mu.Unlock()
+		cleanupKindUsable.WithLabelValues(gr.String()).Set(boolGauge(reason == ""))
+		switch {
+		case reason == "":
+			log.Info("Cleanup kind usable: watching it", "kind", gr.String())
+		case !seen || prev.reason != reason:
+			log.Info("Skipping a cleanup kind until it is usable", "kind", gr.String(), "reason", reason)
+		}
+	}
+}
+
+// check says whether gr can be used now, and if not, why.
+func (k *kindTracker) check(ctx context.Context, gr schema.GroupResource) (schema.GroupVersionKind, string, error) {
+	gvk, err := k.mapper.KindFor(gr.WithVersion(""))
+	if meta.IsNoMatchError(err) {
+		if rm, ok := k.mapper.(meta.ResettableRESTMapper); ok {
+			rm.Reset() // it may be served later
+		}
+		return gvk, "not served by the cluster", nil
+	}
+	if err != nil {
+		return gvk, "", err
+	}
+	mapping, err := k.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return gvk, "", err
+	}
+	if mapping.Scope.Name() != meta.RESTScopeNameNamespace {
+		return gvk, "cluster-scoped: never linked", nil
+	}
+	resources, err := k.discovery.ServerResourcesForGroupVersion(gvk.GroupVersion().String())
+	if err != nil {
+		return gvk, "", fmt.Errorf("discovery of %s: %w", gvk.GroupVersion(), err)
+	}
+	for _, r := range resources.APIResources {
+		if r.Name != gr.Resource {
+			continue
+		}
+		var missing []string
+		for _, v := range neededVerbs {
+			if !slices.Contains(r.Verbs, v) {
+				missing = append(missing, v)
+			}
+		}
+		if len(missing) > 0 {
+			return gvk, "the API serves no " + strings.Join(missing, ", ") + " for it", nil
+		}
+	}
+	namespaces := k.namespaces
+	if len(namespaces) == 0 {
+		namespaces = []string{""}
+	}
+	for _, ns := range namespaces {
+		for _, verb := range neededVerbs {
+			review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+				ResourceAttributes: &authorizationv1.ResourceAttributes{Group: gr.Group, Resource: gr.Resource, Verb: verb, Namespace: ns},
+			}}
+			if err := k.reviews.Create(ctx, review); err != nil {
+				return gvk, "", fmt.Errorf("asking whether the operator may %s %s: %w", verb, gr, err)
+			}
+			if !review.Status.Allowed {
+				where := "cluster-wide"
+				if ns != "" {
+					where = "in namespace " + ns
+				}
+				return gvk, fmt.Sprintf("RBAC does not allow %s %s (grant get, list, watch, delete)", verb, where), nil
+			}
+		}
+	}
+	return gvk, "", nil
+}
+
+// Start checks the kinds that are not usable yet every interval, until ctx
+// ends. Only the leader runs it: only the leader's controller watches.
+func (k *kindTracker) Start(ctx context.Context, interval time.Duration) {
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			k.checkAll(ctx)
+		}
+	}
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// watchMetadata returns the watch function of a kindTracker: the metadata of
+// a cleanup kind, into the manager's cache, waking a channel whose cleanup
+// waits for one of its objects.
+func (r *OfficialChannelReconciler) watchMetadata(c controller.Controller, cache cache.Cache) func(schema.GroupVersionKind) error {
+	return func(gvk schema.GroupVersionKind) error {
+		obj := &metav1.PartialObjectMetadata{}
+		obj.SetGroupVersionKind(gvk)
+		return c.Watch(source.Kind[client.Object](cache, obj, handler.EnqueueRequestsFromMapFunc(r.channelOfLinked), beingDeleted))
+	}
+}
+
+// kindRechecker runs kindTracker.Start as a leader-elected runnable.
+type kindRechecker struct {
+	tracker  *kindTracker
+	interval time.Duration
+}
+
+func (k kindRechecker) Start(ctx context.Context) error {
+	k.tracker.Start(ctx, k.interval)
+	return nil
+}
+
+// NeedLeaderElection is true: only the leader's controller watches.
+func (kindRechecker) NeedLeaderElection() bool { return true }
