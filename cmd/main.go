@@ -68,6 +68,8 @@ type flags struct {
 	enableHTTP2          bool
 	enableLeaderElection bool
 	cleanupKinds         string
+	watchNamespaces      string
+	kindRecheck          time.Duration
 	callbackSecret       string
 	callback             receiver.Options
 	pendingTTL           time.Duration
@@ -90,6 +92,11 @@ func main() {
 		"If set, HTTP/2 will be enabled for the metrics server.")
 	flag.StringVar(&f.cleanupKinds, "cleanup-kinds", controller.DefaultCleanupKinds,
 		"Comma-separated resource.group list of the kinds swept for linked objects (core kinds without group).")
+	flag.DurationVar(&f.kindRecheck, "cleanup-kinds-recheck-interval", time.Minute,
+		"How often a --cleanup-kinds kind the operator cannot use yet (not served, not granted) is checked again.")
+	flag.StringVar(&f.watchNamespaces, "watch-namespaces", "",
+		"Comma-separated namespaces whose OfficialChannels the manager watches and cleans up in; "+
+			"empty (the default) means every namespace. The operator's own namespace need not be listed.")
 	flag.IntVar(&f.maxConcurrent, "max-concurrent-reconciles", 4,
 		"OfficialChannels reconciled (cleaned up) at once.")
 	flag.StringVar(&f.callback.BindAddress, "callback-bind-address", ":8082",
@@ -124,6 +131,10 @@ func run(f flags) error {
 	if err != nil {
 		return err
 	}
+	watchNamespaces, err := controller.ParseWatchNamespaces(f.watchNamespaces)
+	if err != nil {
+		return err
+	}
 	namespace := managerNamespace()
 	secret, err := receiver.ParseSecretRef(f.callbackSecret, namespace)
 	if err != nil {
@@ -134,6 +145,9 @@ func run(f flags) error {
 	f.callback.Timeouts = receiver.DefaultTimeouts
 	if err := f.callback.Validate(); err != nil {
 		return err
+	}
+	if f.kindRecheck <= 0 {
+		return fmt.Errorf("--cleanup-kinds-recheck-interval must be positive, got %s", f.kindRecheck)
 	}
 	if f.maxConcurrent <= 0 {
 		return fmt.Errorf("--max-concurrent-reconciles must be positive, got %d", f.maxConcurrent)
@@ -162,8 +176,12 @@ func run(f flags) error {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme: scheme,
 		// The cache holds OfficialChannels and the metadata of the cleanup
-		// kinds, stripped to what the cleanup reads.
-		Cache:                  controller.CacheOptions(),
+		// kinds, stripped to what the cleanup reads, of the watched
+		// namespaces only: the reconciler, the cleanup and the receiver's
+		// matching see no others. What lives in the manager's own namespace
+		// (leases, pending records, the callback Secret) is read through
+		// clients of its own, whether or not that namespace is watched.
+		Cache:                  controller.CacheOptions(watchNamespaces...),
 		Metrics:                metricsServerOptions,
 		HealthProbeBindAddress: f.probeAddr,
 		PprofBindAddress:       f.pprofAddr,
@@ -183,7 +201,8 @@ func run(f flags) error {
 	if err := destruction.SetupIndex(ctx, mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
-	// Pending destructions are read and written on the API server directly.
+	// Pending destructions are read and written on the API server directly
+	// (not through the cache, which may not hold the manager's namespace).
 	direct, err := client.New(cfg, client.Options{Scheme: scheme, Mapper: mgr.GetRESTMapper(), HTTPClient: mgr.GetHTTPClient()})
 	if err != nil {
 		return fmt.Errorf("creating API client: %w", err)
@@ -194,15 +213,20 @@ func run(f flags) error {
 		API:     mgr.GetAPIReader(),
 		Client:  mgr.GetClient(),
 		Pending: pending,
+		// Its API server lists, unlike the cache, are not confined by
+		// themselves.
+		Namespaces: watchNamespaces,
 	}
 
 	if err := (&controller.OfficialChannelReconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
 		CleanupKinds:            cleanupKinds,
+		WatchNamespaces:         watchNamespaces,
 		Destructions:            destructions,
 		Events:                  mgr.GetEventRecorder("channel-operator"),
 		MaxConcurrentReconciles: f.maxConcurrent,
+		KindRecheckInterval:     f.kindRecheck,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up OfficialChannel controller: %w", err)
 	}
@@ -220,8 +244,12 @@ func run(f flags) error {
 		return fmt.Errorf("setting up ready check: %w", err)
 	}
 
+	watching := "all"
+	if len(watchNamespaces) > 0 {
+		watching = strings.Join(watchNamespaces, ",")
+	}
 	setupLog.Info("Starting manager", "namespace", namespace, "callbackSecret", f.callback.Secret.String(),
-		"leaderElection", f.enableLeaderElection)
+		"leaderElection", f.enableLeaderElection, "watchNamespaces", watching)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("running manager: %w", err)
 	}

@@ -17,17 +17,58 @@ limitations under the License.
 package controller
 
 import (
+	"fmt"
+	"strings"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 )
 
-// CacheOptions are the manager cache's options. The cache holds every
-// OfficialChannel and the metadata of every object of the cleanup kinds, in
+// CacheOptions are the manager cache's options. The cache holds the
+// OfficialChannels and the metadata of the objects of the cleanup kinds, in
 // the process that faces the internet: it keeps of that metadata only what
-// the cleanup reads.
-func CacheOptions() cache.Options {
-	return cache.Options{DefaultTransform: StripMetadata}
+// the cleanup reads. With namespaces (--watch-namespaces) it holds only
+// those namespaces' objects, and needs list and watch only there: the
+// reconciler, the cleanup and the receiver's matching then see nothing
+// else. Without, it holds every namespace's.
+func CacheOptions(namespaces ...string) cache.Options {
+	opts := cache.Options{DefaultTransform: StripMetadata}
+	if len(namespaces) > 0 {
+		opts.DefaultNamespaces = make(map[string]cache.Config, len(namespaces))
+		for _, ns := range namespaces {
+			opts.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	return opts
+}
+
+// ParseWatchNamespaces parses --watch-namespaces: comma-separated namespace
+// names. Empty (the default) means every namespace and gives nil. It refuses
+// empty entries, names that are not DNS-1123 labels and duplicates: a typo
+// must stop the manager at start-up, not leave a namespace unwatched.
+func ParseWatchNamespaces(s string) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var namespaces []string
+	seen := map[string]bool{}
+	for _, raw := range strings.Split(s, ",") {
+		ns := strings.TrimSpace(raw)
+		if ns == "" {
+			return nil, fmt.Errorf("--watch-namespaces %q: empty entry", s)
+		}
+		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+			return nil, fmt.Errorf("--watch-namespaces: namespace %q: %s", ns, strings.Join(errs, "; "))
+		}
+		if seen[ns] {
+			return nil, fmt.Errorf("--watch-namespaces: %q listed twice", ns)
+		}
+		seen[ns] = true
+		namespaces = append(namespaces, ns)
+	}
+	return namespaces, nil
 }
 
 var stripManagedFields = cache.TransformStripManagedFields()

@@ -32,9 +32,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/internal/status"
 )
 
 // A cleanup kind is watched (its metadata cached) only once it is usable:
@@ -59,6 +63,11 @@ type kindTracker struct {
 	namespaces []string // where RBAC must allow the verbs; empty: cluster-wide
 	// watch starts the metadata watch of a usable kind.
 	watch func(gvk schema.GroupVersionKind) error
+	// channels reads OfficialChannels (the cache); woken receives those whose
+	// cleanup waits, when a kind becomes usable: their retry may be minutes
+	// away.
+	channels client.Reader
+	woken    chan event.GenericEvent
 
 	mu sync.Mutex
 	// state is, per kind, the GVK when usable or why not.
@@ -68,17 +77,27 @@ type kindTracker struct {
 type kindState struct {
 	gvk    schema.GroupVersionKind
 	reason string // "" when usable
+	// skip is true when the kind cannot hold a linked object (not served,
+	// cluster-scoped): the cleanup can finish without it. Otherwise (verbs
+	// missing, RBAC refuses, the check failed) objects of the kind may be
+	// linked, and no cleanup can finish until the kind is usable.
+	skip bool
+	// refused is true when the operator is refused the kind (verbs missing,
+	// RBAC); false when it could not be checked (an API error): only a
+	// refusal lets a deleted channel go without the kind.
+	refused bool
 }
 
-// usable returns the kind's GVK, or why the cleanup skips it.
-func (k *kindTracker) usable(gr schema.GroupResource) (schema.GroupVersionKind, string) {
+// usable returns what is known of the kind: its GVK when usable (no
+// reason), or why the cleanup cannot list it.
+func (k *kindTracker) usable(gr schema.GroupResource) kindState {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	st, ok := k.state[gr]
 	if !ok {
-		return schema.GroupVersionKind{}, "not checked yet"
+		return kindState{reason: "not checked yet"}
 	}
-	return st.gvk, st.reason
+	return st
 }
 
 // checkAll checks every kind that is not usable yet and starts the watch of
@@ -86,13 +105,14 @@ func (k *kindTracker) usable(gr schema.GroupResource) (schema.GroupVersionKind, 
 func (k *kindTracker) checkAll(ctx context.Context) {
 	log := logf.FromContext(ctx)
 	for _, gr := range k.kinds {
-		if _, reason := k.usable(gr); reason == "" {
+		if k.usable(gr).reason == "" {
 			continue
 		}
-		gvk, reason, err := k.check(ctx, gr)
+		gvk, reason, skip, err := k.check(ctx, gr)
 		if err != nil {
 			reason = "cannot be checked now: " + err.Error()
 		}
+		refused := err == nil && reason != "" && !skip
 		if reason == "" {
 			if err := k.watch(gvk); err != nil {
 				reason = "its watch did not start: " + err.Error()
@@ -100,10 +120,13 @@ func (k *kindTracker) checkAll(ctx context.Context) {
 		}
 		k.mu.Lock()
 		prev, seen := k.state[gr]
-		k.state[gr] = kindState{gvk: gvk, reason: reason}
+		k.state[gr] = kindState{gvk: gvk, reason: reason, skip: skip && reason != "", refused: refused}
 		k.mu.Unlock()
 		cleanupKindUsable.WithLabelValues(gr.String()).Set(boolGauge(reason == ""))
 		switch {
+		case reason == "" && seen:
+			log.Info("Cleanup kind usable now: watching it, and waking the cleanups that wait", "kind", gr.String())
+			k.wakeCleanups(ctx)
 		case reason == "":
 			log.Info("Cleanup kind usable: watching it", "kind", gr.String())
 		case !seen || prev.reason != reason:
@@ -112,28 +135,53 @@ func (k *kindTracker) checkAll(ctx context.Context) {
 	}
 }
 
-// check says whether gr can be used now, and if not, why.
-func (k *kindTracker) check(ctx context.Context, gr schema.GroupResource) (schema.GroupVersionKind, string, error) {
-	gvk, err := k.mapper.KindFor(gr.WithVersion(""))
+// wakeCleanups sends every OfficialChannel whose cleanup has not finished
+// to the controller.
+func (k *kindTracker) wakeCleanups(ctx context.Context) {
+	if k.woken == nil {
+		return
+	}
+	var list chatv1alpha1.OfficialChannelList
+	if err := k.channels.List(ctx, &list); err != nil {
+		logf.FromContext(ctx).Error(err, "Listing the cleanups to wake")
+		return
+	}
+	for i := range list.Items {
+		ch := &list.Items[i]
+		if !status.CleanupDue(ch) || status.CleanedUp(ch) {
+			continue
+		}
+		select {
+		case k.woken <- event.GenericEvent{Object: ch}:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// check says whether gr can be used now, if not why, and whether the
+// cleanup may then skip it (no object of it can be linked).
+func (k *kindTracker) check(ctx context.Context, gr schema.GroupResource) (gvk schema.GroupVersionKind, reason string, skip bool, err error) {
+	gvk, err = k.mapper.KindFor(gr.WithVersion(""))
 	if meta.IsNoMatchError(err) {
 		if rm, ok := k.mapper.(meta.ResettableRESTMapper); ok {
 			rm.Reset() // it may be served later
 		}
-		return gvk, "not served by the cluster", nil
+		return gvk, "not served by the cluster", true, nil
 	}
 	if err != nil {
-		return gvk, "", err
+		return gvk, "", false, err
 	}
 	mapping, err := k.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
-		return gvk, "", err
+		return gvk, "", false, err
 	}
 	if mapping.Scope.Name() != meta.RESTScopeNameNamespace {
-		return gvk, "cluster-scoped: never linked", nil
+		return gvk, "cluster-scoped: never linked", true, nil
 	}
 	resources, err := k.discovery.ServerResourcesForGroupVersion(gvk.GroupVersion().String())
 	if err != nil {
-		return gvk, "", fmt.Errorf("discovery of %s: %w", gvk.GroupVersion(), err)
+		return gvk, "", false, fmt.Errorf("discovery of %s: %w", gvk.GroupVersion(), err)
 	}
 	for _, r := range resources.APIResources {
 		if r.Name != gr.Resource {
@@ -146,7 +194,7 @@ func (k *kindTracker) check(ctx context.Context, gr schema.GroupResource) (schem
 			}
 		}
 		if len(missing) > 0 {
-			return gvk, "the API serves no " + strings.Join(missing, ", ") + " for it", nil
+			return gvk, "the API serves no " + strings.Join(missing, ", ") + " for it", false, nil
 		}
 	}
 	namespaces := k.namespaces
@@ -159,18 +207,18 @@ func (k *kindTracker) check(ctx context.Context, gr schema.GroupResource) (schem
 				ResourceAttributes: &authorizationv1.ResourceAttributes{Group: gr.Group, Resource: gr.Resource, Verb: verb, Namespace: ns},
 			}}
 			if err := k.reviews.Create(ctx, review); err != nil {
-				return gvk, "", fmt.Errorf("asking whether the operator may %s %s: %w", verb, gr, err)
+				return gvk, "", false, fmt.Errorf("asking whether the operator may %s %s: %w", verb, gr, err)
 			}
 			if !review.Status.Allowed {
 				where := "cluster-wide"
 				if ns != "" {
 					where = "in namespace " + ns
 				}
-				return gvk, fmt.Sprintf("RBAC does not allow %s %s (grant get, list, watch, delete)", verb, where), nil
+				return gvk, fmt.Sprintf("RBAC does not allow %s %s (grant get, list, watch, delete)", verb, where), false, nil
 			}
 		}
 	}
-	return gvk, "", nil
+	return gvk, "", false, nil
 }
 
 // Start checks the kinds that are not usable yet every interval, until ctx
@@ -198,11 +246,11 @@ func boolGauge(b bool) float64 {
 // watchMetadata returns the watch function of a kindTracker: the metadata of
 // a cleanup kind, into the manager's cache, waking a channel whose cleanup
 // waits for one of its objects.
-func (r *OfficialChannelReconciler) watchMetadata(c controller.Controller, cache cache.Cache) func(schema.GroupVersionKind) error {
+func (r *OfficialChannelReconciler) watchMetadata(c controller.Controller, from cache.Cache) func(schema.GroupVersionKind) error {
 	return func(gvk schema.GroupVersionKind) error {
 		obj := &metav1.PartialObjectMetadata{}
 		obj.SetGroupVersionKind(gvk)
-		return c.Watch(source.Kind[client.Object](cache, obj, handler.EnqueueRequestsFromMapFunc(r.channelOfLinked), beingDeleted))
+		return c.Watch(source.Kind[client.Object](from, obj, handler.EnqueueRequestsFromMapFunc(r.channelOfLinked), beingDeleted))
 	}
 }
 

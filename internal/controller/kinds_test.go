@@ -65,8 +65,12 @@ func TestUnusableCleanupKindsAreSkippedUntilUsable(t *testing.T) {
 		nodes:      "cluster-scoped",
 		widgets:    "not served by the cluster",
 	} {
-		if _, reason := kinds.usable(gr); !strings.Contains(reason, want) {
-			t.Errorf("%s: reason %q, want %q", gr, reason, want)
+		// Only a kind that cannot hold a linked object may be skipped.
+		if st := kinds.usable(gr); st.skip != (gr == nodes || gr == widgets) || st.refused != (gr == configMaps || gr == bindings) {
+			t.Errorf("%s: skip %v, refused %v", gr, st.skip, st.refused)
+		}
+		if st := kinds.usable(gr); !strings.Contains(st.reason, want) {
+			t.Errorf("%s: reason %q, want %q", gr, st.reason, want)
 		}
 	}
 	if len(watched) != 0 {
@@ -82,8 +86,8 @@ func TestUnusableCleanupKindsAreSkippedUntilUsable(t *testing.T) {
 		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}}})
 	testenv.Eventually(t, testenv.WaitTimeout, func() error {
 		kinds.checkAll(ctx)
-		if _, reason := kinds.usable(configMaps); reason != "" {
-			return fmt.Errorf("configmaps still unusable: %s", reason)
+		if st := kinds.usable(configMaps); st.reason != "" {
+			return fmt.Errorf("configmaps still unusable: %s", st.reason)
 		}
 		return nil
 	})

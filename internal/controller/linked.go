@@ -60,6 +60,10 @@ type sweepResult struct {
 	refused int
 }
 
+// errUnusableKind marks a cleanup kind the operator may not list, watch or
+// delete: a refusal, like a Forbidden answer.
+var errUnusableKind = errors.New("cannot use cleanup kind")
+
 // blockedOnlyByRefusals is true when nothing but refusals (Forbidden) kept
 // the pass from finishing: no object waits for its finalizers, no other call
 // failed. Waiting longer cannot help such a cleanup.
@@ -68,7 +72,7 @@ func (r sweepResult) blockedOnlyByRefusals() bool {
 		return false
 	}
 	for _, err := range r.errs {
-		if !apierrors.IsForbidden(err) {
+		if !apierrors.IsForbidden(err) && !errors.Is(err, errUnusableKind) {
 			return false
 		}
 	}
@@ -136,9 +140,18 @@ func (c *cleaner) findLinked(ctx context.Context, ch *chatv1alpha1.OfficialChann
 	}
 
 	for _, gr := range c.kinds.kinds {
-		gvk, reason := c.kinds.usable(gr)
-		if reason != "" {
-			notes = append(notes, fmt.Sprintf("%s skipped: %s", gr, reason))
+		kind := c.kinds.usable(gr)
+		gvk := kind.gvk
+		switch {
+		case kind.reason != "" && kind.skip:
+			notes = append(notes, fmt.Sprintf("%s skipped: %s", gr, kind.reason))
+			continue
+		case kind.refused:
+			// Objects of the kind may be linked: the cleanup is not done.
+			errs = append(errs, fmt.Errorf("%w %s: %s", errUnusableKind, gr, kind.reason))
+			continue
+		case kind.reason != "":
+			errs = append(errs, fmt.Errorf("cleanup kind %s: %s", gr, kind.reason))
 			continue
 		}
 		list := &metav1.PartialObjectMetadataList{}

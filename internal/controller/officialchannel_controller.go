@@ -40,6 +40,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 	"github.com/channel-operator/channel-operator/internal/destruction"
@@ -306,7 +307,8 @@ func (r *OfficialChannelReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return fmt.Errorf("creating the discovery client: %w", err)
 	}
 	kinds := &kindTracker{kinds: r.CleanupKinds, mapper: mgr.GetRESTMapper(), discovery: disco, reviews: r.Client,
-		namespaces: r.WatchNamespaces, state: map[schema.GroupResource]kindState{}}
+		namespaces: r.WatchNamespaces, state: map[schema.GroupResource]kindState{},
+		channels: r.Client, woken: make(chan event.GenericEvent)}
 	r.cleaner = &cleaner{cached: r.Client, live: r.APIReader, writer: r.Client, mapper: mgr.GetRESTMapper(),
 		kinds: kinds, deletes: make(chan struct{}, workers)}
 	r.backoff = workqueue.NewTypedItemExponentialFailureRateLimiter[ctrl.Request](minCleanupRetry, maxCleanupRetry)
@@ -319,6 +321,8 @@ func (r *OfficialChannelReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// it, the others of its account learn it in their reconcile.
 		Watches(&chatv1alpha1.OfficialChannel{}, handler.EnqueueRequestsFromMapFunc(r.Destructions.SiblingsToTell),
 			builder.WithPredicates(destructionRecorded)).
+		// A cleanup kind that becomes usable wakes the cleanups waiting for it.
+		WatchesRawSource(source.Channel(kinds.woken, &handler.EnqueueRequestForObject{})).
 		Named("officialchannel").
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		Build(r)

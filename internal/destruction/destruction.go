@@ -75,13 +75,15 @@ func ListCached(ctx context.Context, cache client.Reader, sdkAppID int64, offici
 
 // ListLive lists the channel's OfficialChannels from the API server itself,
 // through the CRD's selectable fields: it sees objects the cache may not have
-// caught up with yet.
-func ListLive(ctx context.Context, api client.Reader, sdkAppID int64, officialAccountID string) ([]chatv1alpha1.OfficialChannel, error) {
+// caught up with yet. In every namespace, unless opts say otherwise
+// (client.InNamespace).
+func ListLive(ctx context.Context, api client.Reader, sdkAppID int64, officialAccountID string, opts ...client.ListOption) ([]chatv1alpha1.OfficialChannel, error) {
 	var list chatv1alpha1.OfficialChannelList
-	if err := api.List(ctx, &list, client.MatchingFields{
+	opts = append(opts, client.MatchingFields{
 		fieldSDKAppID:          strconv.FormatInt(sdkAppID, 10),
 		fieldOfficialAccountID: officialAccountID,
-	}); err != nil {
+	})
+	if err := api.List(ctx, &list, opts...); err != nil {
 		return nil, fmt.Errorf("listing OfficialChannels from the API server: %w", err)
 	}
 	return list.Items, nil

@@ -50,6 +50,12 @@ type Recorder struct {
 	// Client writes status.
 	Client  client.Client
 	Pending *PendingStore
+	// Namespaces confines the Recorder to the OfficialChannels of these
+	// namespaces (--watch-namespaces); empty: every namespace. A channel
+	// elsewhere is never written, never listed from the API server (the
+	// operator may be allowed to list only in these namespaces), and never
+	// given, nor gives, a kept destruction.
+	Namespaces []string
 }
 
 // Outcome says what Record did.
@@ -85,8 +91,9 @@ const retryBackoff = 25 * time.Millisecond
 // it was computed from, so a concurrent status update (by the reconciler or
 // another replica) is never overwritten: on a conflict the object is read
 // again and the destruction applied to the fresh copy, if it still needs it.
+// Only OfficialChannels in Namespaces (all, when empty) are written.
 func (r *Recorder) Record(ctx context.Context, rec Record) (Outcome, error) {
-	channels, err := ListCached(ctx, r.Cache, rec.SDKAppID, rec.OfficialAccountID)
+	channels, err := r.listCached(ctx, rec.SDKAppID, rec.OfficialAccountID)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -104,12 +111,59 @@ func (r *Recorder) Record(ctx context.Context, rec Record) (Outcome, error) {
 	// An OfficialChannel created an instant ago may be missing from the
 	// cache, and its reconcile may have looked for a pending record before
 	// this one existed; the API server's own list closes that gap.
-	if channels, err = ListLive(ctx, r.API, rec.SDKAppID, rec.OfficialAccountID); err != nil {
+	if channels, err = r.listLive(ctx, rec.SDKAppID, rec.OfficialAccountID); err != nil {
 		return Outcome{}, err
 	}
 	out, err := r.recordSome(ctx, channels, rec)
 	out.Pending = out.Recorded+out.Unchanged == 0
 	return out, err
+}
+
+// watches reports whether the Recorder is for the OfficialChannels of
+// namespace ns.
+func (r *Recorder) watches(ns string) bool {
+	return len(r.Namespaces) == 0 || slices.Contains(r.Namespaces, ns)
+}
+
+// watched keeps, of channels, those in the watched namespaces.
+func (r *Recorder) watched(channels []chatv1alpha1.OfficialChannel) []chatv1alpha1.OfficialChannel {
+	if len(r.Namespaces) == 0 {
+		return channels
+	}
+	return slices.DeleteFunc(channels, func(ch chatv1alpha1.OfficialChannel) bool { return !r.watches(ch.Namespace) })
+}
+
+// listCached is ListCached, confined to the watched namespaces (the
+// manager's cache is confined already; a cache that is not, as in tests,
+// is filtered).
+func (r *Recorder) listCached(ctx context.Context, sdkAppID int64, officialAccountID string) ([]chatv1alpha1.OfficialChannel, error) {
+	channels, err := ListCached(ctx, r.Cache, sdkAppID, officialAccountID)
+	return r.watched(channels), err
+}
+
+// listLive is ListLive, confined to the watched namespaces: one list in
+// every namespace, or one list in each watched namespace, ParallelWrites at
+// a time, since the operator may be allowed to list nowhere else.
+func (r *Recorder) listLive(ctx context.Context, sdkAppID int64, officialAccountID string) ([]chatv1alpha1.OfficialChannel, error) {
+	if len(r.Namespaces) == 0 {
+		return ListLive(ctx, r.API, sdkAppID, officialAccountID)
+	}
+	lists := make([][]chatv1alpha1.OfficialChannel, len(r.Namespaces))
+	errs := make([]error, len(r.Namespaces))
+	slots := make(chan struct{}, ParallelWrites)
+	var wg sync.WaitGroup
+	for i, ns := range r.Namespaces {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			lists[i], errs[i] = ListLive(ctx, r.API, sdkAppID, officialAccountID, client.InNamespace(ns))
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return r.watched(slices.Concat(lists...)), nil
 }
 
 // recordSome applies rec to the MaxDirectWrites oldest of channels,
@@ -223,6 +277,8 @@ func (r *Recorder) recordOne(ctx context.Context, ch *chatv1alpha1.OfficialChann
 // officialAccountID) is ch's too (found through the cache's index: no API
 // call), and so is one kept in the pending store before ch existed. Only the
 // status in memory changes: the reconciler's own status patch writes it.
+// Confined to Namespaces, a channel elsewhere gets nothing and no sibling
+// elsewhere counts.
 //
 // The pending store is read only for a channel seen for the first time (no
 // phase yet): a channel that has a phase was in the cache when any later
@@ -230,10 +286,10 @@ func (r *Recorder) recordOne(ctx context.Context, ch *chatv1alpha1.OfficialChann
 // here; one created while Record kept a record is found by Record's own
 // fresh list after keeping it.
 func (r *Recorder) ApplyKept(ctx context.Context, ch *chatv1alpha1.OfficialChannel, now time.Time) (bool, error) {
-	if ch.Status.Destruction != nil {
+	if ch.Status.Destruction != nil || !r.watches(ch.Namespace) {
 		return false, nil
 	}
-	siblings, err := ListCached(ctx, r.Cache, ch.Spec.SDKAppID, ch.Spec.OfficialAccountID)
+	siblings, err := r.listCached(ctx, ch.Spec.SDKAppID, ch.Spec.OfficialAccountID)
 	if err != nil {
 		return false, err
 	}
@@ -272,10 +328,10 @@ func firstRecorded(channels []chatv1alpha1.OfficialChannel, self types.UID) *cha
 // index only.
 func (r *Recorder) SiblingsToTell(ctx context.Context, obj client.Object) []reconcile.Request {
 	ch, ok := obj.(*chatv1alpha1.OfficialChannel)
-	if !ok || ch.Status.Destruction == nil {
+	if !ok || ch.Status.Destruction == nil || !r.watches(ch.Namespace) {
 		return nil
 	}
-	siblings, err := ListCached(ctx, r.Cache, ch.Spec.SDKAppID, ch.Spec.OfficialAccountID)
+	siblings, err := r.listCached(ctx, ch.Spec.SDKAppID, ch.Spec.OfficialAccountID)
 	if err != nil {
 		return nil
 	}

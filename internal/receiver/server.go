@@ -66,9 +66,11 @@ const (
 )
 
 // The callback Secret: only the one named by --callback-secret is watched
-// (the manager's cache selects it by name). config/default names it
-// channel-operator-callback; a Secret of another name needs this grant too.
-// +kubebuilder:rbac:groups="",namespace=system,resources=secrets,resourceNames=callback,verbs=get;list;watch
+// (the manager's cache selects it by name). The grant names the default,
+// channel-operator-callback, which the user creates (the install does not
+// carry it, so kustomize's name prefix does not apply); a Secret of another
+// name needs this grant changed.
+// +kubebuilder:rbac:groups="",namespace=system,resources=secrets,resourceNames=channel-operator-callback,verbs=get;list;watch
 
 // Receiver is the HTTP endpoint for Chat callbacks. It runs on every replica
 // of the manager: the Chat backend may reach any of them.
