@@ -80,7 +80,7 @@ mutate: gremlins $(if $(MUTATE_ALL),envtest) ## Mutation testing with a kill-rat
 	@set -e; for pkg in $(MUTATE_PKGS) $(if $(MUTATE_ALL),$(MUTATE_ENVTEST_PKGS)); do \
 		echo "== $$pkg"; \
 		out=$$(KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" "$(GREMLINS)" unleash "$$pkg" --workers 2 \
-			--timeout-coefficient 10 --output-statuses lt 2>&1); \
+			--timeout-coefficient 10 --output-statuses lt 2>&1) || { echo "$$out"; exit 1; }; \
 		echo "$$out"; \
 		eff=$$(echo "$$out" | awk '/Test efficacy:/ {sub("%", "", $$3); print $$3}'); \
 		if ! awk -v e="$$eff" -v f="$(MUTATE_FLOOR)" 'BEGIN { exit !(e != "" && e + 0 >= f) }'; then \

@@ -23,7 +23,6 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -77,13 +76,7 @@ func TestHeldObjectKeepsCleaningUpAndBlocksDeletion(t *testing.T) {
 	}
 
 	release(t, held)
-	testenv.Eventually(t, testenv.WaitTimeout, func() error {
-		err := env.Client.Get(ctx, client.ObjectKeyFromObject(ch), &chatv1alpha1.OfficialChannel{})
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("channel still there: %v", err)
-	})
+	env.WaitGone(t, ch)
 	if exists(t, held) {
 		t.Fatal("held object still there")
 	}
@@ -147,13 +140,7 @@ func TestDeletingActiveChannelDeletesNothing(t *testing.T) {
 	if err := env.Client.Delete(ctx, ch); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, testenv.WaitTimeout, func() error {
-		err := env.Client.Get(ctx, client.ObjectKeyFromObject(ch), &chatv1alpha1.OfficialChannel{})
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("channel still present: %v", err)
-	})
+	env.WaitGone(t, ch)
 	assertUntouched(t, before)
 }
 
@@ -173,13 +160,7 @@ func TestDeletingCleanedUpChannelRunsNoSecondCleanup(t *testing.T) {
 	if err := env.Client.Delete(ctx, getChannel(t, ch)); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, testenv.WaitTimeout, func() error {
-		err := env.Client.Get(ctx, client.ObjectKeyFromObject(ch), &chatv1alpha1.OfficialChannel{})
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("channel still present: %v", err)
-	})
+	env.WaitGone(t, ch)
 	assertUntouched(t, before)
 	if started := countEvents(t, ch, EventCleanupStarted); started != 1 {
 		t.Fatalf("%d CleanupStarted events, want 1", started)
@@ -205,13 +186,7 @@ func TestDeletingADestroyedOrphanChannelDeletesNothing(t *testing.T) {
 	if err := env.Client.Delete(ctx, getChannel(t, ch)); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, testenv.WaitTimeout, func() error {
-		err := env.Client.Get(ctx, client.ObjectKeyFromObject(ch), &chatv1alpha1.OfficialChannel{})
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("channel still present: %v", err)
-	})
+	env.WaitGone(t, ch)
 	assertUntouched(t, before)
 }
 

@@ -23,6 +23,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -59,6 +60,9 @@ type sweepResult struct {
 	// refused (Forbidden): no retry will delete them until someone grants it.
 	refused int
 }
+
+// cacheListTimeout bounds one list of a cleanup kind from the cache.
+const cacheListTimeout = 30 * time.Second
 
 // errUnusableKind marks a cleanup kind the operator may not list, watch or
 // delete: a refusal, like a Forbidden answer.
@@ -157,7 +161,13 @@ func (c *cleaner) findLinked(ctx context.Context, ch *chatv1alpha1.OfficialChann
 		list := &metav1.PartialObjectMetadataList{}
 		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
 		// One list per kind serves both the label and the ownerReference link.
-		if err := c.cached.List(ctx, list, client.InNamespace(ch.Namespace)); err != nil {
+		// A cache list waits for its informer's sync: bounded, so that a kind
+		// whose list fails after it was found usable (a grant revoked, a
+		// conversion webhook down) stalls no worker for good.
+		listCtx, cancel := context.WithTimeout(ctx, cacheListTimeout)
+		err := c.cached.List(listCtx, list, client.InNamespace(ch.Namespace))
+		cancel()
+		if err != nil {
 			errs = append(errs, fmt.Errorf("listing %s in %s: %w", gr, ch.Namespace, err))
 			continue
 		}

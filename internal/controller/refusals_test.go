@@ -90,13 +90,7 @@ func TestRefusedObjectsDoNotHoldADeletedChannel(t *testing.T) {
 	if err := env.Client.Delete(ctx, getChannel(t, ch)); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, testenv.WaitTimeout, func() error {
-		err := env.Client.Get(ctx, client.ObjectKeyFromObject(ch), &chatv1alpha1.OfficialChannel{})
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("the OfficialChannel is still held: %v", err)
-	})
+	env.WaitGone(t, ch)
 	waitForEvents(t, ch, EventCleanupRefused)
 	if !exists(t, refused) {
 		t.Fatal("the refused object is gone: it was not refused")
@@ -115,14 +109,7 @@ func TestARepeatedDeleteIsCountedOnce(t *testing.T) {
 	t.Cleanup(func() { release(t, held) })
 
 	// What a cache that has not caught up with the deletion shows.
-	var snapshot metav1.PartialObjectMetadataList
-	snapshot.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
-	testenv.Eventually(t, testenv.WaitTimeout, func() error {
-		if err := env.Manager.GetCache().List(ctx, &snapshot, client.InNamespace(ns)); err != nil || len(snapshot.Items) == 0 {
-			return fmt.Errorf("not cached yet: %v", err)
-		}
-		return nil
-	})
+	snapshot := cachedConfigMaps(t, ns)
 	c := &cleaner{cached: frozenReader{snapshot}, live: env.Client, writer: env.Client, mapper: env.Manager.GetRESTMapper(),
 		kinds: configMapsOnly(), deletes: make(chan struct{}, 1)}
 	first, second := c.sweep(ctx, ch), c.sweep(ctx, ch)
@@ -160,14 +147,7 @@ func TestAnObjectReplacedUnderTheSameNameIsNotDeleted(t *testing.T) {
 	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyOrphan)
 	old := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "news-config", labelled("news"))}
 	create(t, old)
-	var snapshot metav1.PartialObjectMetadataList
-	snapshot.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
-	testenv.Eventually(t, testenv.WaitTimeout, func() error {
-		if err := env.Manager.GetCache().List(ctx, &snapshot, client.InNamespace(ns)); err != nil || len(snapshot.Items) == 0 {
-			return fmt.Errorf("not cached yet: %v", err)
-		}
-		return nil
-	})
+	snapshot := cachedConfigMaps(t, ns)
 	// Someone replaces it, unlabelled, before the cleanup's delete lands.
 	if err := env.Client.Delete(ctx, old); err != nil {
 		t.Fatal(err)
@@ -192,4 +172,21 @@ func configMapsOnly() *kindTracker {
 	gr := schema.GroupResource{Resource: "configmaps"}
 	return &kindTracker{kinds: []schema.GroupResource{gr},
 		state: map[schema.GroupResource]kindState{gr: {gvk: corev1.SchemeGroupVersion.WithKind("ConfigMap")}}}
+}
+
+// cachedConfigMaps waits until the manager's cache lists ConfigMaps in ns and
+// returns that list: what a cache shows before it catches up with what the
+// test does next.
+func cachedConfigMaps(t *testing.T, ns string) metav1.PartialObjectMetadataList {
+	t.Helper()
+	var snapshot metav1.PartialObjectMetadataList
+	snapshot.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
+	testenv.Eventually(t, testenv.WaitTimeout, func() error {
+		err := env.Manager.GetCache().List(context.Background(), &snapshot, client.InNamespace(ns))
+		if err != nil || len(snapshot.Items) == 0 {
+			return fmt.Errorf("not cached yet: %v", err)
+		}
+		return nil
+	})
+	return snapshot
 }

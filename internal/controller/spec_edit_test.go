@@ -64,6 +64,10 @@ func TestSpecEditAfterCleanupRunsNoSecondCleanup(t *testing.T) {
 
 	later := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "later", labelled("news"))}
 	create(t, later)
+	// In the cache before the edits: a second cleanup would find it.
+	cachedLater := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "later"}}
+	cachedLater.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
+	testenv.WaitCached(t, env.Manager.GetCache(), cachedLater)
 	before := snapshot(t, []client.Object{later})
 	for _, policy := range []chatv1alpha1.CleanupPolicy{chatv1alpha1.CleanupPolicyOrphan, chatv1alpha1.CleanupPolicyDelete} {
 		generation := setPolicy(t, ch, policy)
@@ -81,6 +85,9 @@ func TestSpecEditAfterCleanupRunsNoSecondCleanup(t *testing.T) {
 		}
 	}
 	assertUntouched(t, before)
+	if got := getChannel(t, ch); got.Status.Cleanup == nil || got.Status.Cleanup.Deleted != 1 {
+		t.Fatalf("cleanup %+v, want the one first deletion only", got.Status.Cleanup)
+	}
 	if started := countEvents(t, ch, EventCleanupStarted); started != 1 {
 		t.Fatalf("%d CleanupStarted events, want 1", started)
 	}

@@ -102,9 +102,10 @@ func (s *PendingStore) Put(ctx context.Context, rec Record, now time.Time) error
 
 	name := s.Name(rec.SDKAppID, rec.OfficialAccountID)
 	app := strconv.FormatInt(rec.SDKAppID, 10)
+	// Every record (older ones carry no app label), counted by app.
 	var kept metav1.PartialObjectMetadataList
 	kept.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
-	if err := s.Client.List(ctx, &kept, client.InNamespace(s.Namespace), client.MatchingLabels{PendingLabel: "true", AppLabel: app}); err != nil {
+	if err := s.Client.List(ctx, &kept, client.InNamespace(s.Namespace), client.HasLabels{PendingLabel}); err != nil {
 		return fmt.Errorf("counting pending destructions: %w", err)
 	}
 	live := 0
@@ -116,18 +117,12 @@ func (s *PendingStore) Put(ctx context.Context, rec Record, now time.Time) error
 			return nil // first one wins
 		case item.Name == name:
 			stale = item
-		case !expired(item.Annotations, now):
+		case item.Labels[AppLabel] == app && !expired(item.Annotations, now):
 			live++
 		}
 	}
 	if live >= s.MaxRecords {
 		return fmt.Errorf("%w: %d kept for app %s in %s", ErrStoreFull, live, app, s.Namespace)
-	}
-	if stale != nil {
-		err := s.Client.Delete(ctx, stale, client.Preconditions{UID: &stale.UID})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("replacing expired pending destruction %s: %w", name, err)
-		}
 	}
 
 	data, err := json.Marshal(rec)
@@ -143,12 +138,35 @@ func (s *PendingStore) Put(ctx context.Context, rec Record, now time.Time) error
 		},
 		Data: map[string]string{pendingDataKey: string(data)},
 	}
-	// AlreadyExists: another replica kept this channel's destruction an
-	// instant ago; the first one wins.
-	if err := s.Client.Create(ctx, cm); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("keeping pending destruction: %w", err)
+	// Twice at most: an expired record of the channel is replaced by a new
+	// object, and a record another replica made meanwhile is looked at again.
+	for range 2 {
+		if stale != nil {
+			err := s.Client.Delete(ctx, stale, client.Preconditions{UID: &stale.UID})
+			if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+				return fmt.Errorf("replacing expired pending destruction %s: %w", name, err)
+			}
+		}
+		err := s.Client.Create(ctx, cm.DeepCopy())
+		if !apierrors.IsAlreadyExists(err) {
+			if err != nil {
+				return fmt.Errorf("keeping pending destruction: %w", err)
+			}
+			return nil
+		}
+		// Another replica kept one an instant ago, or the expired record
+		// could not be replaced: a live one wins, an expired one goes.
+		existing := &metav1.PartialObjectMetadata{}
+		existing.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
+		if err := s.Client.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: name}, existing); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("reading pending destruction %s: %w", name, err)
+		} else if err == nil && !expired(existing.Annotations, now) {
+			return nil
+		} else if err == nil {
+			stale = existing
+		}
 	}
-	return nil
+	return fmt.Errorf("keeping pending destruction %s: an expired record of it could not be replaced", name)
 }
 
 // Get returns the channel's pending destruction, or nil when none is kept or

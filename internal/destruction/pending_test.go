@@ -295,3 +295,22 @@ func TestSweeperSweepsUntilStopped(t *testing.T) {
 		t.Fatal("the sweeper did not stop with its context")
 	}
 }
+
+// A record written before records carried their app (no app label), expired
+// and not swept yet, is replaced, not taken for a live one.
+func TestExpiredRecordWithoutAppLabelIsReplaced(t *testing.T) {
+	ctx := context.Background()
+	s := store(t, 10)
+	legacy := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: s.Name(app, "@TOA#_legacy"),
+		Labels:      map[string]string{PendingLabel: "true"},
+		Annotations: map[string]string{ExpiresAnnotation: time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}}}
+	if err := env.Client.Create(ctx, legacy); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, record("@TOA#_legacy", 3), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := s.Get(ctx, app, "@TOA#_legacy", time.Now()); err != nil || rec == nil || rec.Destruction.EventTime != 3 {
+		t.Fatalf("Get = %+v, %v; want the new destruction", rec, err)
+	}
+}

@@ -73,8 +73,8 @@ type Outcome struct {
 }
 
 // A destruction can match many OfficialChannels (a tenant can create hundreds
-// claiming one account). Record writes at most MaxDirectWrites of them, the
-// oldest first, ParallelWrites at a time, so that the answer stays within its
+// claiming one account). Record writes at most MaxDirectWrites of them, every
+// namespace's oldest first (fairFirst), ParallelWrites at a time, so that the answer stays within its
 // budget whatever the count; once one of them holds the destruction it is
 // durable, and ApplyKept gives it to every other channel of the account.
 const (
@@ -99,6 +99,14 @@ func (r *Recorder) Record(ctx context.Context, rec Record) (Outcome, error) {
 	}
 	if len(channels) > 0 {
 		out, err := r.recordSome(ctx, channels, rec)
+		if err == nil && out.Deferred > 0 {
+			// Kept once more where no tenant can delete it, for channels of
+			// the account that come after all the written ones went. The
+			// written ones make it durable already: a full store is no failure.
+			if err := r.Pending.Put(ctx, rec, rec.Destruction.ReceivedAt.Time); err != nil {
+				logf.FromContext(ctx).Error(err, "Keeping a deferred destruction in the pending store")
+			}
+		}
 		if err != nil || out.Recorded+out.Unchanged > 0 {
 			return out, err
 		}
@@ -166,17 +174,43 @@ func (r *Recorder) listLive(ctx context.Context, sdkAppID int64, officialAccount
 	return r.watched(slices.Concat(lists...)), nil
 }
 
-// recordSome applies rec to the MaxDirectWrites oldest of channels,
-// ParallelWrites at a time; the rest are counted as deferred.
+// fairFirst orders channels so that every namespace comes early: the oldest
+// channel of each namespace first (namespaces by their oldest channel), then
+// the second oldest of each, and so on. A tenant that floods its namespace
+// with channels of an account cannot push another team's channel out of the
+// writes Record makes itself.
+func fairFirst(channels []chatv1alpha1.OfficialChannel) []chatv1alpha1.OfficialChannel {
+	slices.SortFunc(channels, func(a, b chatv1alpha1.OfficialChannel) int {
+		if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+	})
+	rank := make([]int, len(channels)) // the channel's place in its namespace
+	seen := map[string]int{}
+	for i, ch := range channels {
+		rank[i] = seen[ch.Namespace]
+		seen[ch.Namespace]++
+	}
+	order := make([]int, len(channels))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return rank[a] - rank[b] })
+	out := make([]chatv1alpha1.OfficialChannel, len(channels))
+	for i, j := range order {
+		out[i] = channels[j]
+	}
+	return out
+}
+
+// recordSome applies rec to the MaxDirectWrites first of channels in
+// fairFirst's order, ParallelWrites at a time; the rest are counted as
+// deferred.
 func (r *Recorder) recordSome(ctx context.Context, channels []chatv1alpha1.OfficialChannel, rec Record) (Outcome, error) {
 	deferred := 0
 	if len(channels) > MaxDirectWrites {
-		slices.SortFunc(channels, func(a, b chatv1alpha1.OfficialChannel) int {
-			if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
-				return c
-			}
-			return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
-		})
+		channels = fairFirst(channels)
 		deferred = len(channels) - MaxDirectWrites
 		channels = channels[:MaxDirectWrites]
 	}
@@ -293,7 +327,14 @@ func (r *Recorder) ApplyKept(ctx context.Context, ch *chatv1alpha1.OfficialChann
 	if err != nil {
 		return false, err
 	}
-	if d := firstRecorded(siblings, ch.UID); d != nil {
+	// As for a kept record, a destruction received more than the pending TTL
+	// before the channel was created is history, not this channel's fate: an
+	// account ID re-created long after is a new channel.
+	created := ch.CreationTimestamp.Time
+	if created.IsZero() {
+		created = now
+	}
+	if d := firstRecorded(siblings, ch.UID, created.Add(-r.Pending.TTL)); d != nil {
 		return status.RecordDestruction(ch, *d), nil
 	}
 	if ch.Status.Phase != "" {
@@ -306,13 +347,14 @@ func (r *Recorder) ApplyKept(ctx context.Context, ch *chatv1alpha1.OfficialChann
 	return status.RecordDestruction(ch, rec.Destruction), nil
 }
 
-// firstRecorded is the earliest received destruction among channels, other
+// firstRecorded is the earliest destruction received after notBefore among
+// channels, other
 // than the one with UID self.
-func firstRecorded(channels []chatv1alpha1.OfficialChannel, self types.UID) *chatv1alpha1.Destruction {
+func firstRecorded(channels []chatv1alpha1.OfficialChannel, self types.UID, notBefore time.Time) *chatv1alpha1.Destruction {
 	var first *chatv1alpha1.Destruction
 	for i := range channels {
 		d := channels[i].Status.Destruction
-		if channels[i].UID == self || d == nil {
+		if channels[i].UID == self || d == nil || d.ReceivedAt.Time.Before(notBefore) {
 			continue
 		}
 		if first == nil || d.ReceivedAt.Before(&first.ReceivedAt) {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
@@ -304,22 +305,50 @@ func TestRecordBoundsItsFanOut(t *testing.T) {
 		time.Sleep(10 * time.Millisecond) // let concurrent writes overlap
 		return write()
 	})
-	out, err := recorder(store(t, 10), counting).Record(ctx, record("@TOA#_fan_out", 14))
+	recorderStore := store(t, 10)
+	out, err := recorder(recorderStore, counting).Record(ctx, record("@TOA#_fan_out", 14))
 	if err != nil || out.Recorded != MaxDirectWrites || out.Deferred != n-MaxDirectWrites {
 		t.Fatalf("Record = %+v, %v; want %d recorded, %d deferred", out, err, MaxDirectWrites, n-MaxDirectWrites)
 	}
 	if m := most.Load(); m > ParallelWrites {
 		t.Fatalf("%d writes at once, want at most %d", m, ParallelWrites)
 	}
-	// Created one after another: the first MaxDirectWrites are the oldest.
-	written := 0
-	for _, ch := range channels {
+	// One namespace, created one after another (names break the ties of a
+	// creation second): the first MaxDirectWrites are written, no other.
+	for i, ch := range channels {
 		env.Get(t, ch)
-		if ch.Status.Destruction != nil {
-			written++
+		if written := ch.Status.Destruction != nil; written != (i < MaxDirectWrites) {
+			t.Errorf("%s written: %v", ch.Name, written)
 		}
 	}
-	if written != MaxDirectWrites {
-		t.Fatalf("%d channels written, want %d", written, MaxDirectWrites)
+	// The deferred ones are kept once more, where no tenant can delete it.
+	if rec, err := recorderStore.Get(ctx, app, "@TOA#_fan_out", time.Now()); err != nil || rec == nil {
+		t.Fatalf("the deferred destruction is not kept: %v", err)
+	}
+}
+
+// A destruction recorded long before a channel of the account was created
+// (more than the pending TTL) is history: the new channel does not inherit it.
+func TestApplyKeptIgnoresAnOldSiblingDestruction(t *testing.T) {
+	ctx := context.Background()
+	s := store(t, 10)
+	old := record("@TOA#_old_news", 15)
+	old.Destruction.ReceivedAt = metav1.NewTime(time.Now().Add(-2 * s.TTL))
+	newChannel(t, env.Namespace(t, "old-a"), "old", "@TOA#_old_news")
+	if _, err := recorder(s, nil).Record(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	later := newChannel(t, env.Namespace(t, "old-b"), "later", "@TOA#_old_news")
+	testenv.Eventually(t, testenv.WaitTimeout, func() error {
+		list, err := ListCached(ctx, env.Manager.GetCache(), app, "@TOA#_old_news")
+		for _, ch := range list {
+			if ch.Status.Destruction != nil {
+				return err
+			}
+		}
+		return fmt.Errorf("the old destruction is not cached yet: %v", err)
+	})
+	if applied, err := recorder(s, nil).ApplyKept(ctx, later, time.Now()); err != nil || applied {
+		t.Fatalf("ApplyKept of a destruction older than the TTL = %v, %v", applied, err)
 	}
 }

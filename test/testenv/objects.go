@@ -23,6 +23,7 @@ import (
 	"time"
 
 	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -54,6 +55,18 @@ func WaitFor[T client.Object](t testing.TB, e *Env, obj T, check func(T) error) 
 		return check(got)
 	})
 	return got
+}
+
+// WaitGone waits until obj is deleted: only NotFound counts as gone.
+func (e *Env) WaitGone(t testing.TB, obj client.Object) {
+	t.Helper()
+	Eventually(t, WaitTimeout, func() error {
+		err := e.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj.DeepCopyObject().(client.Object))
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("%s still there: %v", client.ObjectKeyFromObject(obj), err)
+	})
 }
 
 // NewChannel creates an OfficialChannel with spec in ns.
