@@ -149,18 +149,18 @@ func jsonpath(t *testing.T, ns, obj, path string) string {
 // account over HTTP.
 func postDestroyed(t *testing.T, account string, tok string) (int, callback.Answer) {
 	t.Helper()
-	return postDestroyedAt(t, mgr.CallbackURL, account, tok)
+	return postDestroyedAt(t, mgr.CallbackURL, testenv.DemoApp, account, tok)
 }
 
-// postDestroyedAt sends it to the receiver at endpoint.
-func postDestroyedAt(t *testing.T, endpoint, account string, tok string) (int, callback.Answer) {
+// postDestroyedAt sends it, signed for app, to the receiver at endpoint.
+func postDestroyedAt(t *testing.T, endpoint string, app int64, account string, tok string) (int, callback.Answer) {
 	t.Helper()
 	sample, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "internal", "callback", "testdata", "destroyed.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	body := bytes.Replace(sample, []byte("@TOA#_test_OA_for_penn"), []byte(account), 1)
-	u, err := callback.Call{SDKAppID: testenv.DemoApp, Token: tok, Command: callback.CommandDestroyed,
+	u, err := callback.Call{SDKAppID: app, Token: tok, Command: callback.CommandDestroyed,
 		ClientIP: "198.51.100.4", OptPlatform: "RESTAPI"}.URL(endpoint)
 	if err != nil {
 		t.Fatal(err)

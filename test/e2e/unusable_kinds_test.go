@@ -99,7 +99,7 @@ func TestUnusableCleanupKindIsReportedAndPickedUpLater(t *testing.T) {
 	t.Cleanup(func() { _, _ = env.Kubectl(t.Context(), "delete", "-f", grant, "--ignore-not-found") })
 
 	waitPhase(t, "e2e-unusable", "news", "Active")
-	if status, a := postDestroyedAt(t, m.CallbackURL, "@TOA#_e2e_unusable", token); status != http.StatusOK {
+	if status, a := postDestroyedAt(t, m.CallbackURL, testenv.DemoApp, "@TOA#_e2e_unusable", token); status != http.StatusOK {
 		t.Fatalf("destroyed callback: %d %+v", status, a)
 	}
 	const reason = "roles.rbac.authorization.k8s.io: RBAC does not allow list cluster-wide"

@@ -511,28 +511,9 @@ func stopSuiteManager(t *testing.T) {
 // to the receiver at endpoint, and fails the test unless it is answered OK.
 func postDestroyedTo(t *testing.T, endpoint, account string) {
 	t.Helper()
-	sample, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "internal", "callback", "testdata", "destroyed.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := bytes.Replace(sample, []byte("@TOA#_test_OA_for_penn"), []byte(account), 1)
-	u, err := callback.Call{SDKAppID: confinedApp, Token: confinedToken, Command: callback.CommandDestroyed,
-		ClientIP: "198.51.100.4", OptPlatform: "RESTAPI"}.URL(endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Post(u, "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	var a callback.Answer
-	raw, _ := io.ReadAll(resp.Body)
-	if err := jsonUnmarshal(raw, &a); err != nil {
-		t.Fatalf("answer %q: %v", raw, err)
-	}
-	if resp.StatusCode != http.StatusOK || a.ActionStatus != callback.StatusOK {
-		t.Fatalf("destroyed callback for %s: %d %+v", account, resp.StatusCode, a)
+	status, a := postDestroyedAt(t, endpoint, confinedApp, account, confinedToken)
+	if status != http.StatusOK || a.ActionStatus != callback.StatusOK {
+		t.Fatalf("destroyed callback for %s: %d %+v", account, status, a)
 	}
 }
 
