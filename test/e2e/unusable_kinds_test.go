@@ -70,26 +70,10 @@ subjects:
 // cache-sync timeout (2 min), and the channel stays CleaningUp, saying why.
 // Once the grant is added, the kind is picked up without a restart.
 func TestUnusableCleanupKindIsReportedAndPickedUpLater(t *testing.T) {
-	ctx := t.Context()
 	stopSuiteManager(t)
 	started := time.Now()
-	out := &syncBuffer{}
-	m, err := managerproc.Start(ctx, managerproc.Options{
-		Binary:     testenv.ManagerBinary(),
-		Kubeconfig: operatorKubeconfig,
-		Namespace:  operatorNamespace,
-		Args: []string{"--leader-elect", "--cleanup-kinds=configmaps,roles.rbac.authorization.k8s.io",
-			"--cleanup-kinds-recheck-interval=1s"},
-		Output: io.MultiWriter(out, prefixed(os.Stderr, "unusable-kinds manager: ")),
-	})
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out.String())
-	}
-	t.Cleanup(func() {
-		if err := m.Stop(); err != nil {
-			t.Errorf("the manager did not exit cleanly: %v", err)
-		}
-	})
+	m, out := startTestManager(t, "unusable-kinds manager", operatorKubeconfig, operatorNamespace,
+		"--leader-elect", "--cleanup-kinds=configmaps,roles.rbac.authorization.k8s.io", "--cleanup-kinds-recheck-interval=1s")
 	manifest := filepath.Join(t.TempDir(), "unusable.yaml")
 	writeFile(t, manifest, unusableKindsObjects)
 	kubectl(t, "apply", "-f", manifest)
@@ -144,6 +128,30 @@ func TestUnusableCleanupKindIsReportedAndPickedUpLater(t *testing.T) {
 	if got := metricLine(t, m.MetricsAddr, `channel_operator_cleanup_kind_usable{kind="roles.rbac.authorization.k8s.io"}`); got != "1" {
 		t.Fatalf("usable metric after the grant = %q, want 1", got)
 	}
+}
+
+// startTestManager runs another bin/manager for the test (as the identity of
+// kubeconfig, in namespace), stopped when the test ends; its output goes to
+// the returned buffer and, prefixed with name, to standard error.
+func startTestManager(t *testing.T, name, kubeconfig, namespace string, args ...string) (*managerproc.Process, *syncBuffer) {
+	t.Helper()
+	out := &syncBuffer{}
+	m, err := managerproc.Start(t.Context(), managerproc.Options{
+		Binary:     testenv.ManagerBinary(),
+		Kubeconfig: kubeconfig,
+		Namespace:  namespace,
+		Args:       args,
+		Output:     io.MultiWriter(out, prefixed(os.Stderr, name+": ")),
+	})
+	if err != nil {
+		t.Fatalf("starting the %s: %v\n%s", name, err, out.String())
+	}
+	t.Cleanup(func() {
+		if err := m.Stop(); err != nil {
+			t.Errorf("the %s did not exit cleanly: %v", name, err)
+		}
+	})
+	return m, out
 }
 
 // metricLine returns the value of the series named by prefix on the

@@ -381,23 +381,9 @@ func TestConfinedManagerCleansUpOnlyItsNamespaces(t *testing.T) {
 		}
 	}
 
-	confinedLog := &syncBuffer{}
-	confined, err := managerproc.Start(ctx, managerproc.Options{
-		Binary:     testenv.ManagerBinary(),
-		Kubeconfig: kubeconfig,
-		Namespace:  confinedSystem,
-		// Its lease is in its own namespace: no clash with the suite's.
-		Args:   []string{"--leader-elect", "--watch-namespaces=" + watchedNS},
-		Output: io.MultiWriter(confinedLog, prefixed(os.Stderr, "confined manager: ")),
-	})
-	if err != nil {
-		t.Fatalf("%v\n%s", err, confinedLog.String())
-	}
-	t.Cleanup(func() {
-		if err := confined.Stop(); err != nil {
-			t.Errorf("the confined manager did not exit cleanly: %v", err)
-		}
-	})
+	// Its lease is in its own namespace: no clash with the suite's.
+	confined, confinedLog := startTestManager(t, "confined manager", kubeconfig, confinedSystem,
+		"--leader-elect", "--watch-namespaces="+watchedNS)
 
 	manifest := filepath.Join(t.TempDir(), "confined.yaml")
 	writeFile(t, manifest, confinedObjects)
