@@ -42,9 +42,12 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/internal/chatapi"
 	"github.com/channel-operator/channel-operator/internal/controller"
 	"github.com/channel-operator/channel-operator/internal/destruction"
+	"github.com/channel-operator/channel-operator/internal/observer"
 	"github.com/channel-operator/channel-operator/internal/receiver"
+	"github.com/channel-operator/channel-operator/internal/secretwatch"
 )
 
 var (
@@ -75,6 +78,10 @@ type flags struct {
 	pendingTTL           time.Duration
 	pendingMax           int
 	maxConcurrent        int
+	chatAPISecret        string
+	chatAPIQPS           float64
+	chatAPITimeout       time.Duration
+	chatAPIResync        time.Duration
 }
 
 func main() {
@@ -114,6 +121,14 @@ func main() {
 		"How long a destruction that matched no OfficialChannel is kept for one created later.")
 	flag.IntVar(&f.pendingMax, "pending-destruction-max", 1000,
 		"Most pending destructions kept at once per app; beyond this that app's unmatched destructions are answered FAIL (503).")
+	flag.StringVar(&f.chatAPISecret, "chat-api-secret", "",
+		"namespace/name of the Secret holding each app's Chat REST API credentials "+
+			"(default: "+observer.DefaultSecretName+" in the manager's namespace). Apps listed there have their "+
+			"reported destructions confirmed before anything is deleted, and their channels observed.")
+	flag.Float64Var(&f.chatAPIQPS, "chat-api-qps", 20, "Most calls per second to Chat's REST API, per app.")
+	flag.DurationVar(&f.chatAPITimeout, "chat-api-timeout", 5*time.Second, "Timeout of one call to Chat's REST API.")
+	flag.DurationVar(&f.chatAPIResync, "chat-api-resync-interval", observer.DefaultResyncInterval,
+		"How often every channel not yet destroyed is observed through Chat's REST API (±10% jitter).")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -136,9 +151,9 @@ func run(f flags) error {
 		return err
 	}
 	namespace := managerNamespace()
-	secret, err := receiver.ParseSecretRef(f.callbackSecret, namespace)
+	secret, err := secretwatch.ParseRef(f.callbackSecret, namespace, receiver.DefaultSecretName)
 	if err != nil {
-		return err
+		return fmt.Errorf("--callback-secret %w", err)
 	}
 	f.callback.Secret = secret
 	f.callback.AnswerBudget = receiver.DefaultAnswerBudget
@@ -151,6 +166,13 @@ func run(f flags) error {
 	}
 	if f.maxConcurrent <= 0 {
 		return fmt.Errorf("--max-concurrent-reconciles must be positive, got %d", f.maxConcurrent)
+	}
+	chatSecret, err := secretwatch.ParseRef(f.chatAPISecret, namespace, observer.DefaultSecretName)
+	if err != nil {
+		return fmt.Errorf("--chat-api-secret %w", err)
+	}
+	if f.chatAPIQPS <= 0 || f.chatAPITimeout <= 0 || f.chatAPIResync <= 0 {
+		return errors.New("--chat-api-qps, --chat-api-timeout and --chat-api-resync-interval must be positive")
 	}
 	if f.pendingTTL <= 0 || f.pendingMax <= 0 {
 		return errors.New("--pending-destruction-ttl and --pending-destruction-max must be positive")
@@ -207,6 +229,18 @@ func run(f flags) error {
 	if err != nil {
 		return fmt.Errorf("creating API client: %w", err)
 	}
+	// Every replica knows which apps have REST credentials (the receiver
+	// records their destructions as reported); the leader observes them.
+	creds := &observer.Credentials{Secret: chatSecret, Log: ctrl.Log.WithName("chat-api")}
+	if err := secretwatch.Watch(ctx, mgr, chatSecret, creds.SecretChanged); err != nil {
+		return err
+	}
+	chat := observer.New(chatapi.NewClient(chatapi.ClientOptions{QPS: f.chatAPIQPS, Timeout: f.chatAPITimeout,
+		Observe: observer.ObserveCall}), creds, mgr.GetCache(), f.chatAPIResync)
+	creds.Changed = chat.Kick
+	if err := mgr.Add(chat); err != nil {
+		return fmt.Errorf("adding the Chat API observer: %w", err)
+	}
 	pending := &destruction.PendingStore{Client: direct, Namespace: namespace, MaxRecords: f.pendingMax, TTL: f.pendingTTL}
 	destructions := &destruction.Recorder{
 		Cache:   mgr.GetCache(),
@@ -216,6 +250,7 @@ func run(f flags) error {
 		// Its API server lists, unlike the cache, are not confined by
 		// themselves.
 		Namespaces: watchNamespaces,
+		Confirms:   creds.Has,
 	}
 
 	if err := (&controller.OfficialChannelReconciler{
@@ -224,6 +259,7 @@ func run(f flags) error {
 		CleanupKinds:            cleanupKinds,
 		WatchNamespaces:         watchNamespaces,
 		Destructions:            destructions,
+		Chat:                    chat,
 		Events:                  mgr.GetEventRecorder("channel-operator"),
 		MaxConcurrentReconciles: f.maxConcurrent,
 		KindRecheckInterval:     f.kindRecheck,
@@ -249,7 +285,7 @@ func run(f flags) error {
 		watching = strings.Join(watchNamespaces, ",")
 	}
 	setupLog.Info("Starting manager", "namespace", namespace, "callbackSecret", f.callback.Secret.String(),
-		"leaderElection", f.enableLeaderElection, "watchNamespaces", watching)
+		"chatAPISecret", chatSecret.String(), "leaderElection", f.enableLeaderElection, "watchNamespaces", watching)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("running manager: %w", err)
 	}

@@ -342,6 +342,8 @@ func TestKubectlShowsPrinterColumns(t *testing.T) {
 	}
 	ch.Status.Phase = chatv1alpha1.PhaseDestroyed
 	ch.Status.DestroyedAt = "2022-12-09T08:26:54.123Z"
+	subscribers := int64(1234)
+	ch.Status.Account = &chatv1alpha1.AccountStatus{Name: "Morning-News", SubscriberCount: &subscribers}
 	if err := env.Client.Status().Update(ctx, ch); err != nil {
 		t.Fatal(err)
 	}
@@ -372,10 +374,12 @@ func TestKubectlShowsPrinterColumns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if header := strings.Fields(strings.SplitN(out, "\n", 2)[0]); strings.Join(header, " ") != "NAME ACCOUNT APP PHASE DESTROYED AGE POLICY DELETED REMAINING" {
+	want := "NAME ACCOUNT APP PHASE DESTROYED AGE POLICY DELETED REMAINING CHANNEL SUBSCRIBERS"
+	if header := strings.Fields(strings.SplitN(out, "\n", 2)[0]); strings.Join(header, " ") != want {
 		t.Fatalf("kubectl get ochan -o wide header = %q", header)
 	}
-	if !strings.Contains(out, "Delete") {
-		t.Fatalf("kubectl get ochan -o wide does not show the defaulted policy:\n%s", out)
+	row := strings.Fields(strings.SplitN(out, "\n", 3)[1])
+	if !strings.Contains(out, "Delete") || len(row) < 2 || row[len(row)-2] != "Morning-News" || row[len(row)-1] != "1234" {
+		t.Fatalf("kubectl get ochan -o wide does not show the policy, the channel's name and its subscribers:\n%s", out)
 	}
 }

@@ -41,13 +41,17 @@ const (
 )
 
 // Phase is a coarse summary of where an OfficialChannel is in its life.
-// +kubebuilder:validation:Enum=Active;Destroyed;CleaningUp;CleanedUp
+// +kubebuilder:validation:Enum=Active;Reported;Destroyed;CleaningUp;CleanedUp
 type Phase string
 
 const (
 	// PhaseActive: the channel exists on the Chat side, as far as the operator knows.
 	PhaseActive Phase = "Active"
-	// PhaseDestroyed: a destruction callback has been recorded.
+	// PhaseReported: a callback reported the channel destroyed and the Chat
+	// REST API has not confirmed it yet (apps with REST credentials only).
+	PhaseReported Phase = "Reported"
+	// PhaseDestroyed: the destruction is recorded (and, with REST
+	// credentials, confirmed).
 	PhaseDestroyed Phase = "Destroyed"
 	// PhaseCleaningUp: linked objects are being deleted.
 	PhaseCleaningUp Phase = "CleaningUp"
@@ -61,6 +65,8 @@ const (
 	ConditionDestroyed = "Destroyed"
 	// ConditionCleanedUp is True once every linked object is gone.
 	ConditionCleanedUp = "CleanedUp"
+	// ConditionSynced is True while the Chat REST API answers for the channel.
+	ConditionSynced = "Synced"
 
 	// ReasonActive: no destruction has been reported.
 	ReasonActive = "Active"
@@ -78,6 +84,42 @@ const (
 	ReasonOrphaned = "Orphaned"
 	// ReasonCleanupFailed: a list or delete call failed; it is retried.
 	ReasonCleanupFailed = "CleanupFailed"
+
+	// ReasonReported: a callback reported the destruction; the REST API is
+	// asked to confirm it before anything is deleted.
+	ReasonReported = "Reported"
+	// ReasonConfirmed: the REST API says the account does not exist (130004).
+	ReasonConfirmed = "Confirmed"
+	// ReasonRefuted: the REST API says the reported account exists.
+	ReasonRefuted = "Refuted"
+
+	// ReasonObserved: the last observation through the REST API succeeded.
+	ReasonObserved = "Observed"
+	// ReasonObserving: the channel has not been observed yet.
+	ReasonObserving = "Observing"
+	// ReasonNoCredentials: the app has no REST credentials; the callback alone decides.
+	ReasonNoCredentials = "NoCredentials"
+	// ReasonCredentialsRefused: Chat refused the app's key, UserSig or identifier.
+	ReasonCredentialsRefused = "CredentialsRefused"
+	// ReasonServiceNotEnabled: the app has not enabled official accounts (131000).
+	ReasonServiceNotEnabled = "ServiceNotEnabled"
+	// ReasonRateLimited: Chat refused the call as too frequent.
+	ReasonRateLimited = "RateLimited"
+	// ReasonUnreachable: the REST API did not answer usably (network, timeout, internal error).
+	ReasonUnreachable = "Unreachable"
+	// ReasonAccountRejected: Chat refused this account ID.
+	ReasonAccountRejected = "AccountRejected"
+)
+
+// DestructionSource says who told the operator of a destruction.
+// +kubebuilder:validation:Enum=Callback;ChatAPI
+type DestructionSource string
+
+const (
+	// SourceCallback: the destruction webhook.
+	SourceCallback DestructionSource = "Callback"
+	// SourceChatAPI: an observation through the REST API found the account gone.
+	SourceChatAPI DestructionSource = "ChatAPI"
 )
 
 // LinkedResource names one object in the OfficialChannel's namespace that belongs
@@ -160,9 +202,64 @@ type Destruction struct {
 	// +optional
 	OptPlatform string `json:"optPlatform,omitempty"`
 
-	// receivedAt is when the operator received the callback.
+	// receivedAt is when the operator received the callback (or observed
+	// the account gone).
 	// +required
 	ReceivedAt metav1.Time `json:"receivedAt"`
+
+	// source is who told the operator: Callback or ChatAPI.
+	// +optional
+	Source DestructionSource `json:"source,omitempty"`
+
+	// confirmedAt is when the Chat REST API confirmed the destruction (the
+	// account does not exist). Unset for apps without REST credentials.
+	// +optional
+	ConfirmedAt *metav1.Time `json:"confirmedAt,omitempty"`
+}
+
+// AccountStatus mirrors the channel's profile on the Chat side, from the
+// REST API and the create and info-changed callbacks.
+type AccountStatus struct {
+	// name is the channel's name.
+	// +kubebuilder:validation:MaxLength=150
+	// +optional
+	Name string `json:"name,omitempty"`
+
+	// ownerAccount is the channel's owner.
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	OwnerAccount string `json:"ownerAccount,omitempty"`
+
+	// introduction is the channel's introduction.
+	// +kubebuilder:validation:MaxLength=400
+	// +optional
+	Introduction string `json:"introduction,omitempty"`
+
+	// faceURL is the channel's avatar URL.
+	// +kubebuilder:validation:MaxLength=500
+	// +optional
+	FaceURL string `json:"faceURL,omitempty"`
+
+	// organization is the channel's organization.
+	// +kubebuilder:validation:MaxLength=500
+	// +optional
+	Organization string `json:"organization,omitempty"`
+
+	// subscriberCount is how many accounts subscribe to the channel.
+	// +optional
+	SubscriberCount *int64 `json:"subscriberCount,omitempty"`
+
+	// createTime is when the channel was created on the Chat side.
+	// +optional
+	CreateTime *metav1.Time `json:"createTime,omitempty"`
+
+	// lastMessageTime is when the channel last sent a message.
+	// +optional
+	LastMessageTime *metav1.Time `json:"lastMessageTime,omitempty"`
+
+	// observedAt is when the REST API last answered for the channel.
+	// +optional
+	ObservedAt *metav1.Time `json:"observedAt,omitempty"`
 }
 
 // CleanupStatus reports the deletion of the channel's linked objects.
@@ -186,7 +283,9 @@ type CleanupStatus struct {
 
 // OfficialChannelStatus is the observed state of an OfficialChannel.
 type OfficialChannelStatus struct {
-	// phase: Active, Destroyed, CleaningUp or CleanedUp. With policy Orphan the
+	// phase: Active, Reported, Destroyed, CleaningUp or CleanedUp. Reported
+	// only for apps with REST credentials, until the REST API confirms or
+	// refutes the reported destruction. With policy Orphan the
 	// phase stays Destroyed.
 	// +optional
 	Phase Phase `json:"phase,omitempty"`
@@ -201,11 +300,20 @@ type OfficialChannelStatus struct {
 	// +optional
 	Destruction *Destruction `json:"destruction,omitempty"`
 
+	// refutedDestruction is the last reported destruction the Chat REST API
+	// refuted: the account existed after it was reported.
+	// +optional
+	RefutedDestruction *Destruction `json:"refutedDestruction,omitempty"`
+
+	// account mirrors the channel's profile on the Chat side.
+	// +optional
+	Account *AccountStatus `json:"account,omitempty"`
+
 	// cleanup reports the deletion of linked objects.
 	// +optional
 	Cleanup *CleanupStatus `json:"cleanup,omitempty"`
 
-	// conditions: Destroyed and CleanedUp.
+	// conditions: Destroyed, CleanedUp and Synced.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -233,6 +341,8 @@ type OfficialChannelStatus struct {
 // +kubebuilder:printcolumn:name="Policy",type=string,JSONPath=`.spec.cleanupPolicy`,priority=1
 // +kubebuilder:printcolumn:name="Deleted",type=integer,JSONPath=`.status.cleanup.deleted`,priority=1
 // +kubebuilder:printcolumn:name="Remaining",type=integer,JSONPath=`.status.cleanup.remaining`,priority=1
+// +kubebuilder:printcolumn:name="Channel",type=string,JSONPath=`.status.account.name`,priority=1
+// +kubebuilder:printcolumn:name="Subscribers",type=integer,JSONPath=`.status.account.subscriberCount`,priority=1
 
 // OfficialChannel is a Tencent Cloud Chat official channel whose cluster
 // resources the operator removes once the channel is destroyed on the Chat side.

@@ -25,6 +25,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -44,6 +45,7 @@ import (
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 	"github.com/channel-operator/channel-operator/internal/destruction"
+	"github.com/channel-operator/channel-operator/internal/observer"
 	"github.com/channel-operator/channel-operator/internal/status"
 )
 
@@ -54,6 +56,7 @@ const (
 	EventCleanedUp           = "CleanedUp"
 	EventCleanupFailed       = "CleanupFailed"
 	EventCleanupRefused      = "CleanupRefused"
+	EventCleanupSkipped      = "CleanupSkipped"
 )
 
 // Requeue back-off while linked objects remain (held by finalizers, say).
@@ -82,6 +85,9 @@ type OfficialChannelReconciler struct {
 	// WatchNamespaces are the namespaces the operator works in; empty: all.
 	// RBAC must allow the cleanup kinds' verbs there.
 	WatchNamespaces []string
+	// Chat observes accounts through the Chat REST API, for apps with
+	// credentials; nil: no app has any.
+	Chat *observer.Observer
 	// KindRecheckInterval is how often a cleanup kind that is not usable
 	// (not served, or not granted) is checked again; a minute when zero.
 	KindRecheckInterval time.Duration
@@ -152,10 +158,15 @@ func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, s *scop
 		logf.FromContext(ctx).Info("Recorded a destruction received before the OfficialChannel existed",
 			"eventTime", ch.Status.Destruction.EventTime)
 	}
+	res, hold := r.syncWithChat(ctx, ch)
+	if hold {
+		return res, nil
+	}
 	r.announceDestruction(ch)
 	switch {
 	case ch.Status.Destruction == nil:
 		status.MarkActive(ch)
+		return res, nil
 	case status.CleanedUp(ch):
 		// Final, whatever the spec says now (even policy Orphan): no edit
 		// runs the cleanup again.
@@ -175,6 +186,23 @@ func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, s *scop
 // only ownerReference garbage collection applies to it.
 func (r *OfficialChannelReconciler) reconcileDelete(ctx context.Context, s *scope, req ctrl.Request) (ctrl.Result, error) {
 	ch := s.channel
+	if r.Chat.HasCredentials(ch.Spec.SDKAppID) && status.NeedsConfirmation(ch) {
+		// An unconfirmed report deletes nothing, even of a channel on its
+		// way out: it waits for the answer, and a refuted report, or an API
+		// that cannot answer, lets the channel go with nothing deleted
+		// (holding it would hold its namespace too).
+		if res, hold := r.syncWithChat(ctx, ch); hold && ch.Status.Destruction != nil {
+			if !meta.IsStatusConditionFalse(ch.Status.Conditions, chatv1alpha1.ConditionSynced) {
+				return res, nil
+			}
+			r.Events.Eventf(ch, nil, corev1.EventTypeWarning, EventCleanupSkipped, "Cleanup",
+				"Letting the OfficialChannel go without deleting anything: the reported destruction could not be confirmed")
+			logf.FromContext(ctx).Info("Releasing OfficialChannel with an unconfirmed destruction; nothing deleted")
+			r.cleaner.forget(ch.UID)
+			s.release = true
+			return ctrl.Result{}, nil
+		}
+	}
 	r.announceDestruction(ch)
 	if status.CleanupDue(ch) && !status.CleanedUp(ch) {
 		res, pass := r.cleanUp(ctx, ch, req)
@@ -201,6 +229,12 @@ func (r *OfficialChannelReconciler) reconcileDelete(ctx context.Context, s *scop
 // It returns a requeue while anything linked remains, and the pass.
 func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, ch *chatv1alpha1.OfficialChannel, req ctrl.Request) (ctrl.Result, sweepResult) {
 	log := logf.FromContext(ctx)
+	if r.Chat.HasCredentials(ch.Spec.SDKAppID) && status.NeedsConfirmation(ch) {
+		// Never reached while syncWithChat holds unconfirmed reports; kept
+		// so that no future path deletes on an unconfirmed report.
+		log.Info("Not cleaning up: the reported destruction is not confirmed")
+		return ctrl.Result{RequeueAfter: awaitAnswer}, sweepResult{}
+	}
 	if status.StartCleanup(ch) {
 		r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventCleanupStarted, "Cleanup",
 			"Deleting the objects linked to channel %s", ch.Spec.OfficialAccountID)
@@ -315,15 +349,22 @@ func (r *OfficialChannelReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := registerPhaseCollector(mgr.GetCache()); err != nil {
 		return fmt.Errorf("registering the phase metric: %w", err)
 	}
-	c, err := ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&chatv1alpha1.OfficialChannel{}).
 		// A destruction is a fact about the account: when one channel gets
 		// it, the others of its account learn it in their reconcile.
 		Watches(&chatv1alpha1.OfficialChannel{}, handler.EnqueueRequestsFromMapFunc(r.Destructions.SiblingsToTell),
 			builder.WithPredicates(destructionRecorded)).
 		// A cleanup kind that becomes usable wakes the cleanups waiting for it.
-		WatchesRawSource(source.Channel(kinds.woken, &handler.EnqueueRequestForObject{})).
-		Named("officialchannel").
+		WatchesRawSource(source.Channel(kinds.woken, &handler.EnqueueRequestForObject{}))
+	if r.Chat != nil {
+		// An answer of Chat's REST API wakes the channels of its account.
+		b = b.WatchesRawSource(source.Channel(r.Chat.Events(), &handler.EnqueueRequestForObject{}))
+	}
+	if err := observer.RegisterSyncedCollector(mgr.GetCache()); err != nil {
+		return fmt.Errorf("registering the Synced metric: %w", err)
+	}
+	c, err := b.Named("officialchannel").
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		Build(r)
 	if err != nil {

@@ -20,19 +20,26 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/internal/chatapi"
+	"github.com/channel-operator/channel-operator/internal/chatapi/fakechat"
 	"github.com/channel-operator/channel-operator/internal/destruction"
+	"github.com/channel-operator/channel-operator/internal/observer"
+	"github.com/channel-operator/channel-operator/internal/secretwatch"
 	"github.com/channel-operator/channel-operator/internal/status"
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
@@ -40,8 +47,26 @@ import (
 // unservedKind is in --cleanup-kinds but not served by the API server.
 const unservedKind = "widgets.example.com"
 
+// chatApp is the suite's app with REST credentials, served by the fake
+// Chat REST API; testenv.DemoApp has none.
+const (
+	chatApp    int64 = 1400000077
+	chatAppKey       = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e"
+	// chatQPS is the suite's --chat-api-qps.
+	chatQPS = 10
+	// chatResync is the suite's --chat-api-resync-interval: long, so that
+	// no resync races a test; a test that needs one kicks chatObserver.
+	chatResync = time.Hour
+)
+
 var (
 	env *testenv.Env
+	// chat is the fake Chat REST API.
+	chat *fakechat.Server
+	// chatCreds is the running manager's view of the Chat API Secret.
+	chatCreds *observer.Credentials
+	// chatObserver is the running manager's observer.
+	chatObserver *observer.Observer
 	// pending and destructions are the ones the running manager's
 	// reconciler uses.
 	pending      *destruction.PendingStore
@@ -54,8 +79,16 @@ var (
 func TestMain(m *testing.M) {
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true)))
 	testenv.Run(testenv.RunInput{
-		M:            m,
-		SetupEnv:     func(e *testenv.Env) error { env = e; return nil },
+		M: m,
+		SetupEnv: func(e *testenv.Env) error {
+			env = e
+			var err error
+			if chat, err = fakechat.Start(); err != nil {
+				return err
+			}
+			chat.AddApp(chatApp, chatAppKey)
+			return createChatSecret(e, chatAppKey)
+		},
 		ManagerInput: managerInput,
 	})
 }
@@ -66,14 +99,27 @@ var managerInput = testenv.ManagerInput{
 	SetupIndexes: func(ctx context.Context, mgr ctrl.Manager) error {
 		return destruction.SetupIndex(ctx, mgr.GetFieldIndexer())
 	},
-	SetupReconcilers: func(_ context.Context, mgr ctrl.Manager) error {
+	SetupReconcilers: func(ctx context.Context, mgr ctrl.Manager) error {
 		kinds, err := ParseCleanupKinds(DefaultCleanupKinds + "," + unservedKind)
 		if err != nil {
 			return err
 		}
 		pending = &destruction.PendingStore{Client: env.Client, Namespace: testenv.OperatorNamespace, MaxRecords: 10, TTL: time.Hour}
-		destructions = &destruction.Recorder{Cache: mgr.GetCache(), API: mgr.GetAPIReader(), Client: mgr.GetClient(), Pending: pending}
+		chatCreds = &observer.Credentials{Secret: chatSecret, Log: mgr.GetLogger()}
+		if err := secretwatch.Watch(ctx, mgr, chatSecret, chatCreds.SecretChanged); err != nil {
+			return err
+		}
+		obs := observer.New(chatapi.NewClient(chatapi.ClientOptions{QPS: chatQPS, Timeout: 2 * time.Second,
+			Backoff: 50 * time.Millisecond, Observe: observer.ObserveCall}), chatCreds, mgr.GetCache(), chatResync)
+		chatCreds.Changed = obs.Kick
+		chatObserver = obs
+		if err := mgr.Add(obs); err != nil {
+			return err
+		}
+		destructions = &destruction.Recorder{Cache: mgr.GetCache(), API: mgr.GetAPIReader(), Client: mgr.GetClient(), Pending: pending,
+			Confirms: chatCreds.Has}
 		return (&OfficialChannelReconciler{
+			Chat:                    obs,
 			Client:                  refusingRBAC{mgr.GetClient()},
 			APIReader:               refusingRBACReader{mgr.GetAPIReader()},
 			CleanupKinds:            kinds,
@@ -82,6 +128,20 @@ var managerInput = testenv.ManagerInput{
 			MaxConcurrentReconciles: 4,
 		}).SetupWithManager(mgr)
 	},
+}
+
+var chatSecret = types.NamespacedName{Namespace: testenv.OperatorNamespace, Name: observer.DefaultSecretName}
+
+// createChatSecret writes the Chat API Secret for chatApp, pointing at the fake.
+func createChatSecret(e *testenv.Env, key string) error {
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: chatSecret.Namespace, Name: chatSecret.Name},
+		StringData: chatSecretData(key)}
+	return e.Client.Create(context.Background(), secret)
+}
+
+func chatSecretData(key string) map[string]string {
+	app := strconv.FormatInt(chatApp, 10)
+	return map[string]string{app + ".secretKey": key, app + ".endpoint": chat.URL()}
 }
 
 // restartManager stops the running manager; the returned function starts a

@@ -46,8 +46,9 @@ func Key(sdkAppID int64, officialAccountID string) string {
 	return strconv.FormatInt(sdkAppID, 10) + "/" + officialAccountID
 }
 
-// indexChannel extracts the ChannelIndex value of an OfficialChannel.
-func indexChannel(obj client.Object) []string {
+// IndexChannel extracts the ChannelIndex value of an OfficialChannel (for
+// a fake client's index in unit tests too).
+func IndexChannel(obj client.Object) []string {
 	ch, ok := obj.(*chatv1alpha1.OfficialChannel)
 	if !ok {
 		return nil
@@ -57,7 +58,7 @@ func indexChannel(obj client.Object) []string {
 
 // SetupIndex registers ChannelIndex with the manager's cache.
 func SetupIndex(ctx context.Context, indexer client.FieldIndexer) error {
-	if err := indexer.IndexField(ctx, &chatv1alpha1.OfficialChannel{}, ChannelIndex, indexChannel); err != nil {
+	if err := indexer.IndexField(ctx, &chatv1alpha1.OfficialChannel{}, ChannelIndex, IndexChannel); err != nil {
 		return fmt.Errorf("indexing OfficialChannels by channel: %w", err)
 	}
 	return nil

@@ -28,7 +28,7 @@ import (
 
 func TestKeysAndNames(t *testing.T) {
 	ch := &chatv1alpha1.OfficialChannel{Spec: chatv1alpha1.OfficialChannelSpec{SDKAppID: 1400000001, OfficialAccountID: "@TOA#_news"}}
-	if got := indexChannel(ch); len(got) != 1 || got[0] != "1400000001/@TOA#_news" {
+	if got := IndexChannel(ch); len(got) != 1 || got[0] != "1400000001/@TOA#_news" {
 		t.Fatalf("index = %v", got)
 	}
 	s := &PendingStore{}

@@ -56,6 +56,20 @@ type Recorder struct {
 	// operator may be allowed to list only in these namespaces), and never
 	// given, nor gives, a kept destruction.
 	Namespaces []string
+	// Confirms reports whether an app's reported destructions wait for
+	// confirmation by Chat's REST API (the app has credentials); nil: none do.
+	Confirms func(sdkAppID int64) bool
+}
+
+// apply records d in ch's status: reported, to be confirmed, for an app
+// whose REST API confirms destructions; decided otherwise. A copy from a
+// sibling is confirmed again for this channel (its confirmedAt is not
+// inherited), from the observation its account already has.
+func (r *Recorder) apply(ch *chatv1alpha1.OfficialChannel, d chatv1alpha1.Destruction) bool {
+	if r.Confirms != nil && r.Confirms(ch.Spec.SDKAppID) {
+		return status.ReportDestruction(ch, d)
+	}
+	return status.RecordDestruction(ch, d)
 }
 
 // Outcome says what Record did.
@@ -273,7 +287,7 @@ func (r *Recorder) recordOne(ctx context.Context, ch *chatv1alpha1.OfficialChann
 				return gone, nil // its sdkAppID was changed meanwhile
 			}
 			base := ch.DeepCopy()
-			if !status.RecordDestruction(ch, rec.Destruction) {
+			if !r.apply(ch, rec.Destruction) {
 				return alreadyRecorded, nil
 			}
 			err := r.Client.Status().Patch(ctx, ch, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
@@ -335,7 +349,7 @@ func (r *Recorder) ApplyKept(ctx context.Context, ch *chatv1alpha1.OfficialChann
 		created = now
 	}
 	if d := firstRecorded(siblings, ch.UID, created.Add(-r.Pending.TTL)); d != nil {
-		return status.RecordDestruction(ch, *d), nil
+		return r.apply(ch, *d), nil
 	}
 	if ch.Status.Phase != "" {
 		return false, nil
@@ -344,7 +358,7 @@ func (r *Recorder) ApplyKept(ctx context.Context, ch *chatv1alpha1.OfficialChann
 	if err != nil || rec == nil {
 		return false, err
 	}
-	return status.RecordDestruction(ch, rec.Destruction), nil
+	return r.apply(ch, rec.Destruction), nil
 }
 
 // firstRecorded is the earliest destruction received after notBefore among

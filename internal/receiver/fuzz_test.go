@@ -30,6 +30,7 @@ import (
 
 	"github.com/channel-operator/channel-operator/internal/callback"
 	"github.com/channel-operator/channel-operator/internal/destruction"
+	"github.com/channel-operator/channel-operator/internal/status"
 )
 
 // fakeRecorder stands in for the cluster: the handler is what is fuzzed. A
@@ -45,6 +46,13 @@ func (f *fakeRecorder) Record(_ context.Context, rec destruction.Record) (destru
 		return destruction.Outcome{}, errors.New("the API server refused the write")
 	}
 	return destruction.Outcome{Recorded: 1}, nil
+}
+
+func (f *fakeRecorder) RecordProfile(context.Context, int64, string, status.Profile, int64) (int, error) {
+	if f.failing {
+		return 0, errors.New("the API server refused the write")
+	}
+	return 1, nil
 }
 
 // FuzzReceiverHandler sends arbitrary requests through the receiver's HTTP

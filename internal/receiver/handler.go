@@ -36,6 +36,7 @@ import (
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 	"github.com/channel-operator/channel-operator/internal/callback"
 	"github.com/channel-operator/channel-operator/internal/destruction"
+	"github.com/channel-operator/channel-operator/internal/status"
 )
 
 // ServeHTTP answers one callback. The checks run in the order the README's
@@ -50,7 +51,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}()
 	values, queryErr := url.ParseQuery(req.URL.RawQuery)
 	bodyRead := false
-	fail := func(res string, status int, format string, args ...any) {
+	fail := func(res string, code int, format string, args ...any) {
 		result = res
 		if !bodyRead && req.ContentLength != 0 {
 			// Otherwise net/http reads the unread body (up to 256 KiB) before
@@ -59,10 +60,10 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			w.Header().Set("Connection", "close")
 		}
 		reason := fmt.Sprintf(format, args...)
-		if status >= 400 && status < 500 {
+		if code >= 400 && code < 500 {
 			r.refusals.log(r.log, res, reason, values, req.RemoteAddr)
 		}
-		callback.Write(w, callback.Fail(status, reason))
+		callback.Write(w, callback.Fail(code, reason))
 	}
 	if queryErr == nil {
 		command = commandLabel(values.Get(callback.ParamCommand))
@@ -146,13 +147,38 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 
-	destroyed, ok := event.(*callback.Destroyed)
-	if !ok {
+	switch e := event.(type) {
+	case *callback.Destroyed:
+		result = r.recordDestroyed(req.Context(), w, app, cmd, e, start)
+	case *callback.Created:
+		result = r.recordProfile(req.Context(), w, app, e.OfficialAccount, e.EventTime, start,
+			status.Profile{Name: e.Name, OwnerAccount: e.OwnerAccount})
+	case *callback.InfoChanged:
+		result = r.recordProfile(req.Context(), w, app, e.OfficialAccount, e.EventTime, start,
+			status.Profile{Name: e.Name, Introduction: e.Introduction, FaceURL: e.FaceURL, Organization: e.Organization})
+	default:
 		result = resultIgnored
 		callback.Write(w, callback.OK())
-		return
 	}
-	result = r.recordDestroyed(req.Context(), w, app, cmd, destroyed, start)
+}
+
+// recordProfile mirrors a created or info-changed callback into the
+// matching channels' status.account within the answer budget.
+func (r *Receiver) recordProfile(ctx context.Context, w http.ResponseWriter, app int64, account string, eventTime int64,
+	start time.Time, p status.Profile) string {
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), start.Add(r.opts.AnswerBudget))
+	defer cancel()
+	n, err := r.recorder.RecordProfile(ctx, app, account, p, eventTime)
+	if err != nil {
+		r.log.Error(err, "Could not record the channel profile; answering FAIL", "sdkAppID", app, "officialAccountID", account)
+		callback.Write(w, callback.Fail(http.StatusServiceUnavailable, "the profile could not be recorded; retry later"))
+		return resultFailed
+	}
+	callback.Write(w, callback.OK())
+	if n == 0 {
+		return resultIgnored
+	}
+	return resultOK
 }
 
 // recordDestroyed makes the destruction durable within the answer budget
@@ -179,12 +205,12 @@ func (r *Receiver) recordDestroyed(ctx context.Context, w http.ResponseWriter, a
 	}
 	out, err := r.recorder.Record(ctx, rec)
 	if err != nil {
-		status := http.StatusInternalServerError
+		code := http.StatusInternalServerError
 		if errors.Is(err, destruction.ErrStoreFull) || errors.Is(err, context.DeadlineExceeded) {
-			status = http.StatusServiceUnavailable
+			code = http.StatusServiceUnavailable
 		}
 		logger.Error(err, "Could not record channel destruction; answering FAIL so that it is not taken as delivered")
-		callback.Write(w, callback.Fail(status, "the destruction could not be recorded; retry later"))
+		callback.Write(w, callback.Fail(code, "the destruction could not be recorded; retry later"))
 		return resultFailed
 	}
 	if out.Pending {

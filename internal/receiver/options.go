@@ -18,11 +18,9 @@ package receiver
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // DefaultSecretName is the callback Secret's name when --callback-secret names none.
@@ -70,24 +68,4 @@ func (o Options) Validate() error {
 		return fmt.Errorf("answer budget %s must be positive and below the Chat backend's 2s timeout", o.AnswerBudget)
 	}
 	return nil
-}
-
-// ParseSecretRef parses --callback-secret: "namespace/name", or "name" in
-// defaultNamespace; empty means DefaultSecretName in defaultNamespace.
-func ParseSecretRef(s, defaultNamespace string) (types.NamespacedName, error) {
-	ref := types.NamespacedName{Namespace: defaultNamespace, Name: DefaultSecretName}
-	if s != "" {
-		ns, name, found := strings.Cut(s, "/")
-		if !found {
-			ns, name = defaultNamespace, s
-		}
-		ref = types.NamespacedName{Namespace: ns, Name: name}
-	}
-	if errs := validation.IsDNS1123Label(ref.Namespace); len(errs) > 0 {
-		return ref, fmt.Errorf("--callback-secret %q: namespace %q: %s", s, ref.Namespace, strings.Join(errs, "; "))
-	}
-	if errs := validation.IsDNS1123Subdomain(ref.Name); len(errs) > 0 {
-		return ref, fmt.Errorf("--callback-secret %q: name %q: %s", s, ref.Name, strings.Join(errs, "; "))
-	}
-	return ref, nil
 }

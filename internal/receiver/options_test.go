@@ -20,39 +20,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"k8s.io/apimachinery/pkg/types"
 )
-
-func TestParseSecretRef(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    types.NamespacedName
-		wantErr string
-	}{
-		{in: "", want: types.NamespacedName{Namespace: "ops", Name: DefaultSecretName}},
-		{in: "tokens", want: types.NamespacedName{Namespace: "ops", Name: "tokens"}},
-		{in: "chat/tokens", want: types.NamespacedName{Namespace: "chat", Name: "tokens"}},
-		{in: "/tokens", wantErr: `namespace ""`},
-		{in: "chat/", wantErr: `name ""`},
-		{in: "Chat/tokens", wantErr: `namespace "Chat"`},
-		{in: "chat/a/b", wantErr: `name "a/b"`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, err := ParseSecretRef(tt.in, "ops")
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("ParseSecretRef(%q) error = %v, want one containing %q", tt.in, err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("ParseSecretRef(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
-			}
-		})
-	}
-}
 
 func TestOptionsValidate(t *testing.T) {
 	good := Options{BindAddress: ":8082", MaxSkew: time.Minute, MaxInflight: 1, AnswerBudget: DefaultAnswerBudget, Timeouts: DefaultTimeouts}

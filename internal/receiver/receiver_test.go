@@ -18,6 +18,7 @@ package receiver
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -32,6 +33,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 	"github.com/channel-operator/channel-operator/internal/callback"
@@ -192,8 +194,9 @@ func TestOtherCommandsAreAnsweredOKAndCounted(t *testing.T) {
 		command, label string
 		body           []byte
 	}{
-		{callback.CommandAfterCreate, callback.CommandAfterCreate, sample(t, "created.json")},
-		{callback.CommandInfoChanged, callback.CommandInfoChanged, sample(t, "info-changed.json")},
+		{"OfficialAccount.CallbackAfterAddSubscriber", "OfficialAccount.CallbackAfterAddSubscriber",
+			[]byte(`{"CallbackCommand":"OfficialAccount.CallbackAfterAddSubscriber","Official_Account":"@TOA#_other_commands",` +
+				`"EventTime":1700000000000,"SubscribeAccountList":[{"Subscriber_Account":"a"}]}`)},
 		{"OfficialAccount.CallbackSomethingNew", otherCommand, []byte(`{"CallbackCommand":"OfficialAccount.CallbackSomethingNew","EventTime":1}`)},
 	} {
 		counter := callbacksTotal.WithLabelValues(tt.label, resultIgnored)
@@ -208,6 +211,56 @@ func TestOtherCommandsAreAnsweredOKAndCounted(t *testing.T) {
 	}
 	if got := get(t, ch); got.ResourceVersion != ch.ResourceVersion {
 		t.Fatalf("a command the operator does not act on changed the OfficialChannel: %+v", got.Status)
+	}
+}
+
+// The created and info-changed callbacks fill status.account with the
+// fields they carry; a callback older than the last observation through
+// the REST API changes nothing, and one for no channel is answered OK and
+// counted as ignored.
+func TestProfileCallbacksFillStatusAccount(t *testing.T) {
+	ns := env.Namespace(t, "profile")
+	account := "@TOA#_" + ns
+	ch := newChannel(t, ns, "penn", signedApp, account)
+	body := func(name string, eventTime int64) []byte {
+		b := strings.Replace(string(sample(t, name)), "@TOA#_test_OA_for_penn", account, 1)
+		return []byte(strings.Replace(b, "1670574414123", strconv.FormatInt(eventTime, 10), 1))
+	}
+	ok := callbacksTotal.WithLabelValues(callback.CommandAfterCreate, resultOK)
+	before := testutil.ToFloat64(ok)
+	if a := post(t, callbackURL(signedApp, testToken, callback.CommandAfterCreate), body("created.json", 1700000000000)); a.status != http.StatusOK {
+		t.Fatalf("created: answer %+v", a)
+	}
+	got := get(t, ch).Status.Account
+	if got == nil || got.Name != "TestOfficialAccount" || got.OwnerAccount != "107867" || got.ObservedAt != nil {
+		t.Fatalf("status.account after the created callback: %+v", got)
+	}
+	if testutil.ToFloat64(ok) != before+1 {
+		t.Fatal("the created callback was not counted as ok")
+	}
+	if a := post(t, callbackURL(signedApp, testToken, callback.CommandInfoChanged), body("info-changed.json", 1700000001000)); a.status != http.StatusOK {
+		t.Fatalf("info changed: answer %+v", a)
+	}
+	got = get(t, ch).Status.Account
+	if got.Name != "NewName" || got.Introduction != "NewNotification" || got.FaceURL != "http://this.is.newface.url" ||
+		got.Organization != "NewOrganization" || got.OwnerAccount != "107867" {
+		t.Fatalf("status.account after the info-changed callback: %+v", got)
+	}
+
+	// An observation at 1700000005 s saw a later profile: an older callback changes nothing.
+	cur := get(t, ch)
+	base := cur.DeepCopy()
+	observed := metav1.NewTime(time.UnixMilli(1700000005000))
+	cur.Status.Account.ObservedAt = &observed
+	cur.Status.Account.Name = "Observed"
+	if err := env.Client.Status().Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
+		t.Fatal(err)
+	}
+	if a := post(t, callbackURL(signedApp, testToken, callback.CommandInfoChanged), body("info-changed.json", 1700000002000)); a.status != http.StatusOK {
+		t.Fatalf("stale info changed: answer %+v", a)
+	}
+	if got := get(t, ch).Status.Account; got.Name != "Observed" {
+		t.Fatalf("a callback older than the last observation replaced it: %+v", got)
 	}
 }
 

@@ -30,6 +30,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -346,5 +347,29 @@ func TestFullPendingStoreIsAnswered503(t *testing.T) {
 	}
 	if rec, _ := full.Get(ctx, signedApp, "@TOA#_no_room", time.Now()); rec != nil {
 		t.Fatal("a refused destruction was kept")
+	}
+}
+
+// For an app whose REST API confirms destructions, the callback is
+// recorded as a report (phase Reported, Destroyed Unknown) and answered OK at
+// once: the answer path makes no REST call.
+func TestDestructionOfAnAppWithCredentialsIsReported(t *testing.T) {
+	ns := env.Namespace(t, "reported")
+	ch := newChannel(t, ns, "penn", signedApp, "@TOA#_"+ns)
+	confirms := func(app int64) bool { return app == signedApp }
+	r := New(testOptions(), &destruction.Recorder{Cache: recorder.Cache, API: recorder.API, Client: recorder.Client,
+		Pending: recorder.Pending, Confirms: confirms})
+	r.tokens.Store(recv.tokens.Load())
+	r.ready.Store(true)
+	a := serve(t, r, callbackURL(signedApp, testToken, callback.CommandDestroyed), destroyedBody(t, ch.Spec.OfficialAccountID, 1700000004000))
+	if a.status != http.StatusOK {
+		t.Fatalf("answer %+v", a)
+	}
+	got := get(t, ch)
+	c := meta.FindStatusCondition(got.Status.Conditions, chatv1alpha1.ConditionDestroyed)
+	d := got.Status.Destruction
+	if got.Status.Phase != chatv1alpha1.PhaseReported || c == nil || c.Status != metav1.ConditionUnknown ||
+		c.Reason != chatv1alpha1.ReasonReported || d == nil || d.Source != chatv1alpha1.SourceCallback || d.ConfirmedAt != nil {
+		t.Fatalf("status %+v", got.Status)
 	}
 }

@@ -28,16 +28,13 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/channel-operator/channel-operator/internal/callback"
 	"github.com/channel-operator/channel-operator/internal/destruction"
+	"github.com/channel-operator/channel-operator/internal/secretwatch"
+	"github.com/channel-operator/channel-operator/internal/status"
 )
 
 // Path is where the receiver answers Chat callbacks.
@@ -99,6 +96,8 @@ type Receiver struct {
 // that writes to the cluster.
 type Recorder interface {
 	Record(ctx context.Context, rec destruction.Record) (destruction.Outcome, error)
+	// RecordProfile mirrors a create or info-changed callback into status.account.
+	RecordProfile(ctx context.Context, sdkAppID int64, account string, p status.Profile, eventTimeMs int64) (int, error)
 }
 
 // New returns a Receiver that records destructions with recorder.
@@ -119,36 +118,9 @@ func New(opts Options, recorder Recorder) *Receiver {
 // SetupWithManager adds the receiver's HTTP server, its Secret watch and its
 // readiness check to mgr.
 func (r *Receiver) SetupWithManager(ctx context.Context, mgr manager.Manager) error {
-	// A cache of its own holds the one callback Secret, selected by name:
-	// nothing else is watched, and the manager's cache stays free to hold
-	// other Secrets' metadata for the cleanup.
-	secrets, err := cache.New(mgr.GetConfig(), cache.Options{
-		Scheme:            mgr.GetScheme(),
-		Mapper:            mgr.GetRESTMapper(),
-		HTTPClient:        mgr.GetHTTPClient(),
-		DefaultNamespaces: map[string]cache.Config{r.opts.Secret.Namespace: {}},
-		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Field: fields.OneTermEqualSelector("metadata.name", r.opts.Secret.Name)},
-		},
-		DefaultTransform: cache.TransformStripManagedFields(),
-	})
-	if err != nil {
-		return fmt.Errorf("creating the callback Secret cache: %w", err)
-	}
-	// Started and synced with the manager's caches, before anything else.
-	if err := mgr.Add(ownCache{secrets}); err != nil {
+	// Only the one callback Secret is watched, and its data read.
+	if err := secretwatch.Watch(ctx, mgr, r.opts.Secret, r.secretChanged); err != nil {
 		return err
-	}
-	inf, err := secrets.GetInformer(ctx, &corev1.Secret{})
-	if err != nil {
-		return fmt.Errorf("getting the Secret informer: %w", err)
-	}
-	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { r.secretChanged(obj, false) },
-		UpdateFunc: func(_, obj any) { r.secretChanged(obj, false) },
-		DeleteFunc: func(obj any) { r.secretChanged(obj, true) },
-	}); err != nil {
-		return fmt.Errorf("watching the callback Secret: %w", err)
 	}
 
 	mux := http.NewServeMux()
@@ -193,13 +165,6 @@ func (r *Receiver) SetupWithManager(ctx context.Context, mgr manager.Manager) er
 
 // Addr is the address the receiver listens on, once SetupWithManager ran.
 func (r *Receiver) Addr() string { return r.addr }
-
-// ownCache makes the manager start a cache with its own caches and wait for
-// its sync before it starts anything else.
-type ownCache struct{ cache.Cache }
-
-// GetCache puts ownCache in the manager's group of caches.
-func (c ownCache) GetCache() cache.Cache { return c.Cache }
 
 // readyWhenStarted marks the receiver ready when the manager starts it.
 type readyWhenStarted struct{ r *Receiver }

@@ -22,7 +22,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	toolscache "k8s.io/client-go/tools/cache"
 )
 
 // The callback Secret says which apps the receiver accepts and with which
@@ -30,15 +29,10 @@ import (
 // Secret named by --callback-secret is watched, and a change replaces the
 // whole table at once.
 
-// secretChanged loads the tokens from the callback Secret as the watch sees it.
-func (r *Receiver) secretChanged(obj any, deleted bool) {
-	if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-		obj, deleted = tomb.Obj, true
-	}
-	secret, ok := obj.(*corev1.Secret)
-	if !ok || secret.Namespace != r.opts.Secret.Namespace || secret.Name != r.opts.Secret.Name {
-		return
-	}
+// secretChanged loads the tokens from the callback Secret as the watch sees
+// it (nil: deleted).
+func (r *Receiver) secretChanged(secret *corev1.Secret) {
+	deleted := secret == nil
 	tokens := map[int64]string{}
 	if !deleted {
 		var refused []string

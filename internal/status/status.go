@@ -39,19 +39,94 @@ func FormatEventTime(ms int64) string {
 
 // RecordDestruction records d and reports whether it changed anything. The
 // first destruction wins: once one is recorded, duplicates and replays, older
-// or newer, change nothing.
+// or newer, change nothing; nor does a replay of the report last refuted
+// (same EventTime). For an app without REST credentials the callback alone
+// decides; a destruction the REST API found (d.ConfirmedAt set) is confirmed
+// from the start.
 func RecordDestruction(ch *chatv1alpha1.OfficialChannel, d chatv1alpha1.Destruction) bool {
+	if !record(ch, d) {
+		return false
+	}
+	ch.Status.Phase = chatv1alpha1.PhaseDestroyed
+	if d.ConfirmedAt != nil {
+		set(ch, chatv1alpha1.ConditionDestroyed, metav1.ConditionTrue, chatv1alpha1.ReasonConfirmed,
+			fmt.Sprintf("Chat's REST API says the account does not exist (observed %s)", d.ConfirmedAt.UTC().Format(time.RFC3339)))
+	} else {
+		set(ch, chatv1alpha1.ConditionDestroyed, metav1.ConditionTrue, chatv1alpha1.ReasonCallbackReceived,
+			fmt.Sprintf("Chat reported the channel destroyed at %s", ch.Status.DestroyedAt))
+	}
+	return true
+}
+
+// ReportDestruction records d as RecordDestruction does, for an app whose
+// REST API confirms destructions: phase Reported, Destroyed Unknown, until
+// Confirm or Refute.
+func ReportDestruction(ch *chatv1alpha1.OfficialChannel, d chatv1alpha1.Destruction) bool {
+	d.ConfirmedAt = nil
+	if !record(ch, d) {
+		return false
+	}
+	AwaitConfirmation(ch, "Chat's REST API is asked to confirm it before anything is deleted")
+	return true
+}
+
+func record(ch *chatv1alpha1.OfficialChannel, d chatv1alpha1.Destruction) bool {
 	if ch.Status.Destruction != nil {
 		return false
 	}
+	if r := ch.Status.RefutedDestruction; r != nil && r.EventTime == d.EventTime && d.Source != chatv1alpha1.SourceChatAPI {
+		return false
+	}
+	if d.Source == "" {
+		d.Source = chatv1alpha1.SourceCallback
+	}
 	ch.Status.Destruction = d.DeepCopy()
 	ch.Status.DestroyedAt = FormatEventTime(d.EventTime)
-	ch.Status.Phase = chatv1alpha1.PhaseDestroyed
-	set(ch, chatv1alpha1.ConditionDestroyed, metav1.ConditionTrue, chatv1alpha1.ReasonCallbackReceived,
-		fmt.Sprintf("Chat reported the channel destroyed at %s", ch.Status.DestroyedAt))
 	set(ch, chatv1alpha1.ConditionCleanedUp, metav1.ConditionFalse, chatv1alpha1.ReasonCleanupPending,
 		"The destruction is recorded; cleanup has not started yet")
 	return true
+}
+
+// AwaitConfirmation keeps a reported destruction in phase Reported; why
+// says what the confirmation waits for (an answer, or an API that fails).
+func AwaitConfirmation(ch *chatv1alpha1.OfficialChannel, why string) {
+	ch.Status.Phase = chatv1alpha1.PhaseReported
+	set(ch, chatv1alpha1.ConditionDestroyed, metav1.ConditionUnknown, chatv1alpha1.ReasonReported,
+		fmt.Sprintf("A callback reported the channel destroyed at %s; %s", ch.Status.DestroyedAt, why))
+}
+
+// NeedsConfirmation reports whether a recorded destruction waits for the
+// REST API: not confirmed, and no cleanup has started on it (a cleanup
+// started before the app had credentials is not taken back).
+func NeedsConfirmation(ch *chatv1alpha1.OfficialChannel) bool {
+	d := ch.Status.Destruction
+	if d == nil || d.ConfirmedAt != nil || CleanedUp(ch) || ch.Status.Phase == chatv1alpha1.PhaseCleaningUp {
+		return false
+	}
+	return ch.Status.Cleanup == nil
+}
+
+// Confirm records that the REST API found the reported account gone at at.
+func Confirm(ch *chatv1alpha1.OfficialChannel, at metav1.Time) {
+	ch.Status.Destruction.ConfirmedAt = &at
+	ch.Status.Phase = chatv1alpha1.PhaseDestroyed
+	set(ch, chatv1alpha1.ConditionDestroyed, metav1.ConditionTrue, chatv1alpha1.ReasonConfirmed,
+		fmt.Sprintf("Chat's REST API confirmed the reported destruction (%s: the account does not exist)",
+			at.UTC().Format(time.RFC3339)))
+}
+
+// Refute records that the REST API found the reported account alive after
+// the report: the report moves to refutedDestruction, nothing is destroyed.
+func Refute(ch *chatv1alpha1.OfficialChannel, at metav1.Time) {
+	ch.Status.RefutedDestruction = ch.Status.Destruction
+	ch.Status.Destruction = nil
+	ch.Status.DestroyedAt = ""
+	ch.Status.Phase = chatv1alpha1.PhaseActive
+	set(ch, chatv1alpha1.ConditionDestroyed, metav1.ConditionFalse, chatv1alpha1.ReasonRefuted,
+		fmt.Sprintf("A callback reported the channel destroyed, but Chat's REST API found the account at %s; nothing is deleted",
+			at.UTC().Format(time.RFC3339)))
+	set(ch, chatv1alpha1.ConditionCleanedUp, metav1.ConditionFalse, chatv1alpha1.ReasonNotDestroyed,
+		"Nothing is cleaned up while the channel is active")
 }
 
 // Unannounced reports whether a destruction is recorded that the reconciler
@@ -62,11 +137,16 @@ func Unannounced(ch *chatv1alpha1.OfficialChannel) bool {
 	return ch.Status.Destruction != nil && c != nil && c.Reason == chatv1alpha1.ReasonCleanupPending
 }
 
-// MarkActive records that no destruction is known.
+// MarkActive records that no destruction is known. A refutation stays what
+// the Destroyed condition says.
 func MarkActive(ch *chatv1alpha1.OfficialChannel) {
 	ch.Status.Phase = chatv1alpha1.PhaseActive
-	set(ch, chatv1alpha1.ConditionDestroyed, metav1.ConditionFalse, chatv1alpha1.ReasonActive,
-		"No destruction callback has been received for this channel")
+	if c := meta.FindStatusCondition(ch.Status.Conditions, chatv1alpha1.ConditionDestroyed); c == nil || c.Reason != chatv1alpha1.ReasonRefuted {
+		set(ch, chatv1alpha1.ConditionDestroyed, metav1.ConditionFalse, chatv1alpha1.ReasonActive,
+			"No destruction callback has been received for this channel")
+	} else {
+		c.ObservedGeneration = ch.Generation
+	}
 	set(ch, chatv1alpha1.ConditionCleanedUp, metav1.ConditionFalse, chatv1alpha1.ReasonNotDestroyed,
 		"Nothing is cleaned up while the channel is active")
 }

@@ -51,6 +51,7 @@ func TestRecordDestructionFirstWins(t *testing.T) {
 		t.Fatal("the first destruction was not recorded")
 	}
 	st := ch.Status
+	first.Source = chatv1alpha1.SourceCallback // the default
 	if st.Phase != chatv1alpha1.PhaseDestroyed || st.DestroyedAt != "2022-12-09T08:26:54.123Z" || *st.Destruction != first {
 		t.Fatalf("status after RecordDestruction: %+v", st)
 	}

@@ -1,0 +1,151 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/internal/observer"
+	"github.com/channel-operator/channel-operator/internal/status"
+)
+
+// Event reasons of the REST API's verdicts.
+const (
+	EventDestructionConfirmed = "DestructionConfirmed"
+	EventDestructionRefuted   = "DestructionRefuted"
+	EventDestructionRecovered = "DestructionRecovered"
+)
+
+// awaitAnswer re-runs a reconcile that waits for the observer, in case its
+// wake-up is lost (a leader change, say); the answer normally wakes it first.
+const awaitAnswer = time.Minute
+
+// userSigWarning is how long before its expiry a given UserSig is mentioned
+// in the Synced condition.
+const userSigWarning = 7 * 24 * time.Hour
+
+// syncWithChat applies what Chat's REST API says about the channel's account,
+// for an app with credentials: it confirms or refutes a reported destruction,
+// records one it finds, and mirrors the profile. hold is true while nothing
+// may be deleted yet (a report not confirmed) or any more (one refuted); res
+// says when to look again.
+func (r *OfficialChannelReconciler) syncWithChat(ctx context.Context, ch *chatv1alpha1.OfficialChannel) (res ctrl.Result, hold bool) {
+	app, account := ch.Spec.SDKAppID, ch.Spec.OfficialAccountID
+	if !r.Chat.HasCredentials(app) {
+		status.MarkNoCredentials(ch)
+		return ctrl.Result{}, false
+	}
+	if ch.Status.Destruction != nil && !status.NeedsConfirmation(ch) {
+		return ctrl.Result{}, false // destroyed and confirmed (or being cleaned up): nothing to ask
+	}
+	d := ch.Status.Destruction
+	obs, ok := r.Chat.Latest(app, account)
+	if ok && d != nil && obs.Err == nil && !r.Chat.AskedAfter(app, account, obs, d.ReceivedAt.Time) {
+		// Only an answer to a question asked after the report can confirm
+		// or refute it. (A failure is never an answer: it is retried below.)
+		ok = false
+	}
+	if !ok {
+		r.Chat.Request(app, account)
+		if d != nil {
+			status.AwaitConfirmation(ch, "waiting for Chat's REST API to answer before anything is deleted")
+		}
+		if c := meta.FindStatusCondition(ch.Status.Conditions, chatv1alpha1.ConditionSynced); c == nil ||
+			c.Reason == chatv1alpha1.ReasonNoCredentials {
+			status.MarkObserving(ch)
+		}
+		return ctrl.Result{RequeueAfter: awaitAnswer}, d != nil
+	}
+	if obs.Err != nil {
+		status.MarkSyncFailed(ch, string(obs.Err.Reason), "Chat's REST API could not answer: "+obs.Err.Error())
+		wait := obs.RetryAfter() - time.Since(obs.At)
+		if wait <= 0 {
+			r.Chat.Request(app, account)
+			wait = awaitAnswer
+		}
+		if d != nil {
+			status.AwaitConfirmation(ch, fmt.Sprintf("nothing is deleted until Chat's REST API answers (%s); asking again",
+				obs.Err.Error()))
+		}
+		return ctrl.Result{RequeueAfter: wait}, d != nil
+	}
+	at := metav1.NewTime(obs.At)
+	status.MarkSynced(ch, r.syncedMessage(app))
+	switch {
+	case obs.Gone && d != nil:
+		status.Confirm(ch, at)
+		r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventDestructionConfirmed, "ConfirmDestruction",
+			"Chat's REST API confirmed that channel %s (app %d) does not exist", account, app)
+		logf.FromContext(ctx).Info("Destruction confirmed by Chat's REST API")
+		return ctrl.Result{}, false
+	case obs.Gone:
+		status.RecordDestruction(ch, chatv1alpha1.Destruction{EventTime: obs.At.UnixMilli(), ReceivedAt: at,
+			Source: chatv1alpha1.SourceChatAPI, ConfirmedAt: &at})
+		r.Events.Eventf(ch, nil, corev1.EventTypeWarning, EventDestructionRecovered, "ObserveAccount",
+			"Chat's REST API says channel %s (app %d) does not exist, though no destruction callback was received for it",
+			account, app)
+		logf.FromContext(ctx).Info("Destruction found by Chat's REST API (no callback reported it)")
+		return ctrl.Result{}, false
+	}
+	if obs.Info != nil && (ch.Status.Account == nil || ch.Status.Account.ObservedAt == nil || ch.Status.Account.ObservedAt.Before(&at)) {
+		status.MirrorAccount(ch, profileOf(obs), at)
+	}
+	if d == nil {
+		return ctrl.Result{}, false
+	}
+	refuted := *d
+	status.Refute(ch, at)
+	r.Events.Eventf(ch, nil, corev1.EventTypeWarning, EventDestructionRefuted, "ConfirmDestruction",
+		"A callback from client IP %q reported channel %s (app %d) destroyed, but Chat's REST API found it at %s: nothing is deleted",
+		truncate(refuted.ClientIP), account, app, at.UTC().Format(time.RFC3339))
+	logf.FromContext(ctx).Info("Destruction refuted by Chat's REST API; nothing is deleted", "clientIP", truncate(refuted.ClientIP))
+	return ctrl.Result{}, true
+}
+
+// syncedMessage is the Synced condition's message after an answer; it
+// warns of a given UserSig that expires soon. It changes only with the
+// credentials, not with every observation, so that a resync writes only
+// what it must.
+func (r *OfficialChannelReconciler) syncedMessage(app int64) string {
+	msg := "Chat's REST API answers for this channel"
+	if exp := r.Chat.UserSigExpiry(app); !exp.IsZero() {
+		left := time.Until(exp)
+		switch {
+		case left <= 0:
+			msg += fmt.Sprintf("; the app's UserSig expired at %s: renew it in the Chat API Secret", exp.UTC().Format(time.RFC3339))
+		case left < userSigWarning:
+			msg += fmt.Sprintf("; the app's UserSig expires at %s: renew it in the Chat API Secret", exp.UTC().Format(time.RFC3339))
+		}
+	}
+	return msg
+}
+
+func profileOf(obs observer.Observation) status.Profile {
+	i := obs.Info
+	n := i.SubscriberCount
+	return status.Profile{Name: i.Name, OwnerAccount: i.OwnerAccount, Introduction: i.Introduction, FaceURL: i.FaceURL,
+		Organization: i.Organization, SubscriberCount: &n, CreateTime: i.CreateTime, LastMessageTime: i.LastMessageTime}
+}

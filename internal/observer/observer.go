@@ -1,0 +1,363 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package observer asks the Chat REST API about the accounts of
+// OfficialChannels, in batches across channels, and keeps the latest answer
+// per account for the reconciler. It runs in the leader: every observation
+// goes through one queue per app, so batching and the per-app rate limit hold
+// however many channels ask at once. The reconciler never calls Chat itself:
+// it reads the latest observation and, when it needs a newer one, asks for it
+// and is woken when the answer comes.
+package observer
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/internal/chatapi"
+	"github.com/channel-operator/channel-operator/internal/destruction"
+	"github.com/channel-operator/channel-operator/internal/status"
+)
+
+// AccountGetter is the REST call; *chatapi.Client is the real one.
+type AccountGetter interface {
+	GetAccounts(ctx context.Context, creds chatapi.Credentials, accounts []string) []chatapi.Result
+}
+
+// Observation is the latest answer about one account.
+type Observation struct {
+	chatapi.Result
+	// Asked is when the question was sent: the answer says how the account
+	// was at some time after it.
+	Asked time.Time
+	// Failures counts the failed observations of the account in a row.
+	Failures int
+}
+
+// RetryAfter is how long after a failed observation the next is asked for:
+// 5 s, doubling with each failure in a row, at most 5 minutes.
+func (o Observation) RetryAfter() time.Duration {
+	if o.Err == nil {
+		return 0
+	}
+	d := 5 * time.Second
+	for i := 1; i < o.Failures && d < 5*time.Minute; i++ {
+		d *= 2
+	}
+	return min(d, 5*time.Minute)
+}
+
+// Defaults.
+const (
+	DefaultResyncInterval = 10 * time.Minute
+	// linger lets requests that come together share a call.
+	defaultLinger = 20 * time.Millisecond
+	// maxWorkersPerApp bounds the calls of one app in flight: a hanging
+	// call does not hold the others, and the rate limit still holds.
+	maxWorkersPerApp = 4
+)
+
+// Observer batches observations and remembers their answers.
+type Observer struct {
+	API   AccountGetter
+	Creds *Credentials
+	// Channels reads OfficialChannels from the manager's cache (with the
+	// destruction index).
+	Channels client.Reader
+	// Resync is how often every channel not yet destroyed is observed (±10%).
+	Resync time.Duration
+	// Linger is how long a worker waits for more requests before its first call.
+	Linger time.Duration
+
+	mu     sync.Mutex
+	ctx    context.Context
+	queues map[int64]*queue
+	latest map[string]Observation
+	// reports remembers, per account, the report last asked about and when
+	// this process first saw it.
+	reports map[string]report
+	kick    chan struct{}
+	events  chan event.GenericEvent
+}
+
+type report struct {
+	receivedAt time.Time
+	seen       time.Time
+}
+
+type queue struct {
+	order   []string
+	queued  map[string]struct{}
+	workers int
+}
+
+// New returns an Observer; add it to the manager (it runs in the leader)
+// and watch Events() in the reconciler.
+func New(api AccountGetter, creds *Credentials, channels client.Reader, resync time.Duration) *Observer {
+	if resync <= 0 {
+		resync = DefaultResyncInterval
+	}
+	return &Observer{API: api, Creds: creds, Channels: channels, Resync: resync, Linger: defaultLinger,
+		queues: map[int64]*queue{}, latest: map[string]Observation{}, reports: map[string]report{},
+		kick: make(chan struct{}, 1), events: make(chan event.GenericEvent, 1024)}
+}
+
+// Events wakes the OfficialChannels of each account an answer came for.
+func (o *Observer) Events() <-chan event.GenericEvent { return o.events }
+
+// HasCredentials reports whether app's channels are observed.
+func (o *Observer) HasCredentials(app int64) bool { return o != nil && o.Creds.Has(app) }
+
+// UserSigExpiry is when app's given UserSig stops working (zero: renewed
+// from the key, or none).
+func (o *Observer) UserSigExpiry(app int64) time.Time { return o.Creds.UserSigExpiry(app) }
+
+// Latest is the latest observation of the account.
+func (o *Observer) Latest(app int64, account string) (Observation, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	obs, ok := o.latest[destruction.Key(app, account)]
+	return obs, ok
+}
+
+// AskedAfter reports whether obs was asked after the report received at
+// receivedAt, so that it may confirm or refute it. receivedAt comes from
+// status, to the second, rounded down: an observation asked within that
+// second may predate the report. So the question must have been sent after
+// that second, or after this process first saw the report (then it was
+// already written). The first call for a report notes that moment.
+func (o *Observer) AskedAfter(app int64, account string, obs Observation, receivedAt time.Time) bool {
+	o.mu.Lock()
+	key := destruction.Key(app, account)
+	rep, ok := o.reports[key]
+	if !ok || !rep.receivedAt.Equal(receivedAt) {
+		rep = report{receivedAt: receivedAt, seen: time.Now()}
+		o.reports[key] = rep
+	}
+	o.mu.Unlock()
+	return !obs.Asked.Before(rep.seen) || !obs.Asked.Before(receivedAt.Add(time.Second))
+}
+
+// Request asks for a new observation of the account; its channels are woken
+// when it comes. Requests for an account already queued are one request.
+func (o *Observer) Request(app int64, account string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	q := o.queues[app]
+	if q == nil {
+		q = &queue{queued: map[string]struct{}{}}
+		o.queues[app] = q
+	}
+	if _, ok := q.queued[account]; ok {
+		return
+	}
+	q.queued[account] = struct{}{}
+	q.order = append(q.order, account)
+	o.startWorkers(app, q)
+}
+
+// Kick makes the leader observe every channel soon, as after a change of
+// the credentials.
+func (o *Observer) Kick() {
+	select {
+	case o.kick <- struct{}{}:
+	default:
+	}
+}
+
+// startWorkers starts a worker for app's queue when none runs, or more (up
+// to maxWorkersPerApp) while more than a full batch waits per worker.
+// Called with mu held; workers start only once the leader runs the Observer.
+func (o *Observer) startWorkers(app int64, q *queue) {
+	if o.ctx == nil {
+		return
+	}
+	for q.workers < maxWorkersPerApp && (q.workers == 0 || len(q.order) > chatapi.MaxBatch*q.workers) {
+		q.workers++
+		go o.work(o.ctx, app)
+	}
+}
+
+// NeedLeaderElection is true: one replica asks Chat.
+func (o *Observer) NeedLeaderElection() bool { return true }
+
+// Start runs the resync loop until ctx ends. Requests made before it (the
+// reconciler's first pass) are served once it runs.
+func (o *Observer) Start(ctx context.Context) error {
+	log := logf.FromContext(ctx).WithName("chat-api-observer")
+	ctx = logf.IntoContext(ctx, log)
+	o.mu.Lock()
+	o.ctx = ctx
+	for app, q := range o.queues {
+		o.startWorkers(app, q)
+	}
+	o.mu.Unlock()
+	log.Info("Observing channels through Chat's REST API", "resyncInterval", o.Resync, "apps", o.Creds.Apps())
+	for {
+		timer := time.NewTimer(jitter(o.Resync))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil
+		case <-o.kick:
+			timer.Stop()
+		case <-timer.C:
+		}
+		o.sweep(ctx, log)
+	}
+}
+
+// jitter spreads d by ±10%, so that replicas and restarts do not line up.
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.9 + 0.2*rand.Float64()))
+}
+
+// sweep asks for an observation of every channel that is not yet
+// (confirmed) destroyed, of every app with credentials, and forgets the
+// answers about accounts no channel names any more.
+func (o *Observer) sweep(ctx context.Context, log logr.Logger) {
+	var list chatv1alpha1.OfficialChannelList
+	if err := o.Channels.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
+		log.Error(err, "Listing OfficialChannels for the resync")
+		return
+	}
+	seen := make(map[string]struct{}, len(list.Items))
+	asked := 0
+	for i := range list.Items {
+		ch := &list.Items[i]
+		seen[destruction.Key(ch.Spec.SDKAppID, ch.Spec.OfficialAccountID)] = struct{}{}
+		if !o.HasCredentials(ch.Spec.SDKAppID) || !Observable(ch) {
+			continue
+		}
+		o.Request(ch.Spec.SDKAppID, ch.Spec.OfficialAccountID)
+		asked++
+	}
+	o.mu.Lock()
+	for key := range o.latest {
+		if _, ok := seen[key]; !ok {
+			delete(o.latest, key)
+		}
+	}
+	for key := range o.reports {
+		if _, ok := seen[key]; !ok {
+			delete(o.reports, key)
+		}
+	}
+	o.mu.Unlock()
+	log.V(1).Info("Resync asked for observations", "channels", asked)
+}
+
+// Observable reports whether a channel is worth observing: its account is
+// not known gone (no destruction, or one not confirmed yet).
+func Observable(ch *chatv1alpha1.OfficialChannel) bool {
+	return ch.DeletionTimestamp.IsZero() && (ch.Status.Destruction == nil || status.NeedsConfirmation(ch))
+}
+
+// work serves app's queue, a batch per call, until it is empty.
+func (o *Observer) work(ctx context.Context, app int64) {
+	log := logf.FromContext(ctx).WithValues("sdkAppID", app)
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(o.Linger):
+	}
+	for {
+		batch := o.take(app)
+		if len(batch) == 0 {
+			return
+		}
+		creds, ok := o.Creds.Lookup(app)
+		if !ok {
+			// The credentials went meanwhile: the channels learn it in
+			// their reconcile (NoCredentials).
+			o.wake(ctx, app, batch)
+			continue
+		}
+		asked := time.Now()
+		results := o.API.GetAccounts(ctx, creds, batch)
+		if ctx.Err() != nil {
+			return
+		}
+		o.store(app, asked, results)
+		for _, r := range results {
+			if r.Err != nil {
+				log.Info("Chat's REST API could not answer for an account", "officialAccountID", r.Account,
+					"reason", r.Err.Reason, "error", r.Err.Error())
+				break // one line per batch: they usually share the cause
+			}
+		}
+		o.wake(ctx, app, batch)
+	}
+}
+
+// take removes up to a batch from app's queue; with none left the worker ends.
+func (o *Observer) take(app int64) []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	q := o.queues[app]
+	n := min(len(q.order), chatapi.MaxBatch)
+	if n == 0 {
+		q.workers--
+		return nil
+	}
+	batch := q.order[:n:n]
+	q.order = q.order[n:]
+	for _, a := range batch {
+		delete(q.queued, a)
+	}
+	return batch
+}
+
+func (o *Observer) store(app int64, asked time.Time, results []chatapi.Result) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, r := range results {
+		key := destruction.Key(app, r.Account)
+		obs := Observation{Result: r, Asked: asked}
+		if r.Err != nil {
+			obs.Failures = o.latest[key].Failures + 1
+		}
+		o.latest[key] = obs
+	}
+}
+
+// wake enqueues the channels of each account for a reconcile.
+func (o *Observer) wake(ctx context.Context, app int64, accounts []string) {
+	for _, account := range accounts {
+		channels, err := destruction.ListCached(ctx, o.Channels, app, account)
+		if err != nil {
+			continue
+		}
+		for i := range channels {
+			ev := event.GenericEvent{Object: &chatv1alpha1.OfficialChannel{ObjectMeta: metav1.ObjectMeta{
+				Name: channels[i].Name, Namespace: channels[i].Namespace}}}
+			select {
+			case o.events <- ev:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
