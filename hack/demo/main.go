@@ -14,11 +14,15 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Command demo shows the operator's main job on a local control plane: an
-// OfficialChannel with a Deployment, ConfigMap, Secret and Service linked to
-// it; a signed OfficialAccount.CallbackAfterOfficialAccountDestroyed sent to
-// the receiver; then the channel CleanedUp and its resources gone, the
-// unlinked ConfigMap still there. It stops everything it started and exits 0
+// Command demo shows the operator's main job on a local control plane, in
+// two acts. First, for an app without REST credentials: an OfficialChannel
+// with a Deployment, ConfigMap, Secret and Service linked to it; a signed
+// OfficialAccount.CallbackAfterOfficialAccountDestroyed sent to the receiver;
+// then the channel CleanedUp and its resources gone, the unlinked ConfigMap
+// still there. Second, for an app whose REST credentials point at a fake Chat
+// REST API: a forged destruction of a channel that still exists is refuted
+// and nothing is deleted; a channel destroyed without any callback is found
+// by observation and cleaned up. It stops everything it started and exits 0
 // when all of that happened. Use it through `make demo`.
 package main
 
@@ -35,6 +39,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/channel-operator/channel-operator/internal/chatapi/fakechat"
 	"github.com/channel-operator/channel-operator/test/managerproc"
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
@@ -45,18 +50,28 @@ const (
 	account           = "@TOA#_test_OA_for_penn"
 	// The documented sample's EventTime.
 	eventTime = "1670574414123"
+
+	// The second act's app, with REST credentials, and its key in the fake Chat.
+	chatApp    int64 = 1400000002
+	chatAppKey       = "demo-secret-key-of-app-1400000002"
+	// resync is the second act's --chat-api-resync-interval: short, so that
+	// a destruction no callback reported is found while you watch.
+	resync = 5 * time.Second
 )
 
 // app is the SDKAppID the demo signs for, in decimal.
 var app = strconv.FormatInt(testenv.DemoApp, 10)
+
+var chatAppID = strconv.FormatInt(chatApp, 10)
 
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "\ndemo failed:", err)
 		os.Exit(1)
 	}
-	fmt.Println("\nDemo done: the destroyed channel's Deployment, ConfigMap, Secret and Service are gone;" +
-		" the weather team's ConfigMap is not.")
+	fmt.Println("\nDemo done. Act one: the destroyed channel's Deployment, ConfigMap, Secret and Service are gone;" +
+		" the weather team's ConfigMap is not. Act two: a forged destruction was refuted and deleted nothing;" +
+		" a destruction no callback reported was found through Chat's REST API and cleaned up.")
 }
 
 func run() error {
@@ -85,8 +100,19 @@ func run() error {
 		return out, err
 	}
 
-	step("Configure the receiver: app " + app + " with webhook token " + token)
-	if err := managerproc.Prepare(ctx, env.Client, operatorNamespace, map[string]string{app: token}); err != nil {
+	step("Configure the receiver: apps " + app + " and " + chatAppID + " with webhook token " + token)
+	if err := managerproc.Prepare(ctx, env.Client, operatorNamespace, map[string]string{app: token, chatAppID: token}); err != nil {
+		return err
+	}
+	chat, err := fakechat.Start()
+	if err != nil {
+		return err
+	}
+	defer chat.Close()
+	chat.AddApp(chatApp, chatAppKey)
+	step("Give app " + chatAppID + " REST credentials: its key, for a fake Chat REST API at " + chat.URL())
+	if err := managerproc.PrepareChatAPI(ctx, env.Client, operatorNamespace, map[string]string{
+		chatAppID + ".secretKey": chatAppKey, chatAppID + ".endpoint": chat.URL()}); err != nil {
 		return err
 	}
 
@@ -99,7 +125,8 @@ func run() error {
 	defer func() { _ = logFile.Close() }()
 	mgr, err := managerproc.Start(ctx, managerproc.Options{
 		Binary: testenv.ManagerBinary(), Kubeconfig: env.KubeconfigPath,
-		Namespace: operatorNamespace, Args: []string{"--leader-elect"}, Output: logFile,
+		Namespace: operatorNamespace, Output: logFile,
+		Args: []string{"--leader-elect", "--chat-api-resync-interval=" + resync.String()},
 	})
 	if err != nil {
 		return fmt.Errorf("%w (log: %s)", err, logPath)
@@ -117,7 +144,7 @@ func run() error {
 	if _, err := kubectl("apply", "-f", manifest); err != nil {
 		return err
 	}
-	if err := waitFor(ctx, env, "Active"); err != nil {
+	if err := waitFor(ctx, env, "newsroom", "penn-news", "Active"); err != nil {
 		return err
 	}
 	if _, err := kubectl("get", "ochan", "-n", "newsroom", "-o", "wide"); err != nil {
@@ -128,16 +155,12 @@ func run() error {
 	}
 
 	step("The Chat backend reports the channel destroyed: a signed callback")
-	args := []string{"--url", mgr.CallbackURL, "--sdkappid", app, "--token", token, "--account", account, "--event-time", eventTime}
-	fmt.Printf("$ bin/send-callback %s\n", strings.Join(args, " "))
-	send := exec.CommandContext(ctx, filepath.Join(root, "bin", "send-callback"), args...)
-	send.Stdout, send.Stderr = os.Stdout, os.Stderr
-	if err := send.Run(); err != nil {
-		return fmt.Errorf("send-callback: %w", err)
+	if err := sendCallback(ctx, root, mgr.CallbackURL, app, account, eventTime); err != nil {
+		return err
 	}
 
 	step("The operator recorded the destruction and cleaned up")
-	if err := waitFor(ctx, env, "CleanedUp"); err != nil {
+	if err := waitFor(ctx, env, "newsroom", "penn-news", "CleanedUp"); err != nil {
 		return err
 	}
 	if _, err := kubectl("get", "ochan", "-n", "newsroom", "-o", "wide"); err != nil {
@@ -149,23 +172,37 @@ func run() error {
 	if _, err := kubectl(showObjects...); err != nil {
 		return err
 	}
-	return check(ctx, env)
+	if err := check(ctx, env); err != nil {
+		return err
+	}
+	return secondAct(ctx, env, kubectl, chat, root, mgr.CallbackURL)
+}
+
+func sendCallback(ctx context.Context, root, url, sdkAppID, officialAccountID, at string) error {
+	args := []string{"--url", url, "--sdkappid", sdkAppID, "--token", token, "--account", officialAccountID, "--event-time", at}
+	fmt.Printf("$ bin/send-callback %s\n", strings.Join(args, " "))
+	send := exec.CommandContext(ctx, filepath.Join(root, "bin", "send-callback"), args...)
+	send.Stdout, send.Stderr = os.Stdout, os.Stderr
+	if err := send.Run(); err != nil {
+		return fmt.Errorf("send-callback: %w", err)
+	}
+	return nil
 }
 
 // showObjects lists the newsroom's objects with the channel each is linked to.
 var showObjects = []string{"get", "deployments,configmaps,secrets,services", "-n", "newsroom",
 	"-L", "chat.channel-operator.io/official-channel"}
 
-// waitFor waits until the demo channel reaches phase.
-func waitFor(ctx context.Context, env *testenv.Env, phase string) error {
+// waitFor waits until the channel reaches phase.
+func waitFor(ctx context.Context, env *testenv.Env, ns, name, phase string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		out, err := env.Kubectl(ctx, "get", "ochan", "penn-news", "-n", "newsroom", "-o", "jsonpath={.status.phase}")
+		out, err := env.Kubectl(ctx, "get", "ochan", name, "-n", ns, "-o", "jsonpath={.status.phase}")
 		if err == nil && out == phase {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("channel not %s after 30s (phase %q, %v)", phase, out, err)
+			return fmt.Errorf("channel %s/%s not %s after 30s (phase %q, %v)", ns, name, phase, out, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

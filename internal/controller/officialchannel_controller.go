@@ -281,6 +281,12 @@ func (r *OfficialChannelReconciler) announceDestruction(ch *chatv1alpha1.Officia
 	if ch.Spec.CleanupPolicy == chatv1alpha1.CleanupPolicyOrphan {
 		next = "cleanupPolicy Orphan leaves its linked objects in place"
 	}
+	if d.Source == chatv1alpha1.SourceChatAPI {
+		r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventDestructionRecorded, "RecordDestruction",
+			"Chat's REST API found channel %s (app %d) gone at %s; %s", ch.Spec.OfficialAccountID, ch.Spec.SDKAppID,
+			ch.Status.DestroyedAt, next)
+		return
+	}
 	r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventDestructionRecorded, "RecordDestruction",
 		"Chat reported channel %s (app %d) destroyed at %s; owner %q, platform %q; %s",
 		ch.Spec.OfficialAccountID, ch.Spec.SDKAppID, ch.Status.DestroyedAt, truncate(d.OwnerAccount), truncate(d.OptPlatform), next)

@@ -37,6 +37,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/channel-operator/channel-operator/internal/observer"
 	"github.com/channel-operator/channel-operator/internal/receiver"
 )
 
@@ -206,6 +207,20 @@ func Prepare(ctx context.Context, c client.Client, namespace string, tokens map[
 	}
 	if err := c.Create(ctx, secret); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating the callback Secret: %w", err)
+	}
+	return nil
+}
+
+// PrepareChatAPI creates the manager's Chat API Secret
+// (observer.DefaultSecretName) with data, e.g. "<SDKAppID>.secretKey" and
+// "<SDKAppID>.endpoint"; an existing one is left as it is.
+func PrepareChatAPI(ctx context.Context, c client.Client, namespace string, data map[string]string) error {
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: observer.DefaultSecretName},
+		StringData: data,
+	}
+	if err := c.Create(ctx, secret); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating the Chat API Secret: %w", err)
 	}
 	return nil
 }
