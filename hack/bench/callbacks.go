@@ -99,7 +99,7 @@ func (b *bench) callbacks(n, nss int) ([]callbackRound, error) {
 			if c == 32 && i == 1 {
 				prof = b.startProfile("cpu-callbacks-c32", 5*time.Second)
 			}
-			l := b.sendCallbacks(active, c)
+			l := b.sendCallbacks(app, active, c)
 			prof.wait()
 			lost, err := b.countUnrecorded(active)
 			if err != nil {
@@ -155,11 +155,11 @@ func (b *bench) baselineWrites(active []*chatv1alpha1.OfficialChannel, c int) la
 	})
 }
 
-func (b *bench) sendCallbacks(active []*chatv1alpha1.OfficialChannel, c int) latencies {
+func (b *bench) sendCallbacks(sdkAppID int64, active []*chatv1alpha1.OfficialChannel, c int) latencies {
 	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c}, Timeout: 5 * time.Second}
 	return measure(len(active), c, func(i int) bool {
 		ch := active[i]
-		u, err := callback.Call{SDKAppID: app, Token: token, Command: callback.CommandDestroyed, ClientIP: "127.0.0.1",
+		u, err := callback.Call{SDKAppID: sdkAppID, Token: token, Command: callback.CommandDestroyed, ClientIP: "127.0.0.1",
 			OptPlatform: "RESTAPI"}.URL(b.mgr.CallbackURL)
 		if err != nil {
 			return false

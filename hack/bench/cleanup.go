@@ -115,6 +115,17 @@ func (b *bench) cleanup(n, perChannel int) (cleanupResult, error) {
 // operatorCleanup links perChannel objects to each channel, destroys all the
 // channels at once, and times until the operator has cleaned every one up.
 func (b *bench) operatorCleanup(channels []*chatv1alpha1.OfficialChannel, perChannel int, profiled bool) (time.Duration, error) {
+	record := func(ch *chatv1alpha1.OfficialChannel, i int) bool {
+		return status.RecordDestruction(ch, destructionFor(i))
+	}
+	return b.timeCleanup(channels, perChannel, profiled, record)
+}
+
+// timeCleanup links perChannel objects to each channel, writes a destruction
+// into every channel's status at once with destroy, and times until the
+// operator has cleaned every one up.
+func (b *bench) timeCleanup(channels []*chatv1alpha1.OfficialChannel, perChannel int, profiled bool,
+	destroy func(*chatv1alpha1.OfficialChannel, int) bool) (time.Duration, error) {
 	objs := make([]client.Object, 0, len(channels)*perChannel)
 	for _, ch := range channels {
 		objs = append(objs, linkedObjects(ch.Namespace, ch.Name, perChannel, map[string]string{chatv1alpha1.LinkLabel: ch.Name})...)
@@ -143,7 +154,7 @@ func (b *bench) operatorCleanup(channels []*chatv1alpha1.OfficialChannel, perCha
 	if err := parallel(len(channels), setupConcurrency, func(i int) error {
 		ch := channels[i].DeepCopy()
 		base := ch.DeepCopy()
-		status.RecordDestruction(ch, destructionFor(i))
+		destroy(ch, i)
 		return b.c.Status().Patch(b.ctx, ch, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 	}); err != nil {
 		return 0, err

@@ -40,6 +40,12 @@ import (
 )
 
 func (b *bench) createChannels(prefix string, n, nss int, policy chatv1alpha1.CleanupPolicy) ([]*chatv1alpha1.OfficialChannel, error) {
+	return b.createChannelsOf(app, prefix, n, nss, policy)
+}
+
+// createChannelsOf creates n channels of sdkAppID over nss namespaces.
+func (b *bench) createChannelsOf(sdkAppID int64, prefix string, n, nss int,
+	policy chatv1alpha1.CleanupPolicy) ([]*chatv1alpha1.OfficialChannel, error) {
 	for i := 0; i < nss; i++ {
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", prefix, i)}}
 		if err := b.c.Create(b.ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
@@ -51,7 +57,7 @@ func (b *bench) createChannels(prefix string, n, nss int, policy chatv1alpha1.Cl
 		channels[i] = &chatv1alpha1.OfficialChannel{
 			ObjectMeta: metav1.ObjectMeta{Namespace: fmt.Sprintf("%s-%d", prefix, i%nss), Name: fmt.Sprintf("ch-%d", i),
 				Labels: map[string]string{benchLabel: prefix}},
-			Spec: chatv1alpha1.OfficialChannelSpec{SDKAppID: app, OfficialAccountID: fmt.Sprintf("@TOA#_%s_%d", prefix, i),
+			Spec: chatv1alpha1.OfficialChannelSpec{SDKAppID: sdkAppID, OfficialAccountID: fmt.Sprintf("@TOA#_%s_%d", prefix, i),
 				CleanupPolicy: policy},
 		}
 	}

@@ -31,7 +31,12 @@ limitations under the License.
 //     until every one is CleanedUp, against deleting the same objects directly
 //     at the reconciler's concurrency.
 //  3. Scale: the manager's resident memory once its caches have synced, and
-//     its time from start to ready, with many channels, ConfigMaps and Secrets.
+//     its time from start to ready, with many channels, ConfigMaps and Secrets;
+//     then a resync of those channels through a fake Chat REST API.
+//
+// Channels of chatApp have REST credentials for the fake Chat REST API the
+// bench runs (chatapi.go): callbacks for them, a cleanup whose destructions
+// are confirmed first, and the scale run's observation sweep.
 package main
 
 import (
@@ -47,6 +52,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/channel-operator/channel-operator/internal/chatapi/fakechat"
 	"github.com/channel-operator/channel-operator/test/managerproc"
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
@@ -72,6 +78,10 @@ type bench struct {
 	started time.Time
 	// pprofAddr serves the running manager's profiles.
 	pprofAddr string
+	// chat is the fake Chat REST API; chatApp's credentials point at it.
+	chat *fakechat.Server
+	// resync is the manager's --chat-api-resync-interval.
+	resync time.Duration
 }
 
 func main() {
@@ -114,9 +124,15 @@ func run(scale float64) error {
 	}
 	defer func() { _ = b.mgrLog.Close() }()
 
-	if err := managerproc.Prepare(b.ctx, b.c, operatorNamespace, map[string]string{strconv.FormatInt(app, 10): token}); err != nil {
+	if err := managerproc.Prepare(b.ctx, b.c, operatorNamespace, map[string]string{strconv.FormatInt(app, 10): token,
+		strconv.FormatInt(chatApp, 10): token}); err != nil {
 		return err
 	}
+	if err := b.startChat(); err != nil {
+		return err
+	}
+	defer b.chat.Close()
+	b.resync = 10 * time.Minute // the default: no resync during the runs below
 	if err := b.startManager(); err != nil {
 		return err
 	}
@@ -125,6 +141,9 @@ func run(scale float64) error {
 	switch os.Getenv("BENCH_ONLY") { // for profiling one part; the report needs all three
 	case "cleanup":
 		_, err := b.cleanup(scaled(200, scale), 20)
+		return err
+	case "confirmed":
+		_, err := b.cleanupConfirmed(scaled(200, scale), 20)
 		return err
 	case "scale":
 		if err := b.mgr.Stop(); err != nil {
@@ -137,9 +156,17 @@ func run(scale float64) error {
 	if err != nil {
 		return fmt.Errorf("callbacks: %w", err)
 	}
+	cbc, err := b.callbacksWithCredentials(scaled(1000, scale), 8)
+	if err != nil {
+		return fmt.Errorf("callbacks with credentials: %w", err)
+	}
 	cl, err := b.cleanup(scaled(200, scale), 20)
 	if err != nil {
 		return fmt.Errorf("cleanup: %w", err)
+	}
+	clc, err := b.cleanupConfirmed(scaled(200, scale), 20)
+	if err != nil {
+		return fmt.Errorf("cleanup with confirmation: %w", err)
 	}
 	if err := b.mgr.Stop(); err != nil {
 		return fmt.Errorf("stopping manager: %w", err)
@@ -153,7 +180,7 @@ func run(scale float64) error {
 	}
 
 	rep := report{channels: scaled(2000, scale), scale: scale, callbacks: cb, cleanup: cl, scaleRes: sc, elapsed: time.Since(b.started),
-		k8sVersion: k8sVersion}
+		k8sVersion: k8sVersion, credCallbacks: cbc, confirmed: clc}
 	table := rep.table()
 	fmt.Print("\n" + table)
 	md, err := rep.markdown(table)
@@ -176,10 +203,11 @@ func (b *bench) startManager() error {
 	b.pprofAddr = l.Addr().String()
 	_ = l.Close()
 	mgr, err := managerproc.Start(b.ctx, managerproc.Options{
-		Binary:       testenv.ManagerBinary(),
-		Kubeconfig:   b.env.KubeconfigPath,
-		Namespace:    operatorNamespace,
-		Args:         []string{"--max-concurrent-reconciles=" + strconv.Itoa(reconcilers), "--pprof-bind-address=" + b.pprofAddr},
+		Binary:     testenv.ManagerBinary(),
+		Kubeconfig: b.env.KubeconfigPath,
+		Namespace:  operatorNamespace,
+		Args: []string{"--max-concurrent-reconciles=" + strconv.Itoa(reconcilers), "--pprof-bind-address=" + b.pprofAddr,
+			"--chat-api-resync-interval=" + b.resync.String()},
 		Output:       b.mgrLog,
 		ReadyTimeout: 5 * time.Minute,
 	})

@@ -41,7 +41,39 @@ type report struct {
 	elapsed   time.Duration
 	// k8sVersion is the version the control plane's API server reports.
 	k8sVersion string
+	// credCallbacks and confirmed are the runs for an app with REST credentials.
+	credCallbacks credentialedCallbacks
+	confirmed     confirmedCleanup
 }
+
+// baselineAt is the callback round's baseline at concurrency c.
+func (r report) baselineAt(c int) latencies {
+	for _, round := range r.callbacks {
+		if round.concurrency == c {
+			return round.baseline
+		}
+	}
+	return latencies{}
+}
+
+// confirmedRatio compares the cleanup with confirmation to one baseline run
+// (the cleanup's baseline is the sum of two).
+func (r report) confirmedRatio() float64 {
+	return r.confirmed.operator.Seconds() / (r.cleanup.baseline.Seconds() / 2)
+}
+
+func (r report) credRatio() (perSecond, p99 float64) {
+	base := r.baselineAt(r.credCallbacks.concurrency)
+	if base.ops == 0 {
+		return 0, 0
+	}
+	return r.credCallbacks.operator.perSecond() / base.perSecond(),
+		r.credCallbacks.operator.quantile(0.99).Seconds() / base.quantile(0.99).Seconds()
+}
+
+// maxSweepCalls is the most calls a resync of n channels may make: 5% over
+// full batches of chatapi.MaxBatch.
+func maxSweepCalls(n int) float64 { return 1.05 * float64(n) / 50 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
 
@@ -60,16 +92,35 @@ func (r report) table() string {
 			c.operator.perSecond()/c.baseline.perSecond(),
 			c.operator.quantile(0.99).Seconds()/c.baseline.quantile(0.99).Seconds(), c.lost)
 	}
+	if cc := r.credCallbacks; cc.operator.ops > 0 {
+		ratio, p99 := r.credRatio()
+		fmt.Fprintf(&sb, "| operator, app with REST credentials | %d | %.0f | %s | %s | %s | %d |\n", cc.concurrency,
+			cc.operator.perSecond(), ms(cc.operator.quantile(0.5)), ms(cc.operator.quantile(0.99)), ms(cc.operator.max()),
+			cc.operator.failed)
+		fmt.Fprintf(&sb, "| ratio to the baseline at %d | %d | %.2f | | %.2f | | lost %d |\n", cc.concurrency, cc.concurrency,
+			ratio, p99, cc.lost)
+	}
 	fmt.Fprintf(&sb, "\n| cleanup | channels | objects | seconds |\n|---|---|---|---|\n")
 	fmt.Fprintf(&sb, "| operator (destroyed -> all CleanedUp) | %d | %d | %.2f |\n",
 		r.cleanup.channels, r.cleanup.objects, r.cleanup.operator.Seconds())
 	fmt.Fprintf(&sb, "| baseline (direct deletes, %d workers) | | %d | %.2f |\n", reconcilers, r.cleanup.objects, r.cleanup.baseline.Seconds())
 	fmt.Fprintf(&sb, "| ratio operator/baseline | | | %.2f |\n", r.cleanup.ratio())
+	if c := r.confirmed; c.channels > 0 {
+		fmt.Fprintf(&sb, "| operator, each destruction confirmed by the REST API first (%d calls) | %d | %d | %.2f |\n",
+			c.restCalls, c.channels, c.objects, c.operator.Seconds())
+		fmt.Fprintf(&sb, "| ratio to one baseline run | | | %.2f |\n", r.confirmedRatio())
+	}
 	s := r.scaleRes
 	sb.WriteString("\n| scale | channels | ConfigMaps | Secrets | start to ready s | RSS at ready MiB | peak RSS, 15 s after ready MiB |\n" +
 		"|---|---|---|---|---|---|---|\n")
 	fmt.Fprintf(&sb, "| manager | %d | %d | %d | %.2f | %.1f | %.1f |\n",
 		s.channels, s.configMaps, s.secrets, s.readyAfter.Seconds(), s.rssMiB, s.peakRSSMiB)
+	if w := s.sweep; w.channels > 0 {
+		sb.WriteString("\n| resync through the REST API | channels | REST calls | most allowed | seconds (first to last call) |" +
+			" manager CPU s | peak RSS MiB |\n|---|---|---|---|---|---|---|\n")
+		fmt.Fprintf(&sb, "| one resync at --chat-api-qps=%d | %d | %d | %.0f | %.1f | %.1f | %.1f |\n",
+			defaultQPS, w.channels, w.calls, maxSweepCalls(w.channels), w.seconds, w.cpuSeconds, w.peakRSSMiB)
+	}
 	return sb.String()
 }
 
@@ -96,9 +147,24 @@ func (r report) targets() string {
 		}
 		lost += c.lost
 	}
+	if cc := r.credCallbacks; cc.operator.ops > 0 {
+		ratio, p99 := r.credRatio()
+		row(fmt.Sprintf("app with REST credentials: callbacks/s >= 0.8x baseline at concurrency %d", cc.concurrency),
+			fmt.Sprintf("%.2f", ratio), ratio >= 0.8)
+		row(fmt.Sprintf("app with REST credentials: p99 <= 2x baseline at concurrency %d", cc.concurrency), fmt.Sprintf("%.2f", p99), p99 <= 2)
+		lost += cc.lost
+	}
 	row("every answer OK, every channel recorded", fmt.Sprintf("lost %d", lost), lost == 0)
 	row("cleanup <= 1.5x baseline", fmt.Sprintf("%.2f", r.cleanup.ratio()), r.cleanup.ratio() <= 1.5)
+	if r.confirmed.channels > 0 {
+		row("cleanup with confirmation <= 1.5x baseline", fmt.Sprintf("%.2f", r.confirmedRatio()), r.confirmedRatio() <= 1.5)
+	}
 	row("RSS < 150 MiB once caches have synced", fmt.Sprintf("%.1f MiB", r.scaleRes.rssMiB), r.scaleRes.rssMiB < 150)
+	if w := r.scaleRes.sweep; w.channels > 0 {
+		row(fmt.Sprintf("resync of %d channels: REST calls <= 1.05 x %d/50", w.channels, w.channels), strconv.Itoa(w.calls),
+			float64(w.calls) <= maxSweepCalls(w.channels))
+		row("RSS < 150 MiB during the resync", fmt.Sprintf("%.1f MiB", w.peakRSSMiB), w.peakRSSMiB < 150)
+	}
 	return sb.String()
 }
 
@@ -115,8 +181,13 @@ func (r report) summary() string {
 			c8 = c
 		}
 	}
-	return fmt.Sprintf("bench: callback_ratio=%.2f callback_p99_ms=%s raw_p99_ms=%s cleanup_ratio=%.2f rss_mib=%.1f lost=%d",
-		minRatio, ms(c8.operator.quantile(0.99)), ms(c8.baseline.quantile(0.99)), r.cleanup.ratio(), r.scaleRes.rssMiB, lost)
+	lost += r.credCallbacks.lost
+	credRatio, _ := r.credRatio()
+	w := r.scaleRes.sweep
+	return fmt.Sprintf("bench: callback_ratio=%.2f callback_p99_ms=%s raw_p99_ms=%s cleanup_ratio=%.2f rss_mib=%.1f lost=%d"+
+		" credentialed_callback_ratio=%.2f confirmed_cleanup_ratio=%.2f sweep_calls=%d sweep_s=%.1f sweep_cpu_s=%.1f sweep_rss_mib=%.1f",
+		minRatio, ms(c8.operator.quantile(0.99)), ms(c8.baseline.quantile(0.99)), r.cleanup.ratio(), r.scaleRes.rssMiB, lost,
+		credRatio, r.confirmedRatio(), w.calls, w.seconds, w.cpuSeconds, w.peakRSSMiB)
 }
 
 // reportTemplateText is the prose of docs/benchmarks.md, filled from reportFigures.

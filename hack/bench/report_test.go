@@ -74,8 +74,11 @@ func TestReportTargetsMissed(t *testing.T) {
 			{concurrency: 32, operator: fixedLatencies(300, 40*time.Millisecond),
 				baseline: fixedLatencies(500, 30*time.Millisecond), lost: 3},
 		},
-		cleanup:  cleanupResult{channels: 20, objects: 400, operator: 20 * time.Second, baseline: 10 * time.Second},
-		scaleRes: scaleResult{channels: 1000, configMaps: 1000, secrets: 1000, readyAfter: 2 * time.Second, rssMiB: 120, peakRSSMiB: 130.5},
+		cleanup: cleanupResult{channels: 20, objects: 400, operator: 20 * time.Second, baseline: 10 * time.Second},
+		scaleRes: scaleResult{channels: 1000, configMaps: 1000, secrets: 1000, readyAfter: 2 * time.Second, rssMiB: 120, peakRSSMiB: 130.5,
+			sweep: sweepResult{channels: 1000, calls: 22, seconds: 1.1, cpuSeconds: 2.5, peakRSSMiB: 151}},
+		credCallbacks: credentialedCallbacks{concurrency: 8, operator: fixedLatencies(350, 110*time.Millisecond), lost: 2},
+		confirmed:     confirmedCleanup{channels: 20, objects: 400, operator: 8 * time.Second, restCalls: 3},
 	}
 	out := renderFixed(t, r)
 
@@ -93,10 +96,18 @@ func TestReportTargetsMissed(t *testing.T) {
 		"| p99 < 100 ms at concurrency 8 | 120.0 ms (baseline 50.0 ms) | **no** |",
 		"| callbacks/s >= 0.8x baseline at concurrency 32 | 0.60 | **no** |",
 		"| p99 <= 2x baseline at concurrency 32 | 1.33 | yes |",
-		"| every answer OK, every channel recorded | lost 3 | **no** |",
+		"| every answer OK, every channel recorded | lost 5 | **no** |",
 		"| cleanup <= 1.5x baseline | 2.00 | **no** |",
 		"| RSS < 150 MiB once caches have synced | 120.0 MiB | yes |",
+		"| app with REST credentials: callbacks/s >= 0.8x baseline at concurrency 8 | 0.70 | **no** |",
+		"| app with REST credentials: p99 <= 2x baseline at concurrency 8 | 2.20 | **no** |",
+		"| cleanup with confirmation <= 1.5x baseline | 1.60 | **no** |",
+		"| resync of 1000 channels: REST calls <= 1.05 x 1000/50 | 22 | **no** |",
+		"| RSS < 150 MiB during the resync | 151.0 MiB | **no** |",
 		// results table
+		"| operator, app with REST credentials | 8 | 350 | 110.0 | 110.0 | 110.0 | 0 |",
+		"| operator, each destruction confirmed by the REST API first (3 calls) | 20 | 400 | 8.00 |",
+		"| one resync at --chat-api-qps=20 | 1000 | 22 | 21 | 1.1 | 2.5 | 151.0 |",
 		"| operator (HTTP callback) | 8 | 450 | 120.0 | 120.0 | 120.0 | 0 |",
 		"| manager | 1000 | 1000 | 1000 | 2.00 | 120.0 | 130.5 |",
 		// prose filled from the figures
@@ -106,7 +117,8 @@ func TestReportTargetsMissed(t *testing.T) {
 		"- **scale**: the manager started against 1000 OfficialChannels and 1000 ConfigMaps and",
 		"  1000 Secrets of 4 KiB each, all labelled for channels. *start to ready*: process",
 		// the summary line: the worst throughput ratio, p99 at concurrency 8, all lost
-		"    bench: callback_ratio=0.60 callback_p99_ms=120.0 raw_p99_ms=50.0 cleanup_ratio=2.00 rss_mib=120.0 lost=3",
+		"    bench: callback_ratio=0.60 callback_p99_ms=120.0 raw_p99_ms=50.0 cleanup_ratio=2.00 rss_mib=120.0 lost=5"+
+			" credentialed_callback_ratio=0.70 confirmed_cleanup_ratio=1.60 sweep_calls=22 sweep_s=1.1 sweep_cpu_s=2.5 sweep_rss_mib=151.0",
 	)
 	if summary := r.summary(); !strings.Contains(out, "\n    "+summary+"\n") {
 		t.Errorf("the report does not carry the summary line %q", summary)
@@ -121,8 +133,11 @@ func TestReportTargetsMet(t *testing.T) {
 			baseline: fixedLatencies(1000, 50*time.Millisecond)})
 	}
 	r := report{channels: 2000, scale: 1, elapsed: 8 * time.Minute, k8sVersion: "v1.37.2", callbacks: rounds,
-		cleanup:  cleanupResult{channels: 200, objects: 4000, operator: 14 * time.Second, baseline: 10 * time.Second},
-		scaleRes: scaleResult{channels: 10000, configMaps: 10000, secrets: 10000, readyAfter: 9 * time.Second, rssMiB: 95.3, peakRSSMiB: 110},
+		cleanup: cleanupResult{channels: 200, objects: 4000, operator: 14 * time.Second, baseline: 10 * time.Second},
+		scaleRes: scaleResult{channels: 10000, configMaps: 10000, secrets: 10000, readyAfter: 9 * time.Second, rssMiB: 95.3, peakRSSMiB: 110,
+			sweep: sweepResult{channels: 10000, calls: 200, seconds: 10.2, cpuSeconds: 30, peakRSSMiB: 120}},
+		credCallbacks: credentialedCallbacks{concurrency: 8, operator: fixedLatencies(950, 60*time.Millisecond)},
+		confirmed:     confirmedCleanup{channels: 200, objects: 4000, operator: 6 * time.Second, restCalls: 5},
 	}
 	out := renderFixed(t, r)
 
@@ -136,6 +151,9 @@ func TestReportTargetsMet(t *testing.T) {
 		"| every answer OK, every channel recorded | lost 0 | yes |",
 		"| cleanup <= 1.5x baseline | 1.40 | yes |",
 		"| RSS < 150 MiB once caches have synced | 95.3 MiB | yes |",
-		"    bench: callback_ratio=0.95 callback_p99_ms=60.0 raw_p99_ms=50.0 cleanup_ratio=1.40 rss_mib=95.3 lost=0",
+		"| resync of 10000 channels: REST calls <= 1.05 x 10000/50 | 200 | yes |",
+		"| cleanup with confirmation <= 1.5x baseline | 1.20 | yes |",
+		"    bench: callback_ratio=0.95 callback_p99_ms=60.0 raw_p99_ms=50.0 cleanup_ratio=1.40 rss_mib=95.3 lost=0"+
+			" credentialed_callback_ratio=0.95 confirmed_cleanup_ratio=1.20 sweep_calls=200 sweep_s=10.2 sweep_cpu_s=30.0 sweep_rss_mib=120.0",
 	)
 }

@@ -31,19 +31,30 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/internal/chatapi"
 )
+
+// scaleResync is the scale run's --chat-api-resync-interval: long enough for
+// the first observation of every channel (at start) to settle before it.
+const scaleResync = 90 * time.Second
 
 type scaleResult struct {
 	channels, configMaps, secrets int
 	readyAfter                    time.Duration
 	rssMiB, peakRSSMiB            float64
+	sweep                         sweepResult
 }
 
 func (b *bench) scaleRun(channels, each int) (scaleResult, error) {
 	const nss = 20
 	res := scaleResult{channels: channels, configMaps: each, secrets: each}
 	logf("scale: creating %d OfficialChannels, %d ConfigMaps and %d Secrets of 4 KiB", channels, each, each)
-	chs, err := b.createChannels("sc", channels, nss, chatv1alpha1.CleanupPolicyDelete)
+	// The channels are chatApp's, live in the fake Chat: the manager
+	// observes each when it starts, and again at its first resync.
+	for i := range channels {
+		b.chat.CreateAccount(chatApp, chatapi.AccountInfo{Account: fmt.Sprintf("@TOA#_sc_%d", i), Name: "bench", SubscriberCount: int64(i)})
+	}
+	chs, err := b.createChannelsOf(chatApp, "sc", channels, nss, chatv1alpha1.CleanupPolicyDelete)
 	if err != nil {
 		return res, err
 	}
@@ -61,6 +72,7 @@ func (b *bench) scaleRun(channels, each int) (scaleResult, error) {
 	}
 
 	logf("scale: starting the manager")
+	b.resync = scaleResync
 	start := time.Now()
 	if err := b.startManager(); err != nil {
 		return res, err
@@ -75,7 +87,8 @@ func (b *bench) scaleRun(channels, each int) (scaleResult, error) {
 	}
 	logf("scale: ready after %s, RSS %.1f MiB at ready, peak %.1f MiB in the 15 s after", res.readyAfter.Round(time.Millisecond),
 		res.rssMiB, res.peakRSSMiB)
-	return res, nil
+	res.sweep, err = b.measureSweep(channels)
+	return res, err
 }
 
 func rssMiB(pid int) float64 {
