@@ -87,7 +87,7 @@ func (b *bench) scaleRun(channels, each int) (scaleResult, error) {
 	}
 	logf("scale: ready after %s, RSS %.1f MiB at ready, peak %.1f MiB in the 15 s after", res.readyAfter.Round(time.Millisecond),
 		res.rssMiB, res.peakRSSMiB)
-	res.sweep, err = b.measureSweep(channels)
+	res.sweep, err = b.measureSweep()
 	return res, err
 }
 
