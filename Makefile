@@ -50,8 +50,8 @@ verify-generated: manifests generate ## Fail when generated files differ from th
 	fi
 
 .PHONY: test
-test: manifests generate fmt vet envtest build kustomize ## Run all tests (end-to-end and faults included) against a real kube-apiserver and etcd, then the fuzz targets.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" go test ./... -count=1 -timeout 30m
+test: manifests generate fmt vet envtest build kustomize gateway-api-crds ## Run all tests (end-to-end and faults included) against a real kube-apiserver and etcd, then the fuzz targets.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" GATEWAY_API_CRDS="$(GATEWAY_API_CRDS)" go test ./... -count=1 -timeout 30m
 	$(MAKE) fuzz
 
 # Fuzz budgets are execution counts, about 20 s each on 2 cores: a duration
@@ -89,8 +89,8 @@ mutate: gremlins $(if $(MUTATE_ALL),envtest) ## Mutation testing with a kill-rat
 	done
 
 .PHONY: test-e2e
-test-e2e: manifests generate envtest build kustomize ## Run the end-to-end tests: bin/manager as the operator's ServiceAccount on a local control plane.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" go test ./test/e2e/... -count=1 -v -timeout 20m
+test-e2e: manifests generate envtest build kustomize gateway-api-crds ## Run the end-to-end tests: bin/manager as the operator's ServiceAccount on a local control plane.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" GATEWAY_API_CRDS="$(GATEWAY_API_CRDS)" go test ./test/e2e/... -count=1 -v -timeout 20m
 
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint.
@@ -215,6 +215,18 @@ $(K8S_BIN_DIR)/etcd: $(K8S_MODULE_FILES) $(K8S_MODULE_DIR)/etcd/main.go
 	cd $(K8S_MODULE_DIR) && go build -ldflags "-s -w" -o "$@" ./etcd
 
 .PHONY: kustomize
+# The Gateway API CRDs (HTTPRoute, ReferenceGrant) the end-to-end tests
+# validate config/callback/httproute.yaml against, from the Go module.
+GATEWAY_API_VERSION ?= v1.6.3
+GATEWAY_API_CRDS ?= $(LOCALBIN)/gateway-api-$(GATEWAY_API_VERSION)
+.PHONY: gateway-api-crds
+gateway-api-crds: $(GATEWAY_API_CRDS) ## Copy the Gateway API CRDs the tests use into bin/.
+$(GATEWAY_API_CRDS): | $(LOCALBIN)
+	@dir=$$(go mod download -json sigs.k8s.io/gateway-api@$(GATEWAY_API_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	test -n "$$dir" || { echo "cannot download sigs.k8s.io/gateway-api@$(GATEWAY_API_VERSION)"; exit 1; }; \
+	mkdir -p $@.tmp && cp "$$dir"/config/crd/standard/gateway.networking.k8s.io_httproutes.yaml \
+	  "$$dir"/config/crd/standard/gateway.networking.k8s.io_referencegrants.yaml $@.tmp/ && chmod u+w $@.tmp/* && mv $@.tmp $@
+
 kustomize: $(KUSTOMIZE) ## Download kustomize locally if necessary.
 $(KUSTOMIZE): | $(LOCALBIN)
 	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION),kustomize)

@@ -124,33 +124,55 @@ func (b *bench) callbacksWithCredentials(n, c int) (credentialedCallbacks, error
 }
 
 type confirmedCleanup struct {
-	channels, objects int
-	operator          time.Duration
-	restCalls         int
+	channels, objects  int
+	operator, baseline time.Duration
+	restCalls          int
 }
+
+func (r confirmedCleanup) ratio() float64 { return r.operator.Seconds() / r.baseline.Seconds() }
 
 // cleanupConfirmed is the cleanup benchmark for channels of chatApp: every
 // account destroyed in the fake, every destruction reported (as the receiver
-// records it), each confirmed by the REST API before its cleanup.
+// records it), each confirmed by the REST API before its cleanup. As the
+// cleanup benchmark, it runs baseline, operator, operator, baseline on two
+// sets of channels, and compares the sums.
 func (b *bench) cleanupConfirmed(n, perChannel int) (confirmedCleanup, error) {
 	res := confirmedCleanup{channels: n, objects: n * perChannel}
-	logf("cleanup with confirmation: creating %d channels of app %d, live in the fake Chat", n, chatApp)
-	channels, err := b.createLiveChannels("clc", n, 20, chatv1alpha1.CleanupPolicyDelete)
-	if err != nil {
-		return res, err
+	sets := make([][]*chatv1alpha1.OfficialChannel, 2)
+	for i := range sets {
+		prefix := fmt.Sprintf("clc%d", i)
+		logf("cleanup with confirmation: creating %d channels of app %d, live in the fake Chat (%s)", n, chatApp, prefix)
+		channels, err := b.createLiveChannels(prefix, n, 20, chatv1alpha1.CleanupPolicyDelete)
+		if err != nil {
+			return res, err
+		}
+		sets[i] = channels
 	}
-	for _, ch := range channels {
-		b.chat.Destroy(chatApp, ch.Spec.OfficialAccountID)
-	}
-	calls := b.chat.CallsFor(chatApp)
 	report := func(ch *chatv1alpha1.OfficialChannel, i int) bool {
 		return status.ReportDestruction(ch, destructionFor(i))
 	}
-	if res.operator, err = b.timeCleanup(channels, perChannel, false, report); err != nil {
-		return res, err
+	for i, set := range []int{0, 0, 1, 1} {
+		if i == 0 || i == 3 {
+			d, err := b.baselineDeletes(sets[set], perChannel)
+			if err != nil {
+				return res, err
+			}
+			res.baseline += d
+			continue
+		}
+		for _, ch := range sets[set] {
+			b.chat.Destroy(chatApp, ch.Spec.OfficialAccountID)
+		}
+		calls := b.chat.CallsFor(chatApp)
+		d, err := b.timeCleanup(sets[set], perChannel, false, report)
+		if err != nil {
+			return res, err
+		}
+		res.operator += d
+		res.restCalls += b.chat.CallsFor(chatApp) - calls
 	}
-	res.restCalls = b.chat.CallsFor(chatApp) - calls
-	logf("cleanup with confirmation: %s, %d REST calls", res.operator.Round(time.Millisecond), res.restCalls)
+	logf("cleanup with confirmation: operator %s, baseline %s (two runs each), ratio %.2f, %d REST calls",
+		res.operator.Round(time.Millisecond), res.baseline.Round(time.Millisecond), res.ratio(), res.restCalls)
 	return res, nil
 }
 

@@ -30,6 +30,8 @@ limitations under the License.
 //  2. Cleanup: channels with 20 linked objects each, all destroyed at once,
 //     until every one is CleanedUp, against deleting the same objects directly
 //     at the reconciler's concurrency.
+//  4. Ignored callbacks (ignored.go): the rate of callbacks the operator
+//     answers without acting on them, against a minimal Go handler.
 //  3. Scale: the manager's resident memory once its caches have synced, and
 //     its time from start to ready, with many channels, ConfigMaps and Secrets;
 //     then a resync of those channels through a fake Chat REST API.
@@ -85,6 +87,13 @@ type bench struct {
 }
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == minimalServerArg { // the ignored-callbacks baseline (ignored.go)
+		if err := serveMinimal(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: minimal handler:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	scale := 1.0
 	if s := os.Getenv("BENCH_SCALE"); s != "" {
 		v, err := strconv.ParseFloat(s, 64)
@@ -156,6 +165,10 @@ func run(scale float64) error {
 	if err != nil {
 		return fmt.Errorf("callbacks: %w", err)
 	}
+	ig, err := b.ignoredCallbacks(time.Duration(float64(5*time.Second) * min(1, scale*2)))
+	if err != nil {
+		return fmt.Errorf("ignored callbacks: %w", err)
+	}
 	cbc, err := b.callbacksWithCredentials(scaled(1000, scale), 8)
 	if err != nil {
 		return fmt.Errorf("callbacks with credentials: %w", err)
@@ -180,7 +193,7 @@ func run(scale float64) error {
 	}
 
 	rep := report{channels: scaled(2000, scale), scale: scale, callbacks: cb, cleanup: cl, scaleRes: sc, elapsed: time.Since(b.started),
-		k8sVersion: k8sVersion, credCallbacks: cbc, confirmed: clc}
+		k8sVersion: k8sVersion, credCallbacks: cbc, confirmed: clc, ignored: ig}
 	table := rep.table()
 	fmt.Print("\n" + table)
 	md, err := rep.markdown(table)

@@ -44,6 +44,7 @@ type report struct {
 	// credCallbacks and confirmed are the runs for an app with REST credentials.
 	credCallbacks credentialedCallbacks
 	confirmed     confirmedCleanup
+	ignored       ignoredResult
 }
 
 // baselineAt is the callback round's baseline at concurrency c.
@@ -56,10 +57,12 @@ func (r report) baselineAt(c int) latencies {
 	return latencies{}
 }
 
-// confirmedRatio compares the cleanup with confirmation to one baseline run
-// (the cleanup's baseline is the sum of two).
+// confirmedRatio compares the cleanup with confirmation to its own baselines.
 func (r report) confirmedRatio() float64 {
-	return r.confirmed.operator.Seconds() / (r.cleanup.baseline.Seconds() / 2)
+	if r.confirmed.baseline == 0 {
+		return 0
+	}
+	return r.confirmed.ratio()
 }
 
 func (r report) credRatio() (perSecond, p99 float64) {
@@ -100,6 +103,16 @@ func (r report) table() string {
 		fmt.Fprintf(&sb, "| ratio to the baseline at %d | %d | %.2f | | %.2f | | lost %d |\n", cc.concurrency, cc.concurrency,
 			ratio, p99, cc.lost)
 	}
+	if ig := r.ignored; len(ig.rounds) > 0 {
+		fmt.Fprintf(&sb, "\n| ignored callbacks (%s, signed, keep-alive, %s each side) | concurrency | operator per second |"+
+			" operator p99 ms | minimal handler per second | ratio | failed |\n|---|---|---|---|---|---|---|\n", ignoredCommand, ig.secondsPerMeasurement*2)
+		for _, round := range ig.rounds {
+			fmt.Fprintf(&sb, "| | %d | %.0f | %s | %.0f | %.2f | %d |\n", round.concurrency, round.operator, ms(round.operatorP99),
+				round.minimal, round.operator/round.minimal, round.failed)
+		}
+		fmt.Fprintf(&sb, "| manager RSS before -> after, MiB | | %.1f -> %.1f | | %d requests in all | | |\n",
+			ig.rssBefore, ig.rssAfter, ig.requests)
+	}
 	fmt.Fprintf(&sb, "\n| cleanup | channels | objects | seconds |\n|---|---|---|---|\n")
 	fmt.Fprintf(&sb, "| operator (destroyed -> all CleanedUp) | %d | %d | %.2f |\n",
 		r.cleanup.channels, r.cleanup.objects, r.cleanup.operator.Seconds())
@@ -108,7 +121,8 @@ func (r report) table() string {
 	if c := r.confirmed; c.channels > 0 {
 		fmt.Fprintf(&sb, "| operator, each destruction confirmed by the REST API first (%d calls) | %d | %d | %.2f |\n",
 			c.restCalls, c.channels, c.objects, c.operator.Seconds())
-		fmt.Fprintf(&sb, "| ratio to one baseline run | | | %.2f |\n", r.confirmedRatio())
+		fmt.Fprintf(&sb, "| baseline (direct deletes), its own runs | | %d | %.2f |\n", c.objects, c.baseline.Seconds())
+		fmt.Fprintf(&sb, "| ratio operator/baseline, with confirmation | | | %.2f |\n", r.confirmedRatio())
 	}
 	s := r.scaleRes
 	sb.WriteString("\n| scale | channels | ConfigMaps | Secrets | start to ready s | RSS at ready MiB | peak RSS, 15 s after ready MiB |\n" +
@@ -155,6 +169,11 @@ func (r report) targets() string {
 		lost += cc.lost
 	}
 	row("every answer OK, every channel recorded", fmt.Sprintf("lost %d", lost), lost == 0)
+	for _, round := range r.ignored.rounds {
+		ratio := round.operator / round.minimal
+		row(fmt.Sprintf("ignored callbacks/s >= 0.5x a minimal handler at concurrency %d", round.concurrency),
+			fmt.Sprintf("%.2f (failed %d)", ratio, round.failed), ratio >= 0.5 && round.failed == 0)
+	}
 	row("cleanup <= 1.5x baseline", fmt.Sprintf("%.2f", r.cleanup.ratio()), r.cleanup.ratio() <= 1.5)
 	if r.confirmed.channels > 0 {
 		row("cleanup with confirmation <= 1.5x baseline", fmt.Sprintf("%.2f", r.confirmedRatio()), r.confirmedRatio() <= 1.5)
@@ -185,9 +204,10 @@ func (r report) summary() string {
 	credRatio, _ := r.credRatio()
 	w := r.scaleRes.sweep
 	return fmt.Sprintf("bench: callback_ratio=%.2f callback_p99_ms=%s raw_p99_ms=%s cleanup_ratio=%.2f rss_mib=%.1f lost=%d"+
-		" credentialed_callback_ratio=%.2f confirmed_cleanup_ratio=%.2f sweep_calls=%d sweep_s=%.1f sweep_cpu_s=%.1f sweep_rss_mib=%.1f",
+		" credentialed_callback_ratio=%.2f confirmed_cleanup_ratio=%.2f sweep_calls=%d sweep_s=%.1f sweep_cpu_s=%.1f sweep_rss_mib=%.1f"+
+		" ignored_ratio=%.2f",
 		minRatio, ms(c8.operator.quantile(0.99)), ms(c8.baseline.quantile(0.99)), r.cleanup.ratio(), r.scaleRes.rssMiB, lost,
-		credRatio, r.confirmedRatio(), w.calls, w.seconds, w.cpuSeconds, w.peakRSSMiB)
+		credRatio, r.confirmedRatio(), w.calls, w.seconds, w.cpuSeconds, w.peakRSSMiB, r.ignored.minRatio())
 }
 
 // reportTemplateText is the prose of docs/benchmarks.md, filled from reportFigures.

@@ -78,7 +78,9 @@ func TestReportTargetsMissed(t *testing.T) {
 		scaleRes: scaleResult{channels: 1000, configMaps: 1000, secrets: 1000, readyAfter: 2 * time.Second, rssMiB: 120, peakRSSMiB: 130.5,
 			sweep: sweepResult{channels: 1000, calls: 22, seconds: 1.1, cpuSeconds: 2.5, peakRSSMiB: 151}},
 		credCallbacks: credentialedCallbacks{concurrency: 8, operator: fixedLatencies(350, 110*time.Millisecond), lost: 2},
-		confirmed:     confirmedCleanup{channels: 20, objects: 400, operator: 8 * time.Second, restCalls: 3},
+		confirmed:     confirmedCleanup{channels: 20, objects: 400, operator: 16 * time.Second, baseline: 10 * time.Second, restCalls: 3},
+		ignored: ignoredResult{rounds: []ignoredRound{{concurrency: 16, operator: 4000, minimal: 10000, operatorP99: 2 * time.Millisecond}},
+			rssBefore: 50, rssAfter: 55, requests: 140000, secondsPerMeasurement: 5 * time.Second},
 	}
 	out := renderFixed(t, r)
 
@@ -106,7 +108,7 @@ func TestReportTargetsMissed(t *testing.T) {
 		"| RSS < 150 MiB during the resync | 151.0 MiB | **no** |",
 		// results table
 		"| operator, app with REST credentials | 8 | 350 | 110.0 | 110.0 | 110.0 | 0 |",
-		"| operator, each destruction confirmed by the REST API first (3 calls) | 20 | 400 | 8.00 |",
+		"| operator, each destruction confirmed by the REST API first (3 calls) | 20 | 400 | 16.00 |",
 		"| one resync at --chat-api-qps=20 | 1000 | 22 | 21 | 1.1 | 2.5 | 151.0 |",
 		"| operator (HTTP callback) | 8 | 450 | 120.0 | 120.0 | 120.0 | 0 |",
 		"| manager | 1000 | 1000 | 1000 | 2.00 | 120.0 | 130.5 |",
@@ -118,7 +120,10 @@ func TestReportTargetsMissed(t *testing.T) {
 		"  1000 Secrets of 4 KiB each, all labelled for channels. *start to ready*: process",
 		// the summary line: the worst throughput ratio, p99 at concurrency 8, all lost
 		"    bench: callback_ratio=0.60 callback_p99_ms=120.0 raw_p99_ms=50.0 cleanup_ratio=2.00 rss_mib=120.0 lost=5"+
-			" credentialed_callback_ratio=0.70 confirmed_cleanup_ratio=1.60 sweep_calls=22 sweep_s=1.1 sweep_cpu_s=2.5 sweep_rss_mib=151.0",
+			" credentialed_callback_ratio=0.70 confirmed_cleanup_ratio=1.60 sweep_calls=22 sweep_s=1.1 sweep_cpu_s=2.5 sweep_rss_mib=151.0"+
+			" ignored_ratio=0.40",
+		"| ignored callbacks/s >= 0.5x a minimal handler at concurrency 16 | 0.40 (failed 0) | **no** |",
+		"| | 16 | 4000 | 2.0 | 10000 | 0.40 | 0 |",
 	)
 	if summary := r.summary(); !strings.Contains(out, "\n    "+summary+"\n") {
 		t.Errorf("the report does not carry the summary line %q", summary)
@@ -137,7 +142,9 @@ func TestReportTargetsMet(t *testing.T) {
 		scaleRes: scaleResult{channels: 10000, configMaps: 10000, secrets: 10000, readyAfter: 9 * time.Second, rssMiB: 95.3, peakRSSMiB: 110,
 			sweep: sweepResult{channels: 10000, calls: 200, seconds: 10.2, cpuSeconds: 30, peakRSSMiB: 120}},
 		credCallbacks: credentialedCallbacks{concurrency: 8, operator: fixedLatencies(950, 60*time.Millisecond)},
-		confirmed:     confirmedCleanup{channels: 200, objects: 4000, operator: 6 * time.Second, restCalls: 5},
+		confirmed:     confirmedCleanup{channels: 200, objects: 4000, operator: 12 * time.Second, baseline: 10 * time.Second, restCalls: 5},
+		ignored: ignoredResult{rounds: []ignoredRound{{concurrency: 16, operator: 8000, minimal: 10000}, {concurrency: 64, operator: 9000,
+			minimal: 10000}}, rssBefore: 50, rssAfter: 55, requests: 400000, secondsPerMeasurement: 5 * time.Second},
 	}
 	out := renderFixed(t, r)
 
@@ -154,6 +161,7 @@ func TestReportTargetsMet(t *testing.T) {
 		"| resync of 10000 channels: REST calls <= 1.05 x 10000/50 | 200 | yes |",
 		"| cleanup with confirmation <= 1.5x baseline | 1.20 | yes |",
 		"    bench: callback_ratio=0.95 callback_p99_ms=60.0 raw_p99_ms=50.0 cleanup_ratio=1.40 rss_mib=95.3 lost=0"+
-			" credentialed_callback_ratio=0.95 confirmed_cleanup_ratio=1.20 sweep_calls=200 sweep_s=10.2 sweep_cpu_s=30.0 sweep_rss_mib=120.0",
+			" credentialed_callback_ratio=0.95 confirmed_cleanup_ratio=1.20 sweep_calls=200 sweep_s=10.2 sweep_cpu_s=30.0 sweep_rss_mib=120.0"+
+			" ignored_ratio=0.80",
 	)
 }

@@ -71,7 +71,7 @@ func (r *OfficialChannelReconciler) syncWithChat(ctx context.Context, ch *chatv1
 	if !ok {
 		r.Chat.Request(app, account)
 		if d != nil {
-			status.AwaitConfirmation(ch, "waiting for Chat's REST API to answer before anything is deleted")
+			status.AwaitConfirmation(ch, status.AwaitingAnswer)
 		}
 		if c := meta.FindStatusCondition(ch.Status.Conditions, chatv1alpha1.ConditionSynced); c == nil ||
 			c.Reason == chatv1alpha1.ReasonNoCredentials {

@@ -66,9 +66,13 @@ func ReportDestruction(ch *chatv1alpha1.OfficialChannel, d chatv1alpha1.Destruct
 	if !record(ch, d) {
 		return false
 	}
-	AwaitConfirmation(ch, "Chat's REST API is asked to confirm it before anything is deleted")
+	AwaitConfirmation(ch, AwaitingAnswer)
 	return true
 }
+
+// AwaitingAnswer is why a report waits while Chat's REST API has not answered
+// yet; the reconciler says the same, so that asking writes nothing new.
+const AwaitingAnswer = "waiting for Chat's REST API to answer before anything is deleted"
 
 func record(ch *chatv1alpha1.OfficialChannel, d chatv1alpha1.Destruction) bool {
 	if ch.Status.Destruction != nil {
