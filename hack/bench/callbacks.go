@@ -159,7 +159,7 @@ func (b *bench) sendCallbacks(sdkAppID int64, active []*chatv1alpha1.OfficialCha
 	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c}, Timeout: 5 * time.Second}
 	return measure(len(active), c, func(i int) bool {
 		ch := active[i]
-		u, err := callback.Call{SDKAppID: sdkAppID, Token: token, Command: callback.CommandDestroyed, ClientIP: "127.0.0.1",
+		u, err := callback.Call{SDKAppID: sdkAppID, Token: token, Command: callback.CommandDestroyed, ClientIP: loadClientIP,
 			OptPlatform: "RESTAPI"}.URL(b.mgr.CallbackURL)
 		if err != nil {
 			return false

@@ -43,6 +43,10 @@ const (
 	chatAppKey       = "bench-secret-key-of-app-1400000002"
 	// defaultQPS is --chat-api-qps's default, which the runs keep.
 	defaultQPS = 20
+	// accountName is the name of every account in the fake Chat.
+	accountName = "bench"
+	// loadClientIP is the ClientIP of the callbacks the bench sends.
+	loadClientIP = "127.0.0.1"
 )
 
 func (b *bench) startChat() error {
@@ -62,7 +66,7 @@ func (b *bench) startChat() error {
 // the fake, and waits until the operator has observed every one.
 func (b *bench) createLiveChannels(prefix string, n, nss int, policy chatv1alpha1.CleanupPolicy) ([]*chatv1alpha1.OfficialChannel, error) {
 	for i := range n {
-		b.chat.CreateAccount(chatApp, chatapi.AccountInfo{Account: fmt.Sprintf("@TOA#_%s_%d", prefix, i), Name: "bench"})
+		b.chat.CreateAccount(chatApp, chatapi.AccountInfo{Account: fmt.Sprintf("@TOA#_%s_%d", prefix, i), Name: accountName})
 	}
 	channels, err := b.createChannelsOf(chatApp, prefix, n, nss, policy)
 	if err != nil {

@@ -141,7 +141,7 @@ func (b *bench) metric(series string) (float64, error) {
 
 func destructionFor(i int) chatv1alpha1.Destruction {
 	return chatv1alpha1.Destruction{EventTime: 1700000000000 + int64(i), OwnerAccount: "107867", Name: "TestOfficialAccount",
-		ClientIP: "127.0.0.1", OptPlatform: "RESTAPI", ReceivedAt: metav1.Now()}
+		ClientIP: loadClientIP, OptPlatform: "RESTAPI", ReceivedAt: metav1.Now()}
 }
 
 // parallel runs fn(0..n-1) on c workers and returns the first error; a

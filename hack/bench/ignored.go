@@ -153,7 +153,7 @@ func hammer(endpoint string, body []byte, c int, d time.Duration, keep bool) (in
 			defer func() { done <- struct{}{} }()
 			for ctx.Err() == nil {
 				// Signed now: within the skew window whatever d is.
-				u, err := callback.Call{SDKAppID: app, Token: token, Command: ignoredCommand, ClientIP: "127.0.0.1",
+				u, err := callback.Call{SDKAppID: app, Token: token, Command: ignoredCommand, ClientIP: loadClientIP,
 					OptPlatform: "iOS"}.URL(endpoint)
 				if err != nil {
 					failed.Add(1)

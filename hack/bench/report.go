@@ -105,7 +105,8 @@ func (r report) table() string {
 	}
 	if ig := r.ignored; len(ig.rounds) > 0 {
 		fmt.Fprintf(&sb, "\n| ignored callbacks (%s, signed, keep-alive, %s each side) | concurrency | operator per second |"+
-			" operator p99 ms | minimal handler per second | ratio | failed |\n|---|---|---|---|---|---|---|\n", ignoredCommand, ig.secondsPerMeasurement*2)
+			" operator p99 ms | minimal handler per second | ratio | failed |\n|---|---|---|---|---|---|---|\n",
+			ignoredCommand, ig.secondsPerMeasurement*2)
 		for _, round := range ig.rounds {
 			fmt.Fprintf(&sb, "| | %d | %.0f | %s | %.0f | %.2f | %d |\n", round.concurrency, round.operator, ms(round.operatorP99),
 				round.minimal, round.operator/round.minimal, round.failed)

@@ -52,7 +52,7 @@ func (b *bench) scaleRun(channels, each int) (scaleResult, error) {
 	// The channels are chatApp's, live in the fake Chat: the manager
 	// observes each when it starts, and again at its first resync.
 	for i := range channels {
-		b.chat.CreateAccount(chatApp, chatapi.AccountInfo{Account: fmt.Sprintf("@TOA#_sc_%d", i), Name: "bench", SubscriberCount: int64(i)})
+		b.chat.CreateAccount(chatApp, chatapi.AccountInfo{Account: fmt.Sprintf("@TOA#_sc_%d", i), Name: accountName, SubscriberCount: int64(i)})
 	}
 	chs, err := b.createChannelsOf(chatApp, "sc", channels, nss, chatv1alpha1.CleanupPolicyDelete)
 	if err != nil {

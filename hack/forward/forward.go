@@ -33,10 +33,12 @@ import (
 // maxBody is the receiver's own limit: a larger body is refused there anyway.
 const maxBody = 64 << 10
 
-// OfficialAccount sends OfficialAccount.* callbacks to the operator's
-// receiver at operator (e.g.
+// OfficialAccount sends the OfficialAccount.* callbacks that report an event
+// (CallbackAfter...) to the operator's receiver at operator (e.g.
 // http://channel-operator-callback.channel-operator-system.svc/callback) and
-// relays its answer; every other callback goes to next, your own handler.
+// relays its answer; every other callback goes to next, your own handler. The
+// CallbackBefore... ones ask for a decision (may this message be sent?): the
+// operator would allow them all, so they stay with your backend.
 func OfficialAccount(operator string, next http.Handler) (http.Handler, error) {
 	target, err := url.Parse(operator)
 	if err != nil {
@@ -45,7 +47,7 @@ func OfficialAccount(operator string, next http.Handler) (http.Handler, error) {
 	// Chat waits 2 s for the answer; the receiver answers within 1.5 s.
 	client := &http.Client{Timeout: 1800 * time.Millisecond}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Query().Get("CallbackCommand"), "OfficialAccount.") {
+		if !strings.HasPrefix(r.URL.Query().Get("CallbackCommand"), "OfficialAccount.CallbackAfter") {
 			next.ServeHTTP(w, r)
 			return
 		}

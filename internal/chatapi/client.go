@@ -261,7 +261,13 @@ func (c *Client) ask(ctx context.Context, creds Credentials, accounts []string, 
 	}
 	code := int(ans.ErrorCode)
 	if code == 0 {
-		c.match(accounts, ans.OfficialAccountInfoList, out)
+		// A destruction is the one answer that deletes things: one taken
+		// by position from a batch (items that do not name their account,
+		// in an order Chat does not document) is asked again alone.
+		for _, a := range c.match(accounts, ans.OfficialAccountInfoList, out) {
+			*out[a] = Result{Account: a}
+			c.ask(ctx, creds, []string{a}, out)
+		}
 		return
 	}
 	if len(accounts) > 1 {
@@ -388,7 +394,9 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		fl, ferr := strconv.ParseFloat(s, 64)
 		if ferr != nil || fl != float64(int64(fl)) {
-			return fmt.Errorf("%s is not an integer: %w", b, err)
+			// The value is not quoted: it comes from the answer, which
+			// may echo the request (and its UserSig).
+			return errors.New("a number field is not an integer")
 		}
 		n = int64(fl)
 	}
@@ -444,10 +452,14 @@ func (c *Client) once(ctx context.Context, creds Credentials, sig string, accoun
 	var ans answer
 	if err := json.Unmarshal(data, &ans); err != nil {
 		return nil, &failure{retry: true,
-			err: &Error{Reason: ReasonUnreachable, Message: "Chat's answer is not the expected JSON: " + err.Error()}}
+			err: &Error{Reason: ReasonUnreachable, Message: chatMessage(redact("Chat's answer is not the expected JSON: "+err.Error()), -1)}}
 	}
 	code := int(ans.ErrorCode)
 	ans.ErrorInfo = redact(ans.ErrorInfo)
+	for i, raw := range ans.OfficialAccountInfoList {
+		// The items' ErrorInfo ends up in messages too.
+		ans.OfficialAccountInfoList[i] = json.RawMessage(redact(string(raw)))
+	}
 	switch {
 	case code == 0 && ans.ActionStatus == "FAIL":
 		return nil, &failure{retry: true, err: &Error{Reason: ReasonUnreachable, Message: "Chat answered FAIL without an error code"}}
@@ -501,13 +513,15 @@ func chatMessage(info string, code int) string {
 // Official_Account when the item names it, otherwise by position, but only
 // when there are as many items as accounts. An account left without an item
 // is Unreachable, never Gone: a missing item says nothing of the account.
-func (c *Client) match(accounts []string, raws []json.RawMessage, out map[string]*Result) {
+// It returns the accounts of a batch of several found Gone by position.
+func (c *Client) match(accounts []string, raws []json.RawMessage, out map[string]*Result) (goneByPosition []string) {
 	at := c.o.Now()
 	index := make(map[string]int, len(accounts))
 	for i, a := range accounts {
 		index[a] = i
 	}
 	found := make([]*item, len(accounts))
+	byPosition := make([]bool, len(accounts))
 	broken := make([]bool, len(accounts))
 	items := make([]*item, len(raws))
 	for i, raw := range raws {
@@ -532,7 +546,7 @@ func (c *Client) match(accounts []string, raws []json.RawMessage, out map[string
 			case it == nil:
 				broken[i] = true
 			case it.OfficialAccount == "":
-				found[i] = it
+				found[i], byPosition[i] = it, true
 			}
 		}
 	}
@@ -546,8 +560,12 @@ func (c *Client) match(accounts []string, raws []json.RawMessage, out map[string
 			r.Err = &Error{Reason: ReasonUnreachable, Message: "Chat's answer has no item for this account"}
 		default:
 			c.fromItem(r, a, found[i])
+			if r.Gone && byPosition[i] && len(accounts) > 1 {
+				goneByPosition = append(goneByPosition, a)
+			}
 		}
 	}
+	return goneByPosition
 }
 
 func (c *Client) fromItem(r *Result, account string, it *item) {

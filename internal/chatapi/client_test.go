@@ -20,6 +20,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -122,7 +123,9 @@ func TestGetAccountsAnswerShapes(t *testing.T) {
 	}{
 		// 120 accounts: three batches, one item per account.
 		{name: "items echo the account", echo: true, wantCalls: func(n int) bool { return n == 3 }},
-		{name: "positional items", echo: false, wantCalls: func(n int) bool { return n == 3 }},
+		// Positional: each of the 7 gone accounts is asked again alone
+		// before it is called Gone.
+		{name: "positional items", echo: false, wantCalls: func(n int) bool { return n == 3+7 }},
 		// Batches holding a destroyed account are split until it stands alone.
 		{name: "whole-request 130004", echo: true, whole: true, wantCalls: func(n int) bool { return n > 3 && n < 60 }},
 		{name: "whole-request 130004, positional", echo: false, whole: true, wantCalls: func(n int) bool { return n > 3 && n < 60 }},
@@ -737,5 +740,51 @@ func TestGetAccountsCanceled(t *testing.T) {
 	}
 	if srv.Calls() != 0 {
 		t.Errorf("%d calls after cancel", srv.Calls())
+	}
+}
+
+// An endpoint that echoes the request back in its answer (a proxy's error
+// page, a hostile server) cannot put the UserSig or the key into a message,
+// whichever field it echoes into, and no message grows without bound.
+func TestEchoedSecretsNeverReachMessages(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer func(q string) string
+	}{
+		{"in ErrorCode", func(q string) string { return `{"ActionStatus":"FAIL","ErrorCode":"` + q + `","ErrorInfo":"x"}` }},
+		{"in ErrorInfo", func(q string) string { return `{"ActionStatus":"FAIL","ErrorCode":20005,"ErrorInfo":"` + q + `"}` }},
+		{"in an item's ErrorInfo", func(q string) string {
+			return `{"ActionStatus":"OK","ErrorCode":0,"OfficialAccountInfoList":[{"Official_Account":"@TOA#_a","ActionStatus":"FAIL",` +
+				`"ErrorCode":20005,"ErrorInfo":"` + q + `"}]}`
+		}},
+		{"in a broken JSON", func(q string) string { return `{"ActionStatus":` + q }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rec sigRecorder
+			srv := httptest.NewServer(rec.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				q := strings.Repeat(r.URL.Query().Get("usersig")+" "+r.URL.RawQuery+" ", 200)
+				_, _ = io.WriteString(w, tc.answer(q))
+			})))
+			t.Cleanup(srv.Close)
+			results := chatapi.NewClient(fastOptions()).GetAccounts(context.Background(), credsFor(srv.URL), []string{"@TOA#_a"})
+			sigs := rec.all()
+			if len(sigs) == 0 {
+				t.Fatal("no call reached the server: the test proves nothing")
+			}
+			for _, r := range results {
+				if r.Err == nil || r.Gone {
+					t.Fatalf("want a failure: %s", describe(r))
+				}
+				msg := r.Err.Error()
+				if len(msg) > 1024 {
+					t.Errorf("a message of %d bytes", len(msg))
+				}
+				for _, s := range append(sigs, testKey) {
+					if strings.Contains(msg, s) || strings.Contains(msg, url.QueryEscape(s)) {
+						t.Errorf("message %q holds a secret", msg)
+					}
+				}
+			}
+		})
 	}
 }

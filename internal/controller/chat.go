@@ -54,22 +54,35 @@ const userSigWarning = 7 * 24 * time.Hour
 // says when to look again.
 func (r *OfficialChannelReconciler) syncWithChat(ctx context.Context, ch *chatv1alpha1.OfficialChannel) (res ctrl.Result, hold bool) {
 	app, account := ch.Spec.SDKAppID, ch.Spec.OfficialAccountID
+	d := ch.Status.Destruction
 	if !r.Chat.HasCredentials(app) {
 		status.MarkNoCredentials(ch)
+		if ch.Status.Phase == chatv1alpha1.PhaseReported && status.NeedsConfirmation(ch) {
+			// Recorded as a report while the app had credentials: it stays
+			// one. Credentials that vanish or are refused by the operator's
+			// own checks must not turn reports into deletions.
+			status.AwaitConfirmation(ch, "the app has no usable REST credentials any more: nothing is deleted until "+
+				"they are back in the Chat API Secret (deleting the OfficialChannel deletes nothing either)")
+			return ctrl.Result{}, true
+		}
 		return ctrl.Result{}, false
 	}
-	if ch.Status.Destruction != nil && !status.NeedsConfirmation(ch) {
-		return ctrl.Result{}, false // destroyed and confirmed (or being cleaned up): nothing to ask
+	if d != nil && !status.NeedsConfirmation(ch) {
+		status.RefreshSynced(ch) // destroyed and confirmed (or being cleaned up): nothing to ask
+		return ctrl.Result{}, false
 	}
-	d := ch.Status.Destruction
 	obs, ok := r.Chat.Latest(app, account)
-	if ok && d != nil && obs.Err == nil && !r.Chat.AskedAfter(app, account, obs, d.ReceivedAt.Time) {
-		// Only an answer to a question asked after the report can confirm
-		// or refute it. (A failure is never an answer: it is retried below.)
+	if ok && obs.Err == nil && (d != nil || obs.Gone) && !r.Chat.AskedAfter(app, account, question(ch), obs, questionSince(ch)) {
+		// A verdict (gone, or exists against a report) counts only from a
+		// question asked after the report and after the channel existed.
+		// A failure is never a verdict: it is retried below.
 		ok = false
 	}
 	if !ok {
-		r.Chat.Request(app, account)
+		wait := awaitAnswer
+		if until := r.Chat.Request(app, account); !until.IsZero() {
+			wait = time.Until(until)
+		}
 		if d != nil {
 			status.AwaitConfirmation(ch, status.AwaitingAnswer)
 		}
@@ -77,14 +90,17 @@ func (r *OfficialChannelReconciler) syncWithChat(ctx context.Context, ch *chatv1
 			c.Reason == chatv1alpha1.ReasonNoCredentials {
 			status.MarkObserving(ch)
 		}
-		return ctrl.Result{RequeueAfter: awaitAnswer}, d != nil
+		status.RefreshSynced(ch)
+		return ctrl.Result{RequeueAfter: wait}, d != nil
 	}
 	if obs.Err != nil {
 		status.MarkSyncFailed(ch, string(obs.Err.Reason), "Chat's REST API could not answer: "+obs.Err.Error())
 		wait := obs.RetryAfter() - time.Since(obs.At)
 		if wait <= 0 {
-			r.Chat.Request(app, account)
 			wait = awaitAnswer
+			if until := r.Chat.Request(app, account); !until.IsZero() {
+				wait = time.Until(until)
+			}
 		}
 		if d != nil {
 			status.AwaitConfirmation(ch, fmt.Sprintf("nothing is deleted until Chat's REST API answers (%s); asking again",
@@ -97,11 +113,13 @@ func (r *OfficialChannelReconciler) syncWithChat(ctx context.Context, ch *chatv1
 	switch {
 	case obs.Gone && d != nil:
 		status.Confirm(ch, at)
+		r.Chat.Settled(app, account, question(ch))
 		r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventDestructionConfirmed, "ConfirmDestruction",
 			"Chat's REST API confirmed that channel %s (app %d) does not exist", account, app)
 		logf.FromContext(ctx).Info("Destruction confirmed by Chat's REST API")
 		return ctrl.Result{}, false
 	case obs.Gone:
+		r.Chat.Settled(app, account, question(ch))
 		status.RecordDestruction(ch, chatv1alpha1.Destruction{EventTime: obs.At.UnixMilli(), ReceivedAt: at,
 			Source: chatv1alpha1.SourceChatAPI, ConfirmedAt: &at})
 		r.Events.Eventf(ch, nil, corev1.EventTypeWarning, EventDestructionRecovered, "ObserveAccount",
@@ -116,13 +134,55 @@ func (r *OfficialChannelReconciler) syncWithChat(ctx context.Context, ch *chatv1
 	if d == nil {
 		return ctrl.Result{}, false
 	}
+	r.Chat.Settled(app, account, question(ch))
 	refuted := *d
 	status.Refute(ch, at)
+	if refuted.Source == chatv1alpha1.SourceChatAPI {
+		r.Events.Eventf(ch, nil, corev1.EventTypeWarning, EventDestructionRefuted, "ConfirmDestruction",
+			"Another OfficialChannel of channel %s (app %d) holds an older destruction, but Chat's REST API found the account at %s "+
+				"(created again?): nothing is deleted", account, app, at.UTC().Format(time.RFC3339))
+		return ctrl.Result{}, true
+	}
 	r.Events.Eventf(ch, nil, corev1.EventTypeWarning, EventDestructionRefuted, "ConfirmDestruction",
 		"A callback from client IP %q reported channel %s (app %d) destroyed, but Chat's REST API found it at %s: nothing is deleted",
 		truncate(refuted.ClientIP), account, app, at.UTC().Format(time.RFC3339))
 	logf.FromContext(ctx).Info("Destruction refuted by Chat's REST API; nothing is deleted", "clientIP", truncate(refuted.ClientIP))
 	return ctrl.Result{}, true
+}
+
+// question names what a verdict about the channel decides: the channel
+// (its first verdict) and the report it holds, if any; two reports within
+// the same second differ by their EventTime.
+func question(ch *chatv1alpha1.OfficialChannel) string {
+	q := string(ch.UID)
+	if d := ch.Status.Destruction; d != nil {
+		q += fmt.Sprintf("/%d/%d", d.ReceivedAt.Unix(), d.EventTime)
+	}
+	return q
+}
+
+// questionSince is when the question arose: the report's arrival, or the
+// channel's creation for a report copied from an older sibling, or for a
+// channel's first verdict. A verdict asked before that is about another
+// moment (the account may have been re-created since).
+func questionSince(ch *chatv1alpha1.OfficialChannel) time.Time {
+	since := ch.CreationTimestamp.Time
+	if d := ch.Status.Destruction; d != nil && d.ReceivedAt.After(since) {
+		since = d.ReceivedAt.Time
+	}
+	return since
+}
+
+// unanswerable reports whether the channel's report cannot be confirmed
+// now: the app has no usable credentials, or the REST API failed on a
+// question asked after the report.
+func (r *OfficialChannelReconciler) unanswerable(ch *chatv1alpha1.OfficialChannel) bool {
+	app, account := ch.Spec.SDKAppID, ch.Spec.OfficialAccountID
+	if !r.Chat.HasCredentials(app) {
+		return true
+	}
+	obs, ok := r.Chat.Latest(app, account)
+	return ok && obs.Err != nil && r.Chat.AskedAfter(app, account, question(ch), obs, questionSince(ch))
 }
 
 // syncedMessage is the Synced condition's message after an answer; it

@@ -294,3 +294,59 @@ func TestChatCallsStayWithinTheRateLimit(t *testing.T) {
 		t.Fatalf("the fake saw %d calls in one second; --chat-api-qps is %d", got, chatQPS)
 	}
 }
+
+// Credentials that go while a report waits for confirmation do not turn it
+// into a deletion: the channel stays Reported, nothing is deleted, and once
+// the credentials are back the report is confirmed.
+func TestReportHoldsWhileCredentialsAreGone(t *testing.T) {
+	ch, cm := chatChannel(t, "creds-gone", true)
+	waitSynced(t, ch, metav1.ConditionTrue, chatv1alpha1.ReasonObserved)
+	failChat(t, fakechat.FailHTTP500)
+	chat.Destroy(chatApp, ch.Spec.OfficialAccountID)
+	report(t, ch, "203.0.113.5")
+	waitSynced(t, ch, metav1.ConditionFalse, chatv1alpha1.ReasonUnreachable)
+
+	secret := &corev1.Secret{}
+	if err := env.Client.Get(context.Background(), chatSecret, secret); err != nil {
+		t.Fatal(err)
+	}
+	secret.Data, secret.StringData = map[string][]byte{}, nil
+	if err := env.Client.Update(context.Background(), secret); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { setChatKey(t, chatAppKey) })
+	waitSynced(t, ch, metav1.ConditionUnknown, chatv1alpha1.ReasonNoCredentials)
+	time.Sleep(2 * time.Second)
+	if got := getChannel(t, ch); got.Status.Phase != chatv1alpha1.PhaseReported || got.Status.Cleanup != nil || !exists(t, cm) {
+		t.Fatalf("without credentials: phase %s, cleanup %+v", got.Status.Phase, got.Status.Cleanup)
+	}
+	chat.ClearFailure()
+	setChatKey(t, chatAppKey)
+	waitForPhase(t, ch, chatv1alpha1.PhaseCleanedUp)
+	if exists(t, cm) {
+		t.Fatal("the linked ConfigMap survived the confirmed destruction")
+	}
+}
+
+// An answer given before a channel existed does not decide its fate: an
+// account destroyed (its first channel cleaned up) and created again is
+// asked about anew for a channel declared afterwards, which stays Active.
+func TestAnOldVerdictDoesNotDestroyANewChannel(t *testing.T) {
+	first, _ := chatChannel(t, "recreated", false)
+	waitForPhase(t, first, chatv1alpha1.PhaseCleanedUp) // gone in Chat: recorded from the REST API
+	chat.CreateAccount(chatApp, chatapi.AccountInfo{Account: first.Spec.OfficialAccountID, Name: "again"})
+	cm := &corev1.ConfigMap{ObjectMeta: objectMeta(first.Namespace, "second-config", labelled("second"))}
+	create(t, cm)
+	second := env.NewChannel(t, first.Namespace, "second", chatv1alpha1.OfficialChannelSpec{SDKAppID: chatApp,
+		OfficialAccountID: first.Spec.OfficialAccountID})
+	waitFor(t, second, func(got *chatv1alpha1.OfficialChannel) error {
+		if got.Status.Account == nil || got.Status.Account.Name != "again" {
+			return fmt.Errorf("phase %s, account %+v", got.Status.Phase, got.Status.Account)
+		}
+		return nil
+	})
+	waitForPhase(t, second, chatv1alpha1.PhaseActive)
+	if got := getChannel(t, second); got.Status.Destruction != nil || got.Status.Cleanup != nil || !exists(t, cm) {
+		t.Fatalf("a channel of a re-created account was destroyed by an old answer: %+v", got.Status)
+	}
+}

@@ -57,7 +57,7 @@ type phaseCollector struct {
 	desc   *prometheus.Desc
 }
 
-var phases = []chatv1alpha1.Phase{chatv1alpha1.PhaseActive, chatv1alpha1.PhaseDestroyed,
+var phases = []chatv1alpha1.Phase{chatv1alpha1.PhaseActive, chatv1alpha1.PhaseReported, chatv1alpha1.PhaseDestroyed,
 	chatv1alpha1.PhaseCleaningUp, chatv1alpha1.PhaseCleanedUp}
 
 func newPhaseCollector(reader client.Reader) *phaseCollector {

@@ -25,7 +25,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -186,13 +185,14 @@ func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, s *scop
 // only ownerReference garbage collection applies to it.
 func (r *OfficialChannelReconciler) reconcileDelete(ctx context.Context, s *scope, req ctrl.Request) (ctrl.Result, error) {
 	ch := s.channel
-	if r.Chat.HasCredentials(ch.Spec.SDKAppID) && status.NeedsConfirmation(ch) {
+	if r.awaitsConfirmation(ch) {
 		// An unconfirmed report deletes nothing, even of a channel on its
-		// way out: it waits for the answer, and a refuted report, or an API
-		// that cannot answer, lets the channel go with nothing deleted
+		// way out: it waits for the answer, and a refuted report, or one
+		// that cannot be confirmed (no usable credentials, or the API failed
+		// after the report), lets the channel go with nothing deleted
 		// (holding it would hold its namespace too).
 		if res, hold := r.syncWithChat(ctx, ch); hold && ch.Status.Destruction != nil {
-			if !meta.IsStatusConditionFalse(ch.Status.Conditions, chatv1alpha1.ConditionSynced) {
+			if !r.unanswerable(ch) {
 				return res, nil
 			}
 			r.Events.Eventf(ch, nil, corev1.EventTypeWarning, EventCleanupSkipped, "Cleanup",
@@ -225,11 +225,19 @@ func (r *OfficialChannelReconciler) reconcileDelete(ctx context.Context, s *scop
 	return ctrl.Result{}, nil
 }
 
+// awaitsConfirmation reports whether the channel's destruction may not be
+// acted on before Chat's REST API confirms it: the app has credentials, or
+// had them when the report was recorded (phase Reported).
+func (r *OfficialChannelReconciler) awaitsConfirmation(ch *chatv1alpha1.OfficialChannel) bool {
+	return status.NeedsConfirmation(ch) &&
+		(r.Chat.HasCredentials(ch.Spec.SDKAppID) || ch.Status.Phase == chatv1alpha1.PhaseReported)
+}
+
 // cleanUp runs one pass over the channel's linked objects and records it.
 // It returns a requeue while anything linked remains, and the pass.
 func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, ch *chatv1alpha1.OfficialChannel, req ctrl.Request) (ctrl.Result, sweepResult) {
 	log := logf.FromContext(ctx)
-	if r.Chat.HasCredentials(ch.Spec.SDKAppID) && status.NeedsConfirmation(ch) {
+	if r.awaitsConfirmation(ch) {
 		// Never reached while syncWithChat holds unconfirmed reports; kept
 		// so that no future path deletes on an unconfirmed report.
 		log.Info("Not cleaning up: the reported destruction is not confirmed")

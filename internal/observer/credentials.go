@@ -92,12 +92,25 @@ func (c *Credentials) Apps() []int64 {
 func (c *Credentials) SecretChanged(secret *corev1.Secret) {
 	apps := map[int64]chatapi.Credentials{}
 	if secret != nil {
-		var refused []string
-		apps, refused = ParseCredentials(secret.Data)
+		var (
+			refused     []string
+			refusedApps []int64
+		)
+		apps, refused, refusedApps = ParseCredentials(secret.Data)
 		if len(refused) > 0 {
 			// Key names and reasons only: never a value.
 			c.Log.Info("Refusing Chat API Secret keys", "secret", c.Secret.String(), "refused", refused)
 		}
+		// A mistake in an edit must not take an app's credentials away: its
+		// reports would then go unconfirmed. The last good ones stay.
+		c.mu.RLock()
+		for _, app := range refusedApps {
+			if old, ok := c.apps[app]; ok {
+				apps[app] = old
+				c.Log.Info("Keeping the last good Chat API credentials of an app whose new keys are refused", "sdkAppID", app)
+			}
+		}
+		c.mu.RUnlock()
 	}
 	c.mu.Lock()
 	c.apps = apps
@@ -140,8 +153,8 @@ func (c *Credentials) UserSigExpiry(app int64) time.Time {
 // (default https://console.tim.qq.com). An app is refused whole when any of
 // its keys is wrong: half a configuration must not be used with a default
 // filled in for the wrong half. refused says which keys and why, never a
-// value.
-func ParseCredentials(data map[string][]byte) (apps map[int64]chatapi.Credentials, refused []string) {
+// value; refusedApps lists the apps refused.
+func ParseCredentials(data map[string][]byte) (apps map[int64]chatapi.Credentials, refused []string, refusedApps []int64) {
 	type parts map[string]string
 	byApp := map[int64]parts{}
 	bad := map[int64]bool{}
@@ -174,17 +187,20 @@ func ParseCredentials(data map[string][]byte) (apps map[int64]chatapi.Credential
 	apps = map[int64]chatapi.Credentials{}
 	for app, p := range byApp {
 		if bad[app] {
+			refusedApps = append(refusedApps, app)
 			continue
 		}
 		cr, err := credentialsOf(app, p)
 		if err != nil {
 			refused = append(refused, fmt.Sprintf("%s.*: %v", names[app], err))
+			refusedApps = append(refusedApps, app)
 			continue
 		}
 		apps[app] = cr
 	}
 	slices.Sort(refused)
-	return apps, refused
+	slices.Sort(refusedApps)
+	return apps, refused, refusedApps
 }
 
 func credentialsOf(app int64, p map[string]string) (chatapi.Credentials, error) {

@@ -17,6 +17,7 @@ limitations under the License.
 package observer
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ func TestParseCredentials(t *testing.T) {
 		"1400000009.secretKey": []byte(key), "1400000009.identifier": []byte(""),
 		"news.secretKey": []byte(key),
 	}
-	apps, refused := ParseCredentials(data)
+	apps, refused, refusedApps := ParseCredentials(data)
 	want := map[int64]chatapi.Credentials{
 		1400000001: {AppID: 1400000001, Identifier: "administrator", Endpoint: chatapi.DefaultEndpoint, SecretKey: key},
 		1400000002: {AppID: 1400000002, Identifier: "ops-admin", Endpoint: "https://adminapisgp.im.qcloud.com", SecretKey: key},
@@ -65,6 +66,9 @@ func TestParseCredentials(t *testing.T) {
 		if apps[app] != w {
 			t.Errorf("app %d: %+v, want %+v", app, apps[app], w)
 		}
+	}
+	if want := []int64{1400000004, 1400000005, 1400000006, 1400000007, 1400000008, 1400000009, 1400000099}; !slices.Equal(refusedApps, want) {
+		t.Errorf("refused apps %v, want %v", refusedApps, want)
 	}
 	joined := strings.Join(refused, "\n")
 	for _, k := range []string{"1400000004", "1400000005", "1400000006", "1400000007", "1400000008", "1400000009",
@@ -90,8 +94,13 @@ func TestCredentialsFollowTheSecret(t *testing.T) {
 	if c.Has(1400000001) || !c.Has(1400000002) {
 		t.Fatalf("apps after a change %v", c.Apps())
 	}
+	// A mistake in an edit keeps the app's last good credentials.
+	c.SecretChanged(&corev1.Secret{Data: map[string][]byte{"1400000002.secretKey": []byte(key), "1400000002.endpoint": []byte("ftp://x")}})
+	if cr, ok := c.Lookup(1400000002); !ok || cr.Endpoint != chatapi.DefaultEndpoint {
+		t.Fatalf("credentials after a refused edit: %+v, %v", cr, ok)
+	}
 	c.SecretChanged(nil)
-	if len(c.Apps()) != 0 || changes != 3 {
+	if len(c.Apps()) != 0 || changes != 4 {
 		t.Fatalf("apps after deletion %v, %d changes", c.Apps(), changes)
 	}
 }

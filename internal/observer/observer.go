@@ -77,6 +77,9 @@ const (
 	// maxWorkersPerApp bounds the calls of one app in flight: a hanging
 	// call does not hold the others, and the rate limit still holds.
 	maxWorkersPerApp = 4
+	// pauseAfterRefusal is how long an app whose credentials Chat refused
+	// is not asked about again, unless its credentials change.
+	pauseAfterRefusal = 10 * time.Second
 )
 
 // Observer batches observations and remembers their answers.
@@ -95,16 +98,20 @@ type Observer struct {
 	ctx    context.Context
 	queues map[int64]*queue
 	latest map[string]Observation
-	// reports remembers, per account, the report last asked about and when
-	// this process first saw it.
-	reports map[string]report
-	kick    chan struct{}
-	events  chan event.GenericEvent
+	// questions remembers when this process first saw each open question
+	// (AskedAfter).
+	questions map[string]question
+	// paused holds apps whose credentials Chat refused, until when: asking
+	// again at once cannot help, and repeated refusals can lock the app out
+	// (70050). A change of the credentials ends the pause.
+	paused map[int64]time.Time
+	kick   chan struct{}
+	events chan event.GenericEvent
 }
 
-type report struct {
-	receivedAt time.Time
-	seen       time.Time
+type question struct {
+	account string // its destruction.Key
+	seen    time.Time
 }
 
 type queue struct {
@@ -120,7 +127,7 @@ func New(api AccountGetter, creds *Credentials, channels client.Reader, resync t
 		resync = DefaultResyncInterval
 	}
 	return &Observer{API: api, Creds: creds, Channels: channels, Resync: resync, Linger: defaultLinger,
-		queues: map[int64]*queue{}, latest: map[string]Observation{}, reports: map[string]report{},
+		queues: map[int64]*queue{}, latest: map[string]Observation{}, questions: map[string]question{}, paused: map[int64]time.Time{},
 		kick: make(chan struct{}, 1), events: make(chan event.GenericEvent, 1024)}
 }
 
@@ -142,45 +149,63 @@ func (o *Observer) Latest(app int64, account string) (Observation, bool) {
 	return obs, ok
 }
 
-// AskedAfter reports whether obs was asked after the report received at
-// receivedAt, so that it may confirm or refute it. receivedAt comes from
-// status, to the second, rounded down: an observation asked within that
-// second may predate the report. So the question must have been sent after
-// that second, or after this process first saw the report (then it was
-// already written). The first call for a report notes that moment.
-func (o *Observer) AskedAfter(app int64, account string, obs Observation, receivedAt time.Time) bool {
+// AskedAfter reports whether obs was asked after the question q (a
+// report, or a channel's first verdict; see the reconciler) arose at since,
+// so that it may decide it. since comes from status, to the second, rounded
+// down: an observation asked within that second may predate the question.
+// So it must have been asked after that second, or after this process first
+// saw the question (then it existed already). The first call for q notes
+// that moment; Settled forgets it.
+func (o *Observer) AskedAfter(app int64, account, q string, obs Observation, since time.Time) bool {
 	o.mu.Lock()
 	key := destruction.Key(app, account)
-	rep, ok := o.reports[key]
-	if !ok || !rep.receivedAt.Equal(receivedAt) {
-		rep = report{receivedAt: receivedAt, seen: time.Now()}
-		o.reports[key] = rep
+	id := key + "|" + q
+	seen, ok := o.questions[id]
+	if !ok {
+		seen = question{account: key, seen: time.Now()}
+		o.questions[id] = seen
 	}
 	o.mu.Unlock()
-	return !obs.Asked.Before(rep.seen) || !obs.Asked.Before(receivedAt.Add(time.Second))
+	return !obs.Asked.Before(seen.seen) || !obs.Asked.Before(since.Truncate(time.Second).Add(time.Second))
+}
+
+// Settled forgets question q once a verdict decided it.
+func (o *Observer) Settled(app int64, account, q string) {
+	o.mu.Lock()
+	delete(o.questions, destruction.Key(app, account)+"|"+q)
+	o.mu.Unlock()
 }
 
 // Request asks for a new observation of the account; its channels are woken
 // when it comes. Requests for an account already queued are one request.
-func (o *Observer) Request(app int64, account string) {
+// While the app is paused (Chat refused its credentials) nothing is asked,
+// and Request returns when to ask again.
+func (o *Observer) Request(app int64, account string) (pausedUntil time.Time) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if until := o.paused[app]; time.Now().Before(until) {
+		return until
+	}
 	q := o.queues[app]
 	if q == nil {
 		q = &queue{queued: map[string]struct{}{}}
 		o.queues[app] = q
 	}
 	if _, ok := q.queued[account]; ok {
-		return
+		return time.Time{}
 	}
 	q.queued[account] = struct{}{}
 	q.order = append(q.order, account)
 	o.startWorkers(app, q)
+	return time.Time{}
 }
 
 // Kick makes the leader observe every channel soon, as after a change of
-// the credentials.
+// the credentials; it ends every pause.
 func (o *Observer) Kick() {
+	o.mu.Lock()
+	clear(o.paused)
+	o.mu.Unlock()
 	select {
 	case o.kick <- struct{}{}:
 	default:
@@ -260,9 +285,9 @@ func (o *Observer) sweep(ctx context.Context, log logr.Logger) {
 			delete(o.latest, key)
 		}
 	}
-	for key := range o.reports {
-		if _, ok := seen[key]; !ok {
-			delete(o.reports, key)
+	for id, q := range o.questions {
+		if _, ok := seen[q.account]; !ok {
+			delete(o.questions, id)
 		}
 	}
 	o.mu.Unlock()
@@ -338,6 +363,9 @@ func (o *Observer) store(app int64, asked time.Time, results []chatapi.Result) {
 		obs := Observation{Result: r, Asked: asked}
 		if r.Err != nil {
 			obs.Failures = o.latest[key].Failures + 1
+			if r.Err.Reason == chatapi.ReasonCredentialsRefused || r.Err.Reason == chatapi.ReasonServiceNotEnabled {
+				o.paused[app] = time.Now().Add(pauseAfterRefusal)
+			}
 		}
 		o.latest[key] = obs
 	}

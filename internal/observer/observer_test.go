@@ -96,7 +96,7 @@ func drain(t *testing.T, o *Observer, want int) map[string]int {
 	t.Helper()
 	got := map[string]int{}
 	n := 0
-	deadline := time.After(20 * time.Second)
+	deadline := time.After(time.Minute)
 	for n < want {
 		select {
 		case ev := <-o.Events():
@@ -109,7 +109,7 @@ func drain(t *testing.T, o *Observer, want int) map[string]int {
 	return got
 }
 
-// A sweep of 1,000 channels asks in full batches: 20 calls, never more than
+// A sweep of 500 channels asks in full batches: 10 calls, never more than
 // 50 accounts in one, and every channel is woken once with its answer. A
 // channel of an app without credentials and one already confirmed destroyed
 // are not asked about.
@@ -117,17 +117,17 @@ func TestSweepAsksInFullBatches(t *testing.T) {
 	confirmed := channel("done", app, "@TOA#_done")
 	at := metav1.Now()
 	confirmed.Status.Destruction = &chatv1alpha1.Destruction{EventTime: 1, ReceivedAt: at, ConfirmedAt: &at}
-	o, chat := setup(t, 1000, channel("plain", otherApp, "@TOA#_plain"), confirmed)
+	o, chat := setup(t, 500, channel("plain", otherApp, "@TOA#_plain"), confirmed)
 	ctx := run(t, o)
 	o.sweep(ctx, logr.Discard())
-	woken := drain(t, o, 1000)
-	if len(woken) != 1000 {
-		t.Fatalf("%d channels woken, want 1000", len(woken))
+	woken := drain(t, o, 500)
+	if len(woken) != 500 {
+		t.Fatalf("%d channels woken, want 500", len(woken))
 	}
-	if calls, most := chat.Calls(), chat.MaxBatchSeen(); calls != 20 || most != chatapi.MaxBatch {
-		t.Fatalf("%d calls with at most %d accounts each; want 20 full batches", calls, most)
+	if calls, most := chat.Calls(), chat.MaxBatchSeen(); calls != 10 || most != chatapi.MaxBatch {
+		t.Fatalf("%d calls with at most %d accounts each; want 10 full batches", calls, most)
 	}
-	if chat.CallsFor(otherApp) != 0 || chat.AccountsAsked() != 1000 {
+	if chat.CallsFor(otherApp) != 0 || chat.AccountsAsked() != 500 {
 		t.Fatalf("asked about %d accounts (%d calls for the app without credentials)", chat.AccountsAsked(), chat.CallsFor(otherApp))
 	}
 	obs, ok := o.Latest(app, "@TOA#_bot7")
@@ -177,22 +177,33 @@ func TestRequestsAndFailures(t *testing.T) {
 	}
 }
 
-// Only an answer asked after a report may decide it: the report's time is
-// stored to the second, so an answer asked within that second does not
-// count until it is asked again after this process saw the report.
+// Only an answer asked after a question arose may decide it. since is
+// stored to the second, so an answer asked within that second counts only
+// if asked after this process first saw the question; after the second, it
+// counts. Each question has its own first sighting, forgotten once settled.
 func TestAskedAfter(t *testing.T) {
 	o := New(nil, &Credentials{}, nil, time.Hour)
-	received := time.Now().Truncate(time.Second)
-	before := Observation{Asked: received.Add(500 * time.Millisecond)}
-	if o.AskedAfter(app, "@TOA#_x", before, received) {
-		t.Fatal("an answer asked in the report's second, before the report was seen, decides it")
+	since := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC) // as status stores it
+	within := Observation{Asked: since.Add(500 * time.Millisecond)}
+	// First sighting now (long after since): the answer within since's
+	// second predates it.
+	if o.AskedAfter(app, "@TOA#_x", "report-1", within, since) {
+		t.Fatal("an answer asked within the question's second, before the question was seen, decides it")
 	}
-	after := Observation{Asked: time.Now().Add(time.Millisecond)}
-	if !o.AskedAfter(app, "@TOA#_x", after, received) {
-		t.Fatal("an answer asked after the report was seen does not decide it")
+	if !o.AskedAfter(app, "@TOA#_x", "report-1", Observation{Asked: since.Add(time.Second)}, since) {
+		t.Fatal("an answer asked after the question's second does not decide it")
 	}
-	late := Observation{Asked: received.Add(time.Second)}
-	if !o.AskedAfter(app, "@TOA#_y", late, received) {
-		t.Fatal("an answer asked after the report's second does not decide it")
+	if !o.AskedAfter(app, "@TOA#_x", "report-1", Observation{Asked: time.Now().Add(time.Millisecond)}, time.Now()) {
+		t.Fatal("an answer asked after the question was seen does not decide it")
+	}
+	// Another question of the same account is seen on its own.
+	late := time.Now().Add(time.Hour)
+	if o.AskedAfter(app, "@TOA#_x", "report-2", Observation{Asked: time.Now()}, late) {
+		t.Fatal("an answer decides a question that arose after it was asked")
+	}
+	o.Settled(app, "@TOA#_x", "report-1")
+	o.Settled(app, "@TOA#_x", "report-2")
+	if n := len(o.questions); n != 0 {
+		t.Fatalf("%d questions remembered after they were settled", n)
 	}
 }

@@ -35,9 +35,10 @@ import (
 )
 
 // Watch calls changed with the Secret ref each time it is created or
-// changes, and with nil once it is deleted. The calls start before the
-// manager starts anything else (the cache is one of the manager's caches),
-// so a runnable sees the Secret's content when it starts.
+// changes, and with nil once it is deleted. The cache is one of the
+// manager's caches, and its sync includes changed having been called with
+// what the first list found: every other runnable (the reconciler, the
+// receiver) starts after the Secret's content is loaded.
 func Watch(ctx context.Context, mgr manager.Manager, ref types.NamespacedName, changed func(*corev1.Secret)) error {
 	secrets, err := cache.New(mgr.GetConfig(), cache.Options{
 		Scheme:            mgr.GetScheme(),
@@ -51,10 +52,6 @@ func Watch(ctx context.Context, mgr manager.Manager, ref types.NamespacedName, c
 	})
 	if err != nil {
 		return fmt.Errorf("creating the cache of Secret %s: %w", ref, err)
-	}
-	// Started and synced with the manager's caches, before anything else.
-	if err := mgr.Add(ownCache{secrets}); err != nil {
-		return err
 	}
 	inf, err := secrets.GetInformer(ctx, &corev1.Secret{})
 	if err != nil {
@@ -73,22 +70,37 @@ func Watch(ctx context.Context, mgr manager.Manager, ref types.NamespacedName, c
 		}
 		changed(secret)
 	}
-	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+	reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { call(obj, false) },
 		UpdateFunc: func(_, obj any) { call(obj, false) },
 		DeleteFunc: func(obj any) { call(obj, true) },
-	}); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("watching Secret %s: %w", ref, err)
 	}
-	return nil
+	// Started and synced with the manager's caches, before anything else.
+	return mgr.Add(&ownCache{Cache: secrets, handled: reg.HasSynced})
 }
 
 // ownCache makes the manager start a cache with its own caches and wait for
-// its sync before it starts anything else.
-type ownCache struct{ cache.Cache }
+// its sync, its handler's included, before it starts anything else. An
+// informer's sync says its store holds the first list, not that a handler
+// has been called with it.
+type ownCache struct {
+	cache.Cache
+	handled func() bool
+}
 
 // GetCache puts ownCache in the manager's group of caches.
-func (c ownCache) GetCache() cache.Cache { return c.Cache }
+func (c *ownCache) GetCache() cache.Cache { return c }
+
+// WaitForCacheSync waits for the cache and for the handler's first calls.
+func (c *ownCache) WaitForCacheSync(ctx context.Context) bool {
+	if !c.Cache.WaitForCacheSync(ctx) {
+		return false
+	}
+	return toolscache.WaitForCacheSync(ctx.Done(), c.handled)
+}
 
 // ParseRef parses a Secret flag: "namespace/name", or "name" in
 // defaultNamespace; empty means defaultName in defaultNamespace.

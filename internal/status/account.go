@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
@@ -100,6 +101,14 @@ func MarkSynced(ch *chatv1alpha1.OfficialChannel, message string) {
 // MarkSyncFailed records why the last observation failed.
 func MarkSyncFailed(ch *chatv1alpha1.OfficialChannel, reason, message string) {
 	set(ch, chatv1alpha1.ConditionSynced, metav1.ConditionFalse, reason, message)
+}
+
+// RefreshSynced brings the Synced condition, if any, to the current
+// generation: what it says holds for any spec (the account cannot change).
+func RefreshSynced(ch *chatv1alpha1.OfficialChannel) {
+	if c := meta.FindStatusCondition(ch.Status.Conditions, chatv1alpha1.ConditionSynced); c != nil {
+		c.ObservedGeneration = ch.Generation
+	}
 }
 
 // MarkObserving records that the channel waits for its first observation.

@@ -89,7 +89,7 @@ func TestRefute(t *testing.T) {
 		t.Fatal("a replay of the refuted report was recorded again")
 	}
 	found := metav1.Now()
-	if !RecordDestruction(ch, chatv1alpha1.Destruction{EventTime: 1670574414123, Source: chatv1alpha1.SourceChatAPI,
+	if !RecordDestruction(ch, chatv1alpha1.Destruction{EventTime: 1670574499999, Source: chatv1alpha1.SourceChatAPI,
 		ReceivedAt: found, ConfirmedAt: &found}) {
 		t.Fatal("a destruction the REST API found was not recorded")
 	}

@@ -40,7 +40,7 @@ func FormatEventTime(ms int64) string {
 // RecordDestruction records d and reports whether it changed anything. The
 // first destruction wins: once one is recorded, duplicates and replays, older
 // or newer, change nothing; nor does a replay of the report last refuted
-// (same EventTime). For an app without REST credentials the callback alone
+// (same EventTime), nor the same destruction copied again from a sibling. For an app without REST credentials the callback alone
 // decides; a destruction the REST API found (d.ConfirmedAt set) is confirmed
 // from the start.
 func RecordDestruction(ch *chatv1alpha1.OfficialChannel, d chatv1alpha1.Destruction) bool {
@@ -78,7 +78,7 @@ func record(ch *chatv1alpha1.OfficialChannel, d chatv1alpha1.Destruction) bool {
 	if ch.Status.Destruction != nil {
 		return false
 	}
-	if r := ch.Status.RefutedDestruction; r != nil && r.EventTime == d.EventTime && d.Source != chatv1alpha1.SourceChatAPI {
+	if r := ch.Status.RefutedDestruction; r != nil && r.EventTime == d.EventTime {
 		return false
 	}
 	if d.Source == "" {
