@@ -159,3 +159,27 @@ func TestSyncedConditions(t *testing.T) {
 	MarkSynced(ch, "answers")
 	expectCondition(t, ch, chatv1alpha1.ConditionSynced, metav1.ConditionTrue, chatv1alpha1.ReasonObserved)
 }
+
+func TestUnixTimeAndCutAtTheirEdges(t *testing.T) {
+	for sec, want := range map[int64]bool{-1: false, 0: false, 1: true, 253402300799: true, 253402300800: false} {
+		if got := unixTime(sec) != nil; got != want {
+			t.Errorf("unixTime(%d) set = %v, want %v", sec, got, want)
+		}
+	}
+	for _, tc := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"abc", 3, "abc"},
+		{"abcd", 3, "abc"},
+		{"aé", 2, "a"},   // é is two bytes: not split
+		{"aéb", 3, "aé"}, // cut after it
+		{"\x80\x80", 1, ""},
+		{"é", 0, ""},
+	} {
+		if got := cut(tc.s, tc.n); got != tc.want {
+			t.Errorf("cut(%q, %d) = %q, want %q", tc.s, tc.n, got, tc.want)
+		}
+	}
+}
