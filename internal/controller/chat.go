@@ -40,8 +40,11 @@ const (
 )
 
 // awaitAnswer re-runs a reconcile that waits for the observer, in case its
-// wake-up is lost (a leader change, say); the answer normally wakes it first.
-const awaitAnswer = time.Minute
+// wake-up is lost; the answer wakes it first (a new leader reconciles every
+// channel anyway). Each such requeue is a reconcile of every channel that
+// asked: at 10,000 channels a minute made one needless pass a minute after
+// start, so it is as long as the default resync.
+const awaitAnswer = 10 * time.Minute
 
 // userSigWarning is how long before its expiry a given UserSig is mentioned
 // in the Synced condition.
