@@ -634,8 +634,12 @@ func (c *Client) limiter(appID int64) *rate.Limiter {
 	defer c.mu.Unlock()
 	l, ok := c.limiters[appID]
 	if !ok {
-		// Burst 1: the QPS holds in every second, not only on average.
-		l = rate.NewLimiter(rate.Limit(c.o.QPS), 1)
+		// Burst 1 and calls spaced a tenth wider than 1/QPS: a token
+		// bucket lets rate x 1 s + burst calls into a second, so at the full
+		// rate a second that starts on a call holds QPS+1. At 0.9 x QPS no
+		// second, wherever it starts, holds more than QPS, with room for
+		// some network jitter.
+		l = rate.NewLimiter(rate.Limit(0.9*c.o.QPS), 1)
 		c.limiters[appID] = l
 	}
 	return l
