@@ -57,8 +57,9 @@ type Credentials struct {
 	// Changed, when set, is called after each load.
 	Changed func()
 
-	mu   sync.RWMutex
-	apps map[int64]chatapi.Credentials
+	mu       sync.RWMutex
+	apps     map[int64]chatapi.Credentials
+	expiries map[int64]time.Time // of the given UserSigs
 }
 
 // Lookup returns app's credentials.
@@ -112,9 +113,6 @@ func (c *Credentials) SecretChanged(secret *corev1.Secret) {
 		}
 		c.mu.RUnlock()
 	}
-	c.mu.Lock()
-	c.apps = apps
-	c.mu.Unlock()
 	exp := map[int64]time.Time{}
 	for app, cr := range apps {
 		if cr.UserSig != "" {
@@ -123,6 +121,9 @@ func (c *Credentials) SecretChanged(secret *corev1.Secret) {
 			}
 		}
 	}
+	c.mu.Lock()
+	c.apps, c.expiries = apps, exp
+	c.mu.Unlock()
 	setUserSigExpiry(exp)
 	if secret == nil {
 		c.Log.Info("The Chat API Secret does not exist: every app's callbacks alone decide", "secret", c.Secret.String())
@@ -136,16 +137,11 @@ func (c *Credentials) SecretChanged(secret *corev1.Secret) {
 
 // UserSigExpiry is when app's given UserSig stops working; zero for an app
 // whose UserSig is made from its key (renewed as needed) or without one.
+// Read at load: the reconciler asks on every pass.
 func (c *Credentials) UserSigExpiry(app int64) time.Time {
-	cr, ok := c.Lookup(app)
-	if !ok || cr.UserSig == "" {
-		return time.Time{}
-	}
-	info, err := chatapi.DecodeUserSig(cr.UserSig)
-	if err != nil {
-		return time.Time{}
-	}
-	return info.ExpiresAt()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.expiries[app]
 }
 
 // ParseCredentials reads the Chat API Secret: keys "<SDKAppID>.secretKey"

@@ -104,3 +104,21 @@ func TestCredentialsFollowTheSecret(t *testing.T) {
 		t.Fatalf("apps after deletion %v, %d changes", c.Apps(), changes)
 	}
 }
+
+// A given UserSig's expiry is read from it at load; an app whose UserSig is
+// made from its key has none.
+func TestUserSigExpiryIsReadAtLoad(t *testing.T) {
+	made := time.Unix(1790000000, 0)
+	sig, err := chatapi.MakeUserSig(1400000003, "ops-admin", key, made, 48*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Credentials{Log: logr.Discard()}
+	c.SecretChanged(&corev1.Secret{Data: map[string][]byte{"1400000003.userSig": []byte(sig), "1400000001.secretKey": []byte(key)}})
+	if got := c.UserSigExpiry(1400000003); !got.Equal(made.Add(48 * time.Hour)) {
+		t.Fatalf("expiry %v, want %v", got, made.Add(48*time.Hour))
+	}
+	if got := c.UserSigExpiry(1400000001); !got.IsZero() {
+		t.Fatalf("an app with a key has an expiry: %v", got)
+	}
+}
