@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -50,22 +52,30 @@ func init() {
 	metrics.Registry.MustRegister(cleanupDeletions, cleanupDuration, cleanupKindUsable)
 }
 
-// phaseCollector counts OfficialChannels by phase at scrape time, from the
-// cache: the count is always the cluster's, never a tally that could drift.
+// phaseCollector counts OfficialChannels by phase, and by the status of
+// their Synced condition, at scrape time, from the cache (one list for
+// both): the count is always the cluster's, never a tally that could drift.
 type phaseCollector struct {
 	reader client.Reader
 	desc   *prometheus.Desc
+	synced *prometheus.Desc
 }
 
 var phases = []chatv1alpha1.Phase{chatv1alpha1.PhaseActive, chatv1alpha1.PhaseReported, chatv1alpha1.PhaseDestroyed,
 	chatv1alpha1.PhaseCleaningUp, chatv1alpha1.PhaseCleanedUp}
 
 func newPhaseCollector(reader client.Reader) *phaseCollector {
-	return &phaseCollector{reader: reader, desc: prometheus.NewDesc("channel_operator_channels",
-		"OfficialChannels by phase (Unknown: not reconciled yet).", []string{"phase"}, nil)}
+	return &phaseCollector{reader: reader,
+		desc: prometheus.NewDesc("channel_operator_channels",
+			"OfficialChannels by phase (Unknown: not reconciled yet).", []string{"phase"}, nil),
+		synced: prometheus.NewDesc("channel_operator_channels_synced",
+			"OfficialChannels by the status of their Synced condition (True, False, Unknown).", []string{"status"}, nil)}
 }
 
-func (c *phaseCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c *phaseCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.desc
+	ch <- c.synced
+}
 
 func (c *phaseCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -74,11 +84,21 @@ func (c *phaseCollector) Collect(ch chan<- prometheus.Metric) {
 	// Read-only counting: no need to copy every object out of the cache.
 	if err := c.reader.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
 		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		ch <- prometheus.NewInvalidMetric(c.synced, err)
 		return
 	}
 	counts := map[chatv1alpha1.Phase]int{}
+	synced := map[metav1.ConditionStatus]int{}
 	for i := range list.Items {
 		counts[list.Items[i].Status.Phase]++
+		s := metav1.ConditionUnknown
+		if cond := meta.FindStatusCondition(list.Items[i].Status.Conditions, chatv1alpha1.ConditionSynced); cond != nil {
+			s = cond.Status
+		}
+		synced[s]++
+	}
+	for _, s := range []metav1.ConditionStatus{metav1.ConditionTrue, metav1.ConditionFalse, metav1.ConditionUnknown} {
+		ch <- prometheus.MustNewConstMetric(c.synced, prometheus.GaugeValue, float64(synced[s]), string(s))
 	}
 	for _, p := range phases {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[p]), string(p))

@@ -375,9 +375,6 @@ func (r *OfficialChannelReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// An answer of Chat's REST API wakes the channels of its account.
 		b = b.WatchesRawSource(source.Channel(r.Chat.Events(), &handler.EnqueueRequestForObject{}))
 	}
-	if err := observer.RegisterSyncedCollector(mgr.GetCache()); err != nil {
-		return fmt.Errorf("registering the Synced metric: %w", err)
-	}
 	c, err := b.Named("officialchannel").
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		Build(r)

@@ -17,17 +17,11 @@ limitations under the License.
 package observer
 
 import (
-	"context"
-	"errors"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"k8s.io/apimachinery/pkg/api/meta"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
-
-	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 )
 
 var (
@@ -64,46 +58,4 @@ func setUserSigExpiry(exp map[int64]time.Time) {
 	for app, t := range exp {
 		userSigExpiry.WithLabelValues(strconv.FormatInt(app, 10)).Set(float64(t.Unix()))
 	}
-}
-
-// syncedCollector counts OfficialChannels by their Synced condition's status
-// at scrape time, from the cache.
-type syncedCollector struct {
-	reader client.Reader
-	desc   *prometheus.Desc
-}
-
-func (c *syncedCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
-
-func (c *syncedCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	var list chatv1alpha1.OfficialChannelList
-	if err := c.reader.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
-		ch <- prometheus.NewInvalidMetric(c.desc, err)
-		return
-	}
-	counts := map[string]int{"True": 0, "False": 0, "Unknown": 0}
-	for i := range list.Items {
-		s := "Unknown"
-		if cond := meta.FindStatusCondition(list.Items[i].Status.Conditions, chatv1alpha1.ConditionSynced); cond != nil {
-			s = string(cond.Status)
-		}
-		counts[s]++
-	}
-	for s, n := range counts {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), s)
-	}
-}
-
-// RegisterSyncedCollector adds the channels-by-Synced gauge once per process.
-func RegisterSyncedCollector(reader client.Reader) error {
-	err := metrics.Registry.Register(&syncedCollector{reader: reader, desc: prometheus.NewDesc(
-		"channel_operator_channels_synced", "OfficialChannels by the status of their Synced condition (True, False, Unknown).",
-		[]string{"status"}, nil)})
-	var already prometheus.AlreadyRegisteredError
-	if errors.As(err, &already) {
-		return nil
-	}
-	return err
 }

@@ -306,6 +306,7 @@ metadata: {name: counted-config, namespace: e2e-metrics, labels: {chat.channel-o
 		`channel_operator_callbacks_total{command="` + callback.CommandDestroyed + `",result="ok"}`,
 		`channel_operator_callback_duration_seconds_bucket{command="` + callback.CommandDestroyed + `"`,
 		`channel_operator_channels{phase="Active"}`,
+		`channel_operator_channels_synced{status="Unknown"}`,
 		`channel_operator_cleanup_deletions_total{kind="configmaps"}`,
 		"channel_operator_cleanup_duration_seconds_count",
 	} {
