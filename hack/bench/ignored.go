@@ -126,7 +126,8 @@ func (b *bench) ignoredCallbacks(d time.Duration) (ignoredResult, error) {
 				opLat = lat
 			}
 		}
-		r.operatorP99 = quantileOf(opLat, 0.99)
+		slices.Sort(opLat)
+		r.operatorP99 = latencies{sorted: opLat}.quantile(0.99)
 		logf("ignored callbacks c=%d: operator %.0f/s (p99 %s), minimal handler %.0f/s, ratio %.2f, failed %d",
 			c, r.operator, r.operatorP99, r.minimal, r.operator/r.minimal, r.failed)
 		res.rounds = append(res.rounds, r)
@@ -188,15 +189,6 @@ func hammer(endpoint string, body []byte, c int, d time.Duration, keep bool) (in
 		all = append(all, l...)
 	}
 	return int(ok.Load()), all, int(failed.Load())
-}
-
-func quantileOf(ds []time.Duration, q float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	sorted := append([]time.Duration(nil), ds...)
-	slices.Sort(sorted)
-	return sorted[min(len(sorted)-1, int(q*float64(len(sorted))))]
 }
 
 // minRatio is the worst operator/minimal ratio over the rounds.

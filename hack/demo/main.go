@@ -195,17 +195,7 @@ var showObjects = []string{"get", "deployments,configmaps,secrets,services", "-n
 
 // waitFor waits until the channel reaches phase.
 func waitFor(ctx context.Context, env *testenv.Env, ns, name, phase string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		out, err := env.Kubectl(ctx, "get", "ochan", name, "-n", ns, "-o", "jsonpath={.status.phase}")
-		if err == nil && out == phase {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("channel %s/%s not %s after 30s (phase %q, %v)", ns, name, phase, out, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	return waitForJSONPath(ctx, env, ns, name, "{.status.phase}", phase)
 }
 
 // check verifies what the person just saw.

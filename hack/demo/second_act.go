@@ -43,7 +43,7 @@ func secondAct(ctx context.Context, env *testenv.Env, kubectl func(...string) (s
 		return err
 	}
 	for _, name := range []string{"sports-live", "weather-alerts"} {
-		if err := waitForJSONPath(ctx, env, name, "{.status.conditions[?(@.type=='Synced')].reason}", "Observed"); err != nil {
+		if err := waitForJSONPath(ctx, env, "studio", name, "{.status.conditions[?(@.type=='Synced')].reason}", "Observed"); err != nil {
 			return err
 		}
 	}
@@ -57,7 +57,8 @@ func secondAct(ctx context.Context, env *testenv.Env, kubectl func(...string) (s
 		return err
 	}
 	step("The operator asked Chat's REST API: the destruction is refuted, nothing is deleted")
-	if err := waitForJSONPath(ctx, env, "sports-live", "{.status.conditions[?(@.type=='Destroyed')].reason}", "Refuted"); err != nil {
+	refuted := "{.status.conditions[?(@.type=='Destroyed')].reason}"
+	if err := waitForJSONPath(ctx, env, "studio", "sports-live", refuted, "Refuted"); err != nil {
 		return err
 	}
 	if _, err := kubectl("get", "ochan", "sports-live", "-n", "studio", "-o",
@@ -107,16 +108,16 @@ func httpDelete(ctx context.Context, url string) error {
 	return nil
 }
 
-// waitForJSONPath waits until a studio channel's jsonpath reads want.
-func waitForJSONPath(ctx context.Context, env *testenv.Env, name, path, want string) error {
+// waitForJSONPath waits until a channel's jsonpath reads want.
+func waitForJSONPath(ctx context.Context, env *testenv.Env, ns, name, path, want string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		out, err := env.Kubectl(ctx, "get", "ochan", name, "-n", "studio", "-o", "jsonpath="+path)
+		out, err := env.Kubectl(ctx, "get", "ochan", name, "-n", ns, "-o", "jsonpath="+path)
 		if err == nil && out == want {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("channel studio/%s: %s is %q after 30s, want %q (%v)", name, path, out, want, err)
+			return fmt.Errorf("channel %s/%s: %s is %q after 30s, want %q (%v)", ns, name, path, out, want, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
