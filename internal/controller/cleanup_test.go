@@ -135,6 +135,11 @@ func TestCleanupDeletesExactlyTheLinkedObjects(t *testing.T) {
 		&corev1.Secret{ObjectMeta: objectMeta(ns, "label-key-only", map[string]string{"chat.channel-operator.io/other": "news"})},
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "owned-by-someone-else", OwnerReferences: []metav1.OwnerReference{
 			{APIVersion: "v1", Kind: "ConfigMap", Name: "x", UID: "00000000-0000-0000-0000-000000000001"}}}},
+		// The channel's UID under another kind is no reference to the channel.
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "uid-under-another-kind", OwnerReferences: []metav1.OwnerReference{
+			{APIVersion: "v1", Kind: "ConfigMap", Name: ch.Name, UID: ch.UID}}}},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "uid-under-another-group", OwnerReferences: []metav1.OwnerReference{
+			{APIVersion: "example.com/v1", Kind: "OfficialChannel", Name: ch.Name, UID: ch.UID}}}},
 	)
 	// Same label value and the same names in another namespace.
 	unlinked = append(unlinked, oneOfEachKind(other, "news", labelled("news"))...)

@@ -62,7 +62,7 @@ type kindTracker struct {
 	reviews    client.Client
 	namespaces []string // where RBAC must allow the verbs; empty: cluster-wide
 	// watch starts the metadata watch of a usable kind.
-	watch func(gvk schema.GroupVersionKind) error
+	watch func(ctx context.Context, gvk schema.GroupVersionKind) error
 	// channels reads OfficialChannels (the cache); woken receives those whose
 	// cleanup waits, when a kind becomes usable: their retry may be minutes
 	// away.
@@ -114,7 +114,7 @@ func (k *kindTracker) checkAll(ctx context.Context) {
 		}
 		refused := err == nil && reason != "" && !skip
 		if reason == "" {
-			if err := k.watch(gvk); err != nil {
+			if err := k.watch(ctx, gvk); err != nil {
 				reason = "its watch did not start: " + err.Error()
 			}
 		}
@@ -244,10 +244,15 @@ func boolGauge(b bool) float64 {
 }
 
 // watchMetadata returns the watch function of a kindTracker: the metadata of
-// a cleanup kind, into the manager's cache, waking a channel whose cleanup
-// waits for one of its objects.
-func (r *OfficialChannelReconciler) watchMetadata(c controller.Controller, from cache.Cache) func(schema.GroupVersionKind) error {
-	return func(gvk schema.GroupVersionKind) error {
+// a cleanup kind, into the manager's cache, indexed by links, waking a
+// channel whose cleanup waits for one of its objects.
+func (r *OfficialChannelReconciler) watchMetadata(c controller.Controller, from cache.Cache, links *linkIndex) func(
+	context.Context, schema.GroupVersionKind) error {
+	return func(ctx context.Context, gvk schema.GroupVersionKind) error {
+		// The index first: the watch makes the kind usable to the cleanup.
+		if err := links.watch(ctx, from, gvk); err != nil {
+			return err
+		}
 		obj := &metav1.PartialObjectMetadata{}
 		obj.SetGroupVersionKind(gvk)
 		return c.Watch(source.Kind[client.Object](from, obj, handler.EnqueueRequestsFromMapFunc(r.channelOfLinked), beingDeleted))

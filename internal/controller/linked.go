@@ -61,7 +61,7 @@ type sweepResult struct {
 	refused int
 }
 
-// cacheListTimeout bounds one list of a cleanup kind from the cache.
+// cacheListTimeout bounds the reads of one cleanup kind from the cache.
 const cacheListTimeout = 30 * time.Second
 
 // errUnusableKind marks a cleanup kind the operator may not list, watch or
@@ -98,6 +98,8 @@ func (r sweepResult) deletedTotal() int {
 type cleaner struct {
 	// cached reads the cleanup kinds' metadata from the cache.
 	cached client.Reader
+	// links names, per kind, the objects that may be linked to a channel.
+	links linkLookup
 	// live reads spec.linkedResources entries, of any kind, from the API server.
 	live   client.Reader
 	writer client.Client
@@ -158,25 +160,13 @@ func (c *cleaner) findLinked(ctx context.Context, ch *chatv1alpha1.OfficialChann
 			errs = append(errs, fmt.Errorf("cleanup kind %s: %s", gr, kind.reason))
 			continue
 		}
-		list := &metav1.PartialObjectMetadataList{}
-		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		// One list per kind serves both the label and the ownerReference link.
-		// A cache list waits for its informer's sync: bounded, so that a kind
-		// whose list fails after it was found usable (a grant revoked, a
-		// conversion webhook down) stalls no worker for good.
-		listCtx, cancel := context.WithTimeout(ctx, cacheListTimeout)
-		err := c.cached.List(listCtx, list, client.InNamespace(ch.Namespace))
-		cancel()
+		objs, err := c.listLinked(ctx, gvk, ch)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("listing %s in %s: %w", gr, ch.Namespace, err))
 			continue
 		}
-		for i := range list.Items {
-			obj := &list.Items[i]
-			if obj.Namespace == ch.Namespace && (obj.Labels[chatv1alpha1.LinkLabel] == ch.Name || ownedBy(obj, ch)) {
-				obj.SetGroupVersionKind(gvk)
-				add(linkedObject{resource: gr, obj: obj})
-			}
+		for _, obj := range objs {
+			add(linkedObject{resource: gr, obj: obj})
 		}
 	}
 
@@ -194,6 +184,40 @@ func (c *cleaner) findLinked(ctx context.Context, ch *chatv1alpha1.OfficialChann
 
 	sort.Slice(found, func(i, j int) bool { return found[i].String() < found[j].String() })
 	return found, notes, errs
+}
+
+// listLinked returns the objects of one cleanup kind in ch's namespace that
+// carry ch's link label or an ownerReference to ch: the index names them,
+// the cache has their metadata. A sweep reads its channel's objects, not its
+// namespace's. The index only narrows the reads; each object is checked
+// again here, as the cache has it now.
+func (c *cleaner) listLinked(ctx context.Context, gvk schema.GroupVersionKind, ch *chatv1alpha1.OfficialChannel) (
+	[]*metav1.PartialObjectMetadata, error) {
+	names, err := c.links.linked(ctx, gvk, ch)
+	if err != nil {
+		return nil, err
+	}
+	// A cache read waits for its informer's sync: bounded, so that a kind
+	// whose list fails after it was found usable (a grant revoked, a
+	// conversion webhook down) stalls no worker for good.
+	ctx, cancel := context.WithTimeout(ctx, cacheListTimeout)
+	defer cancel()
+	objs := make([]*metav1.PartialObjectMetadata, 0, len(names))
+	for _, name := range names {
+		obj := &metav1.PartialObjectMetadata{}
+		obj.SetGroupVersionKind(gvk)
+		if err := c.cached.Get(ctx, client.ObjectKey{Namespace: ch.Namespace, Name: name}, obj); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue // gone since the index named it
+			}
+			return nil, err
+		}
+		if obj.Namespace == ch.Namespace && (obj.Labels[chatv1alpha1.LinkLabel] == ch.Name || ownedBy(obj, ch)) {
+			obj.SetGroupVersionKind(gvk)
+			objs = append(objs, obj)
+		}
+	}
+	return objs, nil
 }
 
 // getListed reads one spec.linkedResources entry; nil when it does not exist.
@@ -308,11 +332,20 @@ func (r sweepResult) message() string {
 	return msg
 }
 
+// ownedBy is true when obj has an ownerReference to ch: to an
+// OfficialChannel of this API group with ch's UID. A reference that only
+// carries the UID under another kind points at no channel.
 func ownedBy(obj metav1.Object, ch *chatv1alpha1.OfficialChannel) bool {
 	for _, ref := range obj.GetOwnerReferences() {
-		if ref.UID == ch.UID {
+		if ref.UID == ch.UID && refersToChannel(ref) {
 			return true
 		}
 	}
 	return false
+}
+
+// refersToChannel is true when ref names an OfficialChannel of this API group,
+// at any version.
+func refersToChannel(ref metav1.OwnerReference) bool {
+	return ref.Kind == "OfficialChannel" && strings.HasPrefix(ref.APIVersion, chatv1alpha1.GroupVersion.Group+"/")
 }

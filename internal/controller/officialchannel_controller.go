@@ -19,7 +19,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -357,7 +356,8 @@ func (r *OfficialChannelReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	kinds := &kindTracker{kinds: r.CleanupKinds, mapper: mgr.GetRESTMapper(), discovery: disco, reviews: r.Client,
 		namespaces: r.WatchNamespaces, state: map[schema.GroupResource]kindState{},
 		channels: r.Client, woken: make(chan event.GenericEvent)}
-	r.cleaner = &cleaner{cached: r.Client, live: r.APIReader, writer: r.Client, mapper: mgr.GetRESTMapper(),
+	links := newLinkIndex()
+	r.cleaner = &cleaner{cached: r.Client, links: links, live: r.APIReader, writer: r.Client, mapper: mgr.GetRESTMapper(),
 		kinds: kinds, deletes: make(chan struct{}, workers)}
 	r.backoff = workqueue.NewTypedItemExponentialFailureRateLimiter[ctrl.Request](minCleanupRetry, maxCleanupRetry)
 	if err := registerPhaseCollector(mgr.GetCache()); err != nil {
@@ -385,7 +385,7 @@ func (r *OfficialChannelReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	// linked objects from that cache, and a linked object that goes wakes its
 	// channel's cleanup at once instead of at the next retry. Kinds that are
 	// not usable yet are checked again by the leader.
-	kinds.watch = r.watchMetadata(c, mgr.GetCache())
+	kinds.watch = r.watchMetadata(c, mgr.GetCache(), links)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	kinds.checkAll(logf.IntoContext(ctx, mgr.GetLogger().WithName("cleanup-kinds")))
@@ -431,7 +431,7 @@ func (r *OfficialChannelReconciler) channelOfLinked(ctx context.Context, obj cli
 		names = append(names, name)
 	}
 	for _, ref := range obj.GetOwnerReferences() {
-		if ref.Kind == "OfficialChannel" && strings.HasPrefix(ref.APIVersion, chatv1alpha1.GroupVersion.Group+"/") {
+		if refersToChannel(ref) {
 			names = append(names, ref.Name)
 		}
 	}

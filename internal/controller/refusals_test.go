@@ -110,7 +110,7 @@ func TestARepeatedDeleteIsCountedOnce(t *testing.T) {
 
 	// What a cache that has not caught up with the deletion shows.
 	snapshot := cachedConfigMaps(t, ns)
-	c := &cleaner{cached: frozenReader{snapshot}, live: env.Client, writer: env.Client, mapper: env.Manager.GetRESTMapper(),
+	c := &cleaner{cached: frozenReader{snapshot}, links: frozenReader{snapshot}, live: env.Client, writer: env.Client, mapper: env.Manager.GetRESTMapper(),
 		kinds: configMapsOnly(), deletes: make(chan struct{}, 1)}
 	first, second := c.sweep(ctx, ch), c.sweep(ctx, ch)
 	if len(first.errs)+len(second.errs) > 0 {
@@ -121,22 +121,40 @@ func TestARepeatedDeleteIsCountedOnce(t *testing.T) {
 	}
 }
 
-// frozenReader lists a fixed snapshot, as a cache that has not caught up.
+// frozenReader reads and indexes a fixed snapshot, as a cache that has not
+// caught up.
 type frozenReader struct {
 	snapshot metav1.PartialObjectMetadataList
 }
 
-func (f frozenReader) Get(context.Context, client.ObjectKey, client.Object, ...client.GetOption) error {
-	return fmt.Errorf("frozenReader only lists")
+func (f frozenReader) Get(_ context.Context, key client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
+	out, ok := obj.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return fmt.Errorf("frozenReader reads metadata only")
+	}
+	for _, item := range f.snapshot.Items {
+		if item.Namespace == key.Namespace && item.Name == key.Name {
+			item.DeepCopyInto(out)
+			return nil
+		}
+	}
+	return apierrors.NewNotFound(schema.GroupResource{Resource: "configmaps"}, key.Name)
 }
 
-func (f frozenReader) List(_ context.Context, list client.ObjectList, _ ...client.ListOption) error {
-	out, ok := list.(*metav1.PartialObjectMetadataList)
-	if !ok {
-		return fmt.Errorf("frozenReader lists metadata only")
+func (f frozenReader) List(context.Context, client.ObjectList, ...client.ListOption) error {
+	return fmt.Errorf("the cleanup does not list")
+}
+
+// linked is the snapshot's index: the names of its objects linked to ch.
+func (f frozenReader) linked(_ context.Context, _ schema.GroupVersionKind, ch *chatv1alpha1.OfficialChannel) ([]string, error) {
+	var names []string
+	for i := range f.snapshot.Items {
+		item := &f.snapshot.Items[i]
+		if item.Namespace == ch.Namespace && (item.Labels[chatv1alpha1.LinkLabel] == ch.Name || ownedBy(item, ch)) {
+			names = append(names, item.Name)
+		}
 	}
-	out.Items = append([]metav1.PartialObjectMetadata(nil), f.snapshot.Items...)
-	return nil
+	return names, nil
 }
 
 // An object created anew under a linked object's name between the cache's
@@ -155,7 +173,7 @@ func TestAnObjectReplacedUnderTheSameNameIsNotDeleted(t *testing.T) {
 	replacement := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "news-config", nil)}
 	create(t, replacement)
 
-	c := &cleaner{cached: frozenReader{snapshot}, live: env.Client, writer: env.Client, mapper: env.Manager.GetRESTMapper(),
+	c := &cleaner{cached: frozenReader{snapshot}, links: frozenReader{snapshot}, live: env.Client, writer: env.Client, mapper: env.Manager.GetRESTMapper(),
 		kinds: configMapsOnly(), deletes: make(chan struct{}, 1)}
 	res := c.sweep(ctx, ch)
 	if len(res.errs) > 0 || res.deletedTotal() != 0 || len(res.remaining) != 0 {

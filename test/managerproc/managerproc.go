@@ -58,6 +58,8 @@ type Options struct {
 	Output io.Writer
 	// ReadyTimeout bounds the wait for /readyz; 60 s when zero.
 	ReadyTimeout time.Duration
+	// Env are further environment variables (KEY=value).
+	Env []string
 }
 
 // Process is a running manager.
@@ -96,7 +98,7 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 		"--metrics-secure=false",
 	}, opts.Args...)
 	p.cmd = exec.Command(opts.Binary, args...)
-	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+opts.Kubeconfig, "POD_NAMESPACE="+opts.Namespace)
+	p.cmd.Env = append(append(os.Environ(), "KUBECONFIG="+opts.Kubeconfig, "POD_NAMESPACE="+opts.Namespace), opts.Env...)
 	p.cmd.Stdout, p.cmd.Stderr = opts.Output, opts.Output
 	// Its own process group: a terminal's Ctrl-C reaches it only through
 	// whoever started it, which stops it before the control plane.

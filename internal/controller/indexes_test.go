@@ -1,0 +1,202 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/test/testenv"
+)
+
+// The index follows each object through adds, edits and deletes, names an
+// object once however it is linked, and knows nothing across namespaces or
+// of owners that are not OfficialChannels.
+func TestLinkIndexFollowsTheObjects(t *testing.T) {
+	news := &chatv1alpha1.OfficialChannel{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "news", UID: "u-news"}}
+	weather := &chatv1alpha1.OfficialChannel{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "weather", UID: "u-weather"}}
+	elsewhere := &chatv1alpha1.OfficialChannel{ObjectMeta: metav1.ObjectMeta{Namespace: "b", Name: "news", UID: "u-news-b"}}
+	ownedBy := func(ch *chatv1alpha1.OfficialChannel) metav1.OwnerReference {
+		return metav1.OwnerReference{APIVersion: chatv1alpha1.GroupVersion.String(), Kind: "OfficialChannel", Name: ch.Name, UID: ch.UID}
+	}
+	obj := func(ns, name string, labels map[string]string, owners ...metav1.OwnerReference) *metav1.PartialObjectMetadata {
+		return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels, OwnerReferences: owners}}
+	}
+	k := newKindLinks()
+	h := k.handler()
+	assert := func(step string, want map[*chatv1alpha1.OfficialChannel][]string) {
+		t.Helper()
+		for _, ch := range []*chatv1alpha1.OfficialChannel{news, weather, elsewhere} {
+			got := k.names(ch)
+			slices.Sort(got)
+			if !slices.Equal(got, want[ch]) {
+				t.Errorf("%s: %s/%s has %q, want %q", step, ch.Namespace, ch.Name, got, want[ch])
+			}
+		}
+	}
+
+	labelled1 := obj("a", "one", labelled("news"))
+	both := obj("a", "both", labelled("news"), ownedBy(news), ownedBy(news))
+	owned := obj("a", "owned", nil, ownedBy(news),
+		metav1.OwnerReference{APIVersion: "batch/v1", Kind: "CronJob", Name: "c", UID: "u-weather"})
+	otherNS := obj("b", "one", labelled("news"), ownedBy(news))
+	for _, o := range []metav1.Object{labelled1, both, owned, otherNS,
+		obj("a", "plain", map[string]string{"app": "news"}),
+		obj("a", "empty-label", map[string]string{chatv1alpha1.LinkLabel: ""}),
+		obj("a", "other-group", nil, metav1.OwnerReference{APIVersion: "example.com/v1", Kind: "OfficialChannel", UID: "u-news"}),
+		obj("a", "group-prefix", nil, metav1.OwnerReference{APIVersion: chatv1alpha1.GroupVersion.Group + ".evil/v1",
+			Kind: "OfficialChannel", UID: "u-news"}),
+	} {
+		h.OnAdd(o, false)
+	}
+	assert("added", map[*chatv1alpha1.OfficialChannel][]string{news: {"both", "one", "owned"}, elsewhere: {"one"}})
+
+	relabelled := obj("a", "one", labelled("weather"))
+	h.OnUpdate(labelled1, relabelled)
+	h.OnUpdate(owned, obj("a", "owned", map[string]string{"app": "x"}, ownedBy(news))) // no link changed
+	assert("relabelled", map[*chatv1alpha1.OfficialChannel][]string{news: {"both", "owned"}, weather: {"one"}, elsewhere: {"one"}})
+
+	h.OnDelete(both)
+	h.OnAdd(obj("a", "both", nil), false) // recreated unlinked
+	h.OnDelete(toolscache.DeletedFinalStateUnknown{Key: "a/one", Obj: relabelled})
+	assert("deleted", map[*chatv1alpha1.OfficialChannel][]string{news: {"owned"}, elsewhere: {"one"}})
+	if len(k.byLabel) != 1 || len(k.byOwner) != 2 {
+		t.Fatalf("entries left behind: %v %v", k.byLabel, k.byOwner)
+	}
+}
+
+// countingReader counts the objects the cache hands the cleanup.
+type countingReader struct {
+	client.Reader
+	gets, listed atomic.Int64
+}
+
+func (c *countingReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	c.gets.Add(1)
+	return c.Reader.Get(ctx, key, obj, opts...)
+}
+
+func (c *countingReader) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	err := c.Reader.List(ctx, list, opts...)
+	if l, ok := list.(*metav1.PartialObjectMetadataList); ok {
+		c.listed.Add(int64(len(l.Items)))
+	}
+	return err
+}
+
+// configMapLinks is a linkIndex of ConfigMaps, from the manager's cache.
+func configMapLinks(t *testing.T) *linkIndex {
+	t.Helper()
+	links := newLinkIndex()
+	if err := links.watch(context.Background(), env.Manager.GetCache(), corev1.SchemeGroupVersion.WithKind("ConfigMap")); err != nil {
+		t.Fatal(err)
+	}
+	return links
+}
+
+// A sweep reads its own channel's objects from the cache, not its
+// namespace's: with a hundred other channels' objects beside them, the
+// cache hands it the channel's three, once each.
+func TestASweepReadsOnlyItsChannelsObjects(t *testing.T) {
+	ns := env.Namespace(t, "dense")
+	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyOrphan)
+	owner := []metav1.OwnerReference{{APIVersion: chatv1alpha1.GroupVersion.String(), Kind: "OfficialChannel", Name: ch.Name, UID: ch.UID}}
+	own := []client.Object{
+		&corev1.ConfigMap{ObjectMeta: objectMeta(ns, "news-labelled", labelled("news"))},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "news-owned", OwnerReferences: owner}},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "news-both", Labels: labelled("news"), OwnerReferences: owner}},
+	}
+	create(t, own...)
+	for i := range 100 {
+		create(t, &corev1.ConfigMap{ObjectMeta: objectMeta(ns, fmt.Sprintf("other-%d", i), labelled(fmt.Sprintf("other-%d", i)))})
+	}
+	reader := &countingReader{Reader: env.Manager.GetCache()}
+	c := &cleaner{cached: reader, links: configMapLinks(t), live: env.Client, writer: env.Client, mapper: env.Manager.GetRESTMapper(),
+		kinds: configMapsOnly(), deletes: make(chan struct{}, 1)}
+	var names []string
+	testenv.Eventually(t, testenv.WaitTimeout, func() error { // the cache and the index have them all
+		found, notes, errs := c.findLinked(context.Background(), ch)
+		if len(errs) > 0 || len(notes) > 0 {
+			return fmt.Errorf("findLinked: errs %v, notes %v", errs, notes)
+		}
+		names = names[:0]
+		for _, l := range found {
+			names = append(names, l.obj.Name)
+		}
+		if !slices.Equal(names, []string{"news-both", "news-labelled", "news-owned"}) {
+			return fmt.Errorf("found %v", names)
+		}
+		return nil
+	})
+	reader.gets.Store(0)
+	if _, _, errs := c.findLinked(context.Background(), ch); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if n, listed := reader.gets.Load(), reader.listed.Load(); n != 3 || listed != 0 {
+		t.Fatalf("the sweep read %d objects and listed %d from the cache, want 3 and none: it read beyond the channel's own", n, listed)
+	}
+}
+
+// The index follows the objects: an object relabelled from one channel to
+// another goes with the second channel's cleanup, not the first's.
+func TestARelabelledObjectGoesWithItsNewChannel(t *testing.T) {
+	ns := env.Namespace(t, "relabel")
+	news := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyDelete)
+	weather := newChannel(t, ns, "weather", chatv1alpha1.CleanupPolicyDelete)
+	moved := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "moved", labelled("news"))}
+	create(t, moved)
+	c := &cleaner{cached: env.Manager.GetCache(), links: configMapLinks(t), live: env.Client, writer: env.Client,
+		mapper: env.Manager.GetRESTMapper(), kinds: configMapsOnly(), deletes: make(chan struct{}, 1)}
+	linkedTo := func(ch *chatv1alpha1.OfficialChannel) func() error {
+		return func() error {
+			found, _, errs := c.findLinked(context.Background(), ch)
+			if len(errs) > 0 {
+				return fmt.Errorf("%v", errs)
+			}
+			if len(found) != 1 || found[0].obj.UID != moved.UID {
+				return fmt.Errorf("%s finds %v", ch.Name, found)
+			}
+			return nil
+		}
+	}
+	testenv.Eventually(t, testenv.WaitTimeout, linkedTo(news))
+
+	moved.Labels = labelled("weather")
+	if err := env.Client.Update(context.Background(), moved); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, testenv.WaitTimeout, linkedTo(weather))
+	destroy(t, news)
+	waitForPhase(t, news, chatv1alpha1.PhaseCleanedUp)
+	if !exists(t, moved) {
+		t.Fatal("news's cleanup deleted an object relabelled to weather")
+	}
+	destroy(t, weather)
+	waitForPhase(t, weather, chatv1alpha1.PhaseCleanedUp)
+	if exists(t, moved) {
+		t.Fatal("weather's cleanup left its relabelled object")
+	}
+}
