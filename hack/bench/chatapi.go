@@ -57,9 +57,14 @@ func (b *bench) startChat() error {
 	chat.AddApp(chatApp, chatAppKey)
 	chat.SetMaxQPS(chatApp, 200) // what Chat allows get_official_account_info
 	b.chat = chat
+	return b.chatCredentials()
+}
+
+// chatCredentials writes chatApp's credentials for the fake into the Chat API Secret.
+func (b *bench) chatCredentials() error {
 	id := strconv.FormatInt(chatApp, 10)
 	return managerproc.PrepareChatAPI(b.ctx, b.c, operatorNamespace, map[string]string{
-		id + ".secretKey": chatAppKey, id + ".endpoint": chat.URL()})
+		id + ".secretKey": chatAppKey, id + ".endpoint": b.chat.URL()})
 }
 
 // createLiveChannels creates n channels of chatApp whose accounts exist in
@@ -135,49 +140,23 @@ type confirmedCleanup struct {
 
 func (r confirmedCleanup) ratio() float64 { return r.operator.Seconds() / r.baseline.Seconds() }
 
-// cleanupConfirmed is the cleanup benchmark for channels of chatApp: every
-// account destroyed in the fake, every destruction reported (as the receiver
-// records it), each confirmed by the REST API before its cleanup. As the
-// cleanup benchmark, it runs baseline, operator, operator, baseline on two
-// sets of channels, and compares the sums.
-func (b *bench) cleanupConfirmed(n, perChannel int) (confirmedCleanup, error) {
-	res := confirmedCleanup{channels: n, objects: n * perChannel}
-	sets := make([][]*chatv1alpha1.OfficialChannel, 2)
-	for i := range sets {
-		prefix := fmt.Sprintf("clc%d", i)
-		logf("cleanup with confirmation: creating %d channels of app %d, live in the fake Chat (%s)", n, chatApp, prefix)
-		channels, err := b.createLiveChannels(prefix, n, 20, chatv1alpha1.CleanupPolicyDelete)
-		if err != nil {
-			return res, err
-		}
-		sets[i] = channels
+// confirmedRun destroys every account of set in the fake, reports each
+// destruction as the receiver records it, and times the cleanup: each is
+// confirmed through the REST API (batched) before it. It adds to res.
+func (b *bench) confirmedRun(set []*chatv1alpha1.OfficialChannel, perChannel int, res *confirmedCleanup) error {
+	for _, ch := range set {
+		b.chat.Destroy(chatApp, ch.Spec.OfficialAccountID)
 	}
-	report := func(ch *chatv1alpha1.OfficialChannel, i int) bool {
+	calls := b.chat.CallsFor(chatApp)
+	d, err := b.timeCleanup(set, perChannel, false, func(ch *chatv1alpha1.OfficialChannel, i int) bool {
 		return status.ReportDestruction(ch, destructionFor(i))
+	})
+	if err != nil {
+		return err
 	}
-	for i, set := range []int{0, 0, 1, 1} {
-		if i == 0 || i == 3 {
-			d, err := b.baselineDeletes(sets[set], perChannel)
-			if err != nil {
-				return res, err
-			}
-			res.baseline += d
-			continue
-		}
-		for _, ch := range sets[set] {
-			b.chat.Destroy(chatApp, ch.Spec.OfficialAccountID)
-		}
-		calls := b.chat.CallsFor(chatApp)
-		d, err := b.timeCleanup(sets[set], perChannel, false, report)
-		if err != nil {
-			return res, err
-		}
-		res.operator += d
-		res.restCalls += b.chat.CallsFor(chatApp) - calls
-	}
-	logf("cleanup with confirmation: operator %s, baseline %s (two runs each), ratio %.2f, %d REST calls",
-		res.operator.Round(time.Millisecond), res.baseline.Round(time.Millisecond), res.ratio(), res.restCalls)
-	return res, nil
+	res.operator += d
+	res.restCalls += b.chat.CallsFor(chatApp) - calls
+	return nil
 }
 
 // sweepResult is one resync of every channel of chatApp.

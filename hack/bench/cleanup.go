@@ -36,12 +36,19 @@ import (
 	"github.com/channel-operator/channel-operator/internal/status"
 )
 
+// cleanupResult is one layout's cleanup: two operator runs against two
+// baseline runs of the same objects.
 type cleanupResult struct {
-	channels, objects  int
-	operator, baseline time.Duration
+	channels, namespaces, objects int
+	operator, baseline            time.Duration
 }
 
 func (r cleanupResult) ratio() float64 { return r.operator.Seconds() / r.baseline.Seconds() }
+
+// operatorPerObject is the operator's seconds per deleted object, over its two runs.
+func (r cleanupResult) operatorPerObject() float64 {
+	return r.operator.Seconds() / float64(2*r.objects)
+}
 
 // linkedObjects returns perChannel objects for channel name in ns: equal
 // numbers of Deployments, ConfigMaps, Secrets, Services and CronJobs.
@@ -74,28 +81,61 @@ func linkedObjects(ns, name string, perChannel int, labels map[string]string) []
 	return objs
 }
 
-// cleanup measures in the order baseline, operator, operator, baseline, and
-// compares the sums, so that a drift of the shared machine over the run
-// weighs on both sides alike.
-func (b *bench) cleanup(n, perChannel int) (cleanupResult, error) {
-	res := cleanupResult{channels: n, objects: n * perChannel}
-	sets := make([][]*chatv1alpha1.OfficialChannel, 2)
-	for i := range sets {
-		prefix := fmt.Sprintf("cl%d", i)
-		logf("cleanup: creating %d channels (%s)", n, prefix)
-		channels, err := b.createChannels(prefix, n, 20, chatv1alpha1.CleanupPolicyDelete)
-		if err != nil {
-			return res, err
-		}
-		if sets[i], err = b.waitPhase(channels, chatv1alpha1.PhaseActive); err != nil {
-			return res, err
-		}
+// cleanupSpread is the cleanup of n channels over nss namespaces, with and
+// without confirmation by the REST API, against one pair of baselines:
+// baseline, operator, confirmed, operator, baseline, each on a set of
+// channels of its own, so that a drift of the shared machine over the run
+// weighs on every side alike. The confirmed run, one against two, is
+// compared with the mean of the baselines.
+func (b *bench) cleanupSpread(n, nss, perChannel int) (cleanupResult, confirmedCleanup, error) {
+	res := cleanupResult{channels: n, namespaces: nss, objects: n * perChannel}
+	conf := confirmedCleanup{channels: n, objects: n * perChannel}
+	plain, err := b.cleanupSets("cl", n, nss)
+	if err != nil {
+		return res, conf, err
 	}
-	for i, set := range []int{0, 0, 1, 1} { // baseline, operator on set 0; operator, baseline on set 1
-		var (
-			d   time.Duration
-			err error
-		)
+	logf("cleanup with confirmation: creating %d channels of app %d, live in the fake Chat", n, chatApp)
+	live, err := b.createLiveChannels("clc", n, nss, chatv1alpha1.CleanupPolicyDelete)
+	if err != nil {
+		return res, conf, err
+	}
+	if res.baseline, err = b.baselineDeletes(plain[0], perChannel); err != nil {
+		return res, conf, err
+	}
+	d, err := b.operatorCleanup(plain[0], perChannel, true)
+	if err != nil {
+		return res, conf, err
+	}
+	res.operator += d
+	if err := b.confirmedRun(live, perChannel, &conf); err != nil {
+		return res, conf, err
+	}
+	if d, err = b.operatorCleanup(plain[1], perChannel, false); err != nil {
+		return res, conf, err
+	}
+	res.operator += d
+	if d, err = b.baselineDeletes(plain[1], perChannel); err != nil {
+		return res, conf, err
+	}
+	res.baseline += d
+	conf.baseline = res.baseline / 2
+	logf("cleanup: operator %s, baseline %s (two runs each), with confirmation %s (one run, %d REST calls); ratios %.2f and %.2f",
+		res.operator.Round(time.Millisecond), res.baseline.Round(time.Millisecond), conf.operator.Round(time.Millisecond),
+		conf.restCalls, res.ratio(), conf.ratio())
+	return res, conf, nil
+}
+
+// cleanupDense is the cleanup of n channels all in one namespace (each set
+// of channels in a namespace of its own): baseline, operator, operator,
+// baseline.
+func (b *bench) cleanupDense(n, perChannel int) (cleanupResult, error) {
+	res := cleanupResult{channels: n, namespaces: 1, objects: n * perChannel}
+	sets, err := b.cleanupSets("dn", n, 1)
+	if err != nil {
+		return res, err
+	}
+	for i, set := range []int{0, 0, 1, 1} {
+		var d time.Duration
 		if i == 0 || i == 3 {
 			d, err = b.baselineDeletes(sets[set], perChannel)
 			res.baseline += d
@@ -107,9 +147,27 @@ func (b *bench) cleanup(n, perChannel int) (cleanupResult, error) {
 			return res, err
 		}
 	}
-	logf("cleanup: operator %s, baseline %s (two runs each), ratio %.2f",
+	logf("cleanup, one namespace: operator %s, baseline %s (two runs each), ratio %.2f",
 		res.operator.Round(time.Millisecond), res.baseline.Round(time.Millisecond), res.ratio())
 	return res, nil
+}
+
+// cleanupSets creates two sets of n Active channels (policy Delete) over
+// nss namespaces each.
+func (b *bench) cleanupSets(prefix string, n, nss int) ([][]*chatv1alpha1.OfficialChannel, error) {
+	sets := make([][]*chatv1alpha1.OfficialChannel, 2)
+	for i := range sets {
+		p := fmt.Sprintf("%s%d", prefix, i)
+		logf("cleanup: creating %d channels in %d namespace(s) (%s)", n, nss, p)
+		channels, err := b.createChannels(p, n, nss, chatv1alpha1.CleanupPolicyDelete)
+		if err != nil {
+			return nil, err
+		}
+		if sets[i], err = b.waitPhase(channels, chatv1alpha1.PhaseActive); err != nil {
+			return nil, err
+		}
+	}
+	return sets, nil
 }
 
 // operatorCleanup links perChannel objects to each channel, destroys all the
@@ -140,7 +198,11 @@ func (b *bench) timeCleanup(channels []*chatv1alpha1.OfficialChannel, perChannel
 	if err != nil {
 		return 0, err
 	}
-	before, err := b.metric(`channel_operator_channels{phase="CleanedUp"}`)
+	// Watch the channels' phases: a watch costs the API server an event per
+	// change, where polling it would load it during the operator's runs
+	// only, and scraping the manager's metrics would make it count every
+	// channel each time.
+	done, err := b.watchCleanedUp(channels)
 	if err != nil {
 		return 0, err
 	}
@@ -148,7 +210,7 @@ func (b *bench) timeCleanup(channels []*chatv1alpha1.OfficialChannel, perChannel
 	logf("cleanup: destroying %d channels with %d linked objects each, at once", len(channels), perChannel)
 	var prof *profile
 	if profiled {
-		prof = b.startProfile("cpu-cleanup", 5*time.Second)
+		prof = b.startProfile("cpu-cleanup-"+channels[0].Labels[benchLabel], 5*time.Second)
 	}
 	start := time.Now()
 	if err := parallel(len(channels), setupConcurrency, func(i int) error {
@@ -159,20 +221,13 @@ func (b *bench) timeCleanup(channels []*chatv1alpha1.OfficialChannel, perChannel
 	}); err != nil {
 		return 0, err
 	}
-	// Watch the manager's own count, not the API server: polling the API
-	// server would load it during the operator's run and not the baseline's.
-	for {
-		done, err := b.metric(`channel_operator_channels{phase="CleanedUp"}`)
+	select {
+	case err := <-done:
 		if err != nil {
 			return 0, err
 		}
-		if int(done-before) >= len(channels) {
-			break
-		}
-		if time.Since(start) > 10*time.Minute {
-			return 0, fmt.Errorf("%d of %d channels CleanedUp after 10 minutes", int(done-before), len(channels))
-		}
-		time.Sleep(100 * time.Millisecond)
+	case <-time.After(10 * time.Minute):
+		return 0, fmt.Errorf("channels not all CleanedUp after 10 minutes")
 	}
 	elapsed := time.Since(start)
 	prof.wait()
@@ -186,6 +241,44 @@ func (b *bench) timeCleanup(channels []*chatv1alpha1.OfficialChannel, perChannel
 	}
 	logf("cleanup: operator %s", elapsed.Round(time.Millisecond))
 	return elapsed, nil
+}
+
+// watchCleanedUp watches channels (one bench group) and reports on done once
+// every one of them is CleanedUp.
+func (b *bench) watchCleanedUp(channels []*chatv1alpha1.OfficialChannel) (<-chan error, error) {
+	wc, err := client.NewWithWatch(b.env.Config, client.Options{Scheme: b.c.Scheme()})
+	if err != nil {
+		return nil, err
+	}
+	w, err := wc.Watch(b.ctx, &chatv1alpha1.OfficialChannelList{}, client.MatchingLabels{benchLabel: channels[0].Labels[benchLabel]})
+	if err != nil {
+		return nil, fmt.Errorf("watching the channels: %w", err)
+	}
+	want := map[client.ObjectKey]bool{}
+	for _, ch := range channels {
+		want[client.ObjectKeyFromObject(ch)] = true
+	}
+	done := make(chan error, 1)
+	go func() {
+		defer w.Stop()
+		cleaned := map[client.ObjectKey]bool{}
+		for ev := range w.ResultChan() {
+			ch, ok := ev.Object.(*chatv1alpha1.OfficialChannel)
+			if !ok {
+				done <- fmt.Errorf("watching the channels: %v", ev.Object)
+				return
+			}
+			if key := client.ObjectKeyFromObject(ch); want[key] && ch.Status.Phase == chatv1alpha1.PhaseCleanedUp {
+				cleaned[key] = true
+			}
+			if len(cleaned) == len(want) {
+				done <- nil
+				return
+			}
+		}
+		done <- fmt.Errorf("the watch of the channels ended with %d of %d CleanedUp", len(cleaned), len(want))
+	}()
+	return done, nil
 }
 
 // baselineDeletes creates the same objects, unlinked, and times deleting

@@ -29,12 +29,14 @@ limitations under the License.
 //     with a controller-runtime client.
 //  2. Cleanup: channels with 20 linked objects each, all destroyed at once,
 //     until every one is CleanedUp, against deleting the same objects directly
-//     at the reconciler's concurrency.
+//     at the reconciler's concurrency; spread over 20 namespaces, and all in
+//     one.
 //  4. Ignored callbacks (ignored.go): the rate of callbacks the operator
 //     answers without acting on them, against a minimal Go handler.
 //  3. Scale: the manager's resident memory once its caches have synced, and
-//     its time from start to ready, with many channels, ConfigMaps and Secrets;
-//     then a resync of those channels through a fake Chat REST API.
+//     its time from start to ready, with many channels, ConfigMaps and Secrets,
+//     at two sizes, with GOMEMLIMIT as deployed; then a resync of those
+//     channels through a fake Chat REST API.
 //
 // Channels of chatApp have REST credentials for the fake Chat REST API the
 // bench runs (chatapi.go): callbacks for them, a cleanup whose destructions
@@ -48,6 +50,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/discovery"
@@ -65,6 +68,8 @@ const (
 	token             = "bench-token"
 	reconcilers       = 4 // --max-concurrent-reconciles, and the cleanup baseline's concurrency
 	setupConcurrency  = 32
+	// callbackChannels is how many channels the callback benchmark uses.
+	callbackChannels = 1000
 )
 
 var concurrencies = []int{1, 8, 32}
@@ -84,6 +89,11 @@ type bench struct {
 	chat *fakechat.Server
 	// resync is the manager's --chat-api-resync-interval.
 	resync time.Duration
+	// mgrEnv is the manager's Go runtime environment as config/manager
+	// sets it (GOMEMLIMIT from the memory limit, GOGC): every run measures
+	// the manager as deployed.
+	mgrEnv   []string
+	memLimit int64
 }
 
 func main() {
@@ -122,8 +132,8 @@ func run(scale float64) error {
 	if err != nil {
 		return err
 	}
-	defer func() { _ = env.Stop() }()
 	b.env, b.c = env, env.Client
+	defer func() { _ = b.env.Stop() }()
 	k8sVersion, err := serverVersion(env.Config)
 	if err != nil {
 		return err
@@ -133,10 +143,13 @@ func run(scale float64) error {
 	}
 	defer func() { _ = b.mgrLog.Close() }()
 
-	if err := managerproc.Prepare(b.ctx, b.c, operatorNamespace, map[string]string{strconv.FormatInt(app, 10): token,
-		strconv.FormatInt(chatApp, 10): token}); err != nil {
+	if err := b.prepare(); err != nil {
 		return err
 	}
+	if b.mgrEnv, b.memLimit, err = deployedGoEnv(); err != nil {
+		return err
+	}
+	logf("the manager runs with %s, as config/manager sets it", strings.Join(b.mgrEnv, " "))
 	if err := b.startChat(); err != nil {
 		return err
 	}
@@ -147,53 +160,58 @@ func run(scale float64) error {
 	}
 	defer func() { b.mgr.Kill() }() // on failure; a stopped manager is not killed again
 
-	switch os.Getenv("BENCH_ONLY") { // for profiling one part; the report needs all three
+	cleanupChannels, denseChannels := scaled(200, scale), scaled(600, scale)
+	scaleSizes := []int{scaled(10000, scale), scaled(20000, scale)}
+	switch os.Getenv("BENCH_ONLY") { // for profiling one part; the report needs all
 	case "cleanup":
-		_, err := b.cleanup(scaled(200, scale), 20)
+		_, _, err := b.cleanupSpread(cleanupChannels, 20, 20)
 		return err
-	case "confirmed":
-		_, err := b.cleanupConfirmed(scaled(200, scale), 20)
+	case "dense":
+		_, err := b.cleanupDense(denseChannels, 20)
 		return err
 	case "scale":
 		if err := b.mgr.Stop(); err != nil {
 			return err
 		}
-		_, err := b.scaleRun(scaled(10000, scale), scaled(10000, scale))
+		if err := b.freshControlPlane(); err != nil {
+			return err
+		}
+		_, err := b.scaleRuns(scaleSizes)
 		return err
 	}
-	cb, err := b.callbacks(scaled(2000, scale), 20)
+	cb, err := b.callbacks(scaled(callbackChannels, scale), 20)
 	if err != nil {
 		return fmt.Errorf("callbacks: %w", err)
 	}
-	ig, err := b.ignoredCallbacks(time.Duration(float64(5*time.Second) * min(1, scale*2)))
+	ig, err := b.ignoredCallbacks(time.Duration(float64(3*time.Second) * min(1, scale*2)))
 	if err != nil {
 		return fmt.Errorf("ignored callbacks: %w", err)
 	}
-	cbc, err := b.callbacksWithCredentials(scaled(1000, scale), 8)
+	cbc, err := b.callbacksWithCredentials(scaled(500, scale), 8)
 	if err != nil {
 		return fmt.Errorf("callbacks with credentials: %w", err)
 	}
-	cl, err := b.cleanup(scaled(200, scale), 20)
+	cl, clc, err := b.cleanupSpread(cleanupChannels, 20, 20)
 	if err != nil {
 		return fmt.Errorf("cleanup: %w", err)
 	}
-	clc, err := b.cleanupConfirmed(scaled(200, scale), 20)
+	dense, err := b.cleanupDense(denseChannels, 20)
 	if err != nil {
-		return fmt.Errorf("cleanup with confirmation: %w", err)
+		return fmt.Errorf("cleanup in one namespace: %w", err)
 	}
 	if err := b.mgr.Stop(); err != nil {
 		return fmt.Errorf("stopping manager: %w", err)
 	}
-	sc, err := b.scaleRun(scaled(10000, scale), scaled(10000, scale))
+	if err := b.freshControlPlane(); err != nil {
+		return err
+	}
+	sc, err := b.scaleRuns(scaleSizes)
 	if err != nil {
 		return fmt.Errorf("scale: %w", err)
 	}
-	if err := b.mgr.Stop(); err != nil {
-		return fmt.Errorf("stopping manager: %w", err)
-	}
 
-	rep := report{channels: scaled(2000, scale), scale: scale, callbacks: cb, cleanup: cl, scaleRes: sc, elapsed: time.Since(b.started),
-		k8sVersion: k8sVersion, credCallbacks: cbc, confirmed: clc, ignored: ig}
+	rep := report{channels: scaled(callbackChannels, scale), scale: scale, callbacks: cb, cleanup: cl, dense: dense, scaleRes: sc,
+		elapsed: time.Since(b.started), k8sVersion: k8sVersion, credCallbacks: cbc, confirmed: clc, ignored: ig, goEnv: b.mgrEnv}
 	table := rep.table()
 	fmt.Print("\n" + table)
 	md, err := rep.markdown(table)
@@ -206,6 +224,32 @@ func run(scale float64) error {
 	fmt.Println("wrote docs/benchmarks.md; profiles in bin/bench-out/")
 	fmt.Println(rep.summary())
 	return nil
+}
+
+// prepare creates what the manager needs in the control plane: its
+// namespace, RBAC and callback Secret.
+func (b *bench) prepare() error {
+	return managerproc.Prepare(b.ctx, b.c, operatorNamespace, map[string]string{strconv.FormatInt(app, 10): token,
+		strconv.FormatInt(chatApp, 10): token})
+}
+
+// freshControlPlane replaces the control plane with an empty one, prepared
+// for the manager and the fake Chat: the scale run counts only its own
+// channels and objects, not those the earlier runs left.
+func (b *bench) freshControlPlane() error {
+	if err := b.env.Stop(); err != nil {
+		return fmt.Errorf("stopping the control plane: %w", err)
+	}
+	logf("a fresh control plane for the scale run")
+	env, err := testenv.Start(testenv.Options{WorkDir: filepath.Join(b.outDir, "cluster")})
+	if err != nil {
+		return err
+	}
+	b.env, b.c = env, env.Client
+	if err := b.prepare(); err != nil {
+		return err
+	}
+	return b.chatCredentials()
 }
 
 func (b *bench) startManager() error {
@@ -223,6 +267,7 @@ func (b *bench) startManager() error {
 			"--chat-api-resync-interval=" + b.resync.String()},
 		Output:       b.mgrLog,
 		ReadyTimeout: 5 * time.Minute,
+		Env:          b.mgrEnv,
 	})
 	b.mgr = mgr
 	return err

@@ -20,8 +20,10 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -83,10 +85,86 @@ func TestLinkIndexFollowsTheObjects(t *testing.T) {
 	h.OnAdd(obj("a", "both", nil), false) // recreated unlinked
 	h.OnDelete(toolscache.DeletedFinalStateUnknown{Key: "a/one", Obj: relabelled})
 	assert("deleted", map[*chatv1alpha1.OfficialChannel][]string{news: {"owned"}, elsewhere: {"one"}})
-	if len(k.byLabel) != 1 || len(k.byOwner) != 2 {
+
+	plain := obj("a", "plain-then-owned", nil)
+	h.OnAdd(plain, false)
+	ownedNow := obj("a", "plain-then-owned", nil, ownedBy(weather))
+	h.OnUpdate(plain, ownedNow)
+	labelledAndOwned := obj("a", "label-dropped", labelled("weather"), ownedBy(weather))
+	h.OnAdd(labelledAndOwned, false)
+	h.OnUpdate(labelledAndOwned, obj("a", "label-dropped", nil, ownedBy(weather)))
+	assert("owner added, label dropped", map[*chatv1alpha1.OfficialChannel][]string{news: {"owned"}, elsewhere: {"one"},
+		weather: {"label-dropped", "plain-then-owned"}})
+	h.OnUpdate(ownedNow, obj("a", "plain-then-owned", nil))
+	h.OnDelete(obj("a", "label-dropped", nil, ownedBy(weather)))
+	assert("owner removed", map[*chatv1alpha1.OfficialChannel][]string{news: {"owned"}, elsewhere: {"one"}})
+	if k.byLabel.len() != 1 || k.byOwner.len() != 2 {
 		t.Fatalf("entries left behind: %v %v", k.byLabel, k.byOwner)
 	}
 }
+
+// A label value on many objects (any tenant can write one) moves to a set,
+// and comes and goes like any other.
+func TestLinkIndexOfManyObjects(t *testing.T) {
+	k := newKindLinks()
+	h := k.handler()
+	ch := &chatv1alpha1.OfficialChannel{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "news"}}
+	objs := make([]*metav1.PartialObjectMetadata, 0, 3*maxFew)
+	for i := range 3 * maxFew {
+		o := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: fmt.Sprintf("o-%03d", i),
+			Labels: labelled("news")}}
+		objs = append(objs, o)
+		h.OnAdd(o, false)
+		h.OnAdd(o, false) // twice: still once
+	}
+	if got := k.names(ch); len(got) != len(objs) {
+		t.Fatalf("%d names, want %d", len(got), len(objs))
+	}
+	for _, o := range objs[1:] {
+		h.OnDelete(o)
+	}
+	if got := k.names(ch); !slices.Equal(got, []string{"o-000"}) {
+		t.Fatalf("names %q, want o-000 alone", got)
+	}
+	h.OnDelete(objs[0])
+	if k.byLabel.len() != 0 {
+		t.Fatal("an empty key was kept")
+	}
+}
+
+// The index answers only once it has seen its informer's first list, and
+// not for a kind it does not index.
+func TestLinkIndexAnswersOnlyWhenSynced(t *testing.T) {
+	ch := &chatv1alpha1.OfficialChannel{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "news"}}
+	links := newLinkIndex()
+	gvk := corev1.SchemeGroupVersion.WithKind("ConfigMap")
+	if _, err := links.linked(context.Background(), gvk, ch); err == nil {
+		t.Fatal("a kind never indexed answered")
+	}
+	unsynced := newKindLinks()
+	unsynced.registration = neverSynced{}
+	links.kinds[gvk] = unsynced
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := links.linked(ctx, gvk, ch); err == nil || !strings.Contains(err.Error(), "has not synced") {
+		t.Fatalf("an index that has not synced answered: %v", err)
+	}
+}
+
+// neverSynced is a handler registration whose informer never lists.
+type neverSynced struct {
+	toolscache.ResourceEventHandlerRegistration
+}
+
+func (neverSynced) HasSynced() bool { return false }
+
+func (neverSynced) HasSyncedChecker() toolscache.DoneChecker { return neverDone{} }
+
+type neverDone struct{}
+
+func (neverDone) Name() string { return "never" }
+
+func (neverDone) Done() <-chan struct{} { return make(chan struct{}) }
 
 // countingReader counts the objects the cache hands the cleanup.
 type countingReader struct {
@@ -107,13 +185,19 @@ func (c *countingReader) List(ctx context.Context, list client.ObjectList, opts 
 	return err
 }
 
-// configMapLinks is a linkIndex of ConfigMaps, from the manager's cache.
+// configMapLinks is a linkIndex of ConfigMaps, from the manager's cache,
+// until the test ends.
 func configMapLinks(t *testing.T) *linkIndex {
 	t.Helper()
 	links := newLinkIndex()
 	if err := links.watch(context.Background(), env.Manager.GetCache(), corev1.SchemeGroupVersion.WithKind("ConfigMap")); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if err := links.stop(); err != nil {
+			t.Error(err)
+		}
+	})
 	return links
 }
 

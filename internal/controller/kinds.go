@@ -29,12 +29,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
@@ -245,12 +247,16 @@ func boolGauge(b bool) float64 {
 
 // watchMetadata returns the watch function of a kindTracker: the metadata of
 // a cleanup kind, into the manager's cache, indexed by links, waking a
-// channel whose cleanup waits for one of its objects.
+// channel whose cleanup waits for one of its objects. Both start with the
+// controller (at once if it runs already), so that only the leader caches
+// the cleanup kinds, and before its workers.
 func (r *OfficialChannelReconciler) watchMetadata(c controller.Controller, from cache.Cache, links *linkIndex) func(
 	context.Context, schema.GroupVersionKind) error {
-	return func(ctx context.Context, gvk schema.GroupVersionKind) error {
-		// The index first: the watch makes the kind usable to the cleanup.
-		if err := links.watch(ctx, from, gvk); err != nil {
+	return func(_ context.Context, gvk schema.GroupVersionKind) error {
+		index := source.Func(func(ctx context.Context, _ workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+			return links.watch(ctx, from, gvk)
+		})
+		if err := c.Watch(index); err != nil {
 			return err
 		}
 		obj := &metav1.PartialObjectMetadata{}

@@ -61,7 +61,8 @@ type sweepResult struct {
 	refused int
 }
 
-// cacheListTimeout bounds the reads of one cleanup kind from the cache.
+// cacheListTimeout bounds the reads of one cleanup kind from its index and
+// the cache.
 const cacheListTimeout = 30 * time.Second
 
 // errUnusableKind marks a cleanup kind the operator may not list, watch or
@@ -162,7 +163,7 @@ func (c *cleaner) findLinked(ctx context.Context, ch *chatv1alpha1.OfficialChann
 		}
 		objs, err := c.listLinked(ctx, gvk, ch)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("listing %s in %s: %w", gr, ch.Namespace, err))
+			errs = append(errs, fmt.Errorf("finding the linked %s in %s: %w", gr, ch.Namespace, err))
 			continue
 		}
 		for _, obj := range objs {
@@ -189,19 +190,19 @@ func (c *cleaner) findLinked(ctx context.Context, ch *chatv1alpha1.OfficialChann
 // listLinked returns the objects of one cleanup kind in ch's namespace that
 // carry ch's link label or an ownerReference to ch: the index names them,
 // the cache has their metadata. A sweep reads its channel's objects, not its
-// namespace's. The index only narrows the reads; each object is checked
-// again here, as the cache has it now.
+// namespace's. Each object is checked again here, as the cache has it now:
+// the index may name one that has changed or gone since.
 func (c *cleaner) listLinked(ctx context.Context, gvk schema.GroupVersionKind, ch *chatv1alpha1.OfficialChannel) (
 	[]*metav1.PartialObjectMetadata, error) {
+	// One bound for the kind, its index's first sync and the reads alike, so
+	// that a kind whose informer cannot sync (a grant revoked, a conversion
+	// webhook down after it was found usable) stalls no worker for good.
+	ctx, cancel := context.WithTimeout(ctx, cacheListTimeout)
+	defer cancel()
 	names, err := c.links.linked(ctx, gvk, ch)
 	if err != nil {
 		return nil, err
 	}
-	// A cache read waits for its informer's sync: bounded, so that a kind
-	// whose list fails after it was found usable (a grant revoked, a
-	// conversion webhook down) stalls no worker for good.
-	ctx, cancel := context.WithTimeout(ctx, cacheListTimeout)
-	defer cancel()
 	objs := make([]*metav1.PartialObjectMetadata, 0, len(names))
 	for _, name := range names {
 		obj := &metav1.PartialObjectMetadata{}
@@ -210,7 +211,7 @@ func (c *cleaner) listLinked(ctx context.Context, gvk schema.GroupVersionKind, c
 			if apierrors.IsNotFound(err) {
 				continue // gone since the index named it
 			}
-			return nil, err
+			return nil, fmt.Errorf("reading %s %s/%s: %w", gvk.Kind, ch.Namespace, name, err)
 		}
 		if obj.Namespace == ch.Namespace && (obj.Labels[chatv1alpha1.LinkLabel] == ch.Name || ownedBy(obj, ch)) {
 			obj.SetGroupVersionKind(gvk)
@@ -287,8 +288,12 @@ func (c *cleaner) sweep(ctx context.Context, ch *chatv1alpha1.OfficialChannel) s
 				if len(l.obj.Finalizers) > 0 {
 					res.remaining = append(res.remaining, l)
 				}
-			case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
-				// Gone already, or replaced by another object of that name: not ours.
+			case apierrors.IsNotFound(err):
+				// Gone already.
+			case apierrors.IsConflict(err):
+				// Replaced by another object of that name, which may be
+				// linked too: the next pass reads it afresh and decides.
+				res.remaining = append(res.remaining, l)
 			default:
 				if apierrors.IsForbidden(err) {
 					res.refused++

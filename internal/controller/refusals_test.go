@@ -122,7 +122,8 @@ func TestARepeatedDeleteIsCountedOnce(t *testing.T) {
 }
 
 // frozenReader reads and indexes a fixed snapshot, as a cache that has not
-// caught up.
+// caught up. Its index is the link rule itself: these tests are about what
+// a stale cache makes the cleanup do, not about the index (indexes_test.go).
 type frozenReader struct {
 	snapshot metav1.PartialObjectMetadataList
 }
@@ -176,12 +177,59 @@ func TestAnObjectReplacedUnderTheSameNameIsNotDeleted(t *testing.T) {
 	c := &cleaner{cached: frozenReader{snapshot}, links: frozenReader{snapshot}, live: env.Client, writer: env.Client, mapper: env.Manager.GetRESTMapper(),
 		kinds: configMapsOnly(), deletes: make(chan struct{}, 1)}
 	res := c.sweep(ctx, ch)
-	if len(res.errs) > 0 || res.deletedTotal() != 0 || len(res.remaining) != 0 {
+	// Kept, and not forgotten: the replacement could be linked too, and the
+	// next pass reads it afresh.
+	if len(res.errs) > 0 || res.deletedTotal() != 0 || len(res.remaining) != 1 {
 		t.Fatalf("sweep: errs %v, deleted %d, remaining %v", res.errs, res.deletedTotal(), res.remaining)
 	}
 	got := &corev1.ConfigMap{}
 	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(replacement), got); err != nil || got.UID != replacement.UID {
 		t.Fatalf("the replacement is gone or changed: %v", err)
+	}
+	// A pass on the cache as it is now: the replacement is not linked.
+	c.cached, c.links = env.Manager.GetCache(), configMapLinks(t)
+	testenv.Eventually(t, testenv.WaitTimeout, func() error {
+		if res := c.sweep(ctx, ch); len(res.errs) > 0 || len(res.remaining) > 0 || res.deletedTotal() != 0 {
+			return fmt.Errorf("sweep: errs %v, deleted %d, remaining %v", res.errs, res.deletedTotal(), res.remaining)
+		}
+		return nil
+	})
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(replacement), got); err != nil || got.UID != replacement.UID {
+		t.Fatalf("the replacement is gone or changed: %v", err)
+	}
+}
+
+// A linked object replaced, between the cache's read and the delete, by
+// another linked one of the same name is not forgotten: the pass keeps it
+// as remaining, and the next deletes the replacement.
+func TestALinkedReplacementIsDeletedByTheNextPass(t *testing.T) {
+	ctx := context.Background()
+	ns := env.Namespace(t, "replaced-linked")
+	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyOrphan)
+	old := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "news-config", labelled("news"))}
+	create(t, old)
+	snapshot := cachedConfigMaps(t, ns)
+	if err := env.Client.Delete(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	replacement := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "news-config", labelled("news"))}
+	create(t, replacement)
+
+	c := &cleaner{cached: frozenReader{snapshot}, links: frozenReader{snapshot}, live: env.Client, writer: env.Client,
+		mapper: env.Manager.GetRESTMapper(), kinds: configMapsOnly(), deletes: make(chan struct{}, 1)}
+	if res := c.sweep(ctx, ch); len(res.errs) > 0 || res.deletedTotal() != 0 || len(res.remaining) != 1 {
+		t.Fatalf("first pass: errs %v, deleted %d, remaining %v: the replacement would be forgotten",
+			res.errs, res.deletedTotal(), res.remaining)
+	}
+	c.cached, c.links = env.Manager.GetCache(), configMapLinks(t)
+	testenv.Eventually(t, testenv.WaitTimeout, func() error {
+		if res := c.sweep(ctx, ch); len(res.errs) > 0 || len(res.remaining) > 0 {
+			return fmt.Errorf("sweep: errs %v, remaining %v", res.errs, res.remaining)
+		}
+		return nil
+	})
+	if exists(t, replacement) {
+		t.Fatal("the linked replacement survived the next pass")
 	}
 }
 
