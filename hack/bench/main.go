@@ -53,9 +53,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/channel-operator/channel-operator/internal/chatapi/fakechat"
 	"github.com/channel-operator/channel-operator/test/managerproc"
@@ -97,6 +99,7 @@ type bench struct {
 }
 
 func main() {
+	ctrllog.SetLogger(logr.Discard())                        // the bench's clients log nothing
 	if len(os.Args) == 3 && os.Args[1] == minimalServerArg { // the ignored-callbacks baseline (ignored.go)
 		if err := serveMinimal(os.Args[2]); err != nil {
 			fmt.Fprintln(os.Stderr, "bench: minimal handler:", err)
