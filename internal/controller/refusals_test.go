@@ -110,8 +110,7 @@ func TestARepeatedDeleteIsCountedOnce(t *testing.T) {
 
 	// What a cache that has not caught up with the deletion shows.
 	snapshot := cachedConfigMaps(t, ns)
-	c := &cleaner{cached: frozenReader{snapshot}, links: frozenReader{snapshot}, live: env.Client, writer: env.Client, mapper: env.Manager.GetRESTMapper(),
-		kinds: configMapsOnly(), deletes: make(chan struct{}, 1)}
+	c := frozenCleaner(snapshot)
 	first, second := c.sweep(ctx, ch), c.sweep(ctx, ch)
 	if len(first.errs)+len(second.errs) > 0 {
 		t.Fatalf("sweep errors: %v %v", first.errs, second.errs)
@@ -159,78 +158,60 @@ func (f frozenReader) linked(_ context.Context, _ schema.GroupVersionKind, ch *c
 }
 
 // An object created anew under a linked object's name between the cache's
-// list and the delete is another object: the UID precondition keeps it.
-func TestAnObjectReplacedUnderTheSameNameIsNotDeleted(t *testing.T) {
-	ctx := context.Background()
-	ns := env.Namespace(t, "replaced")
-	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyOrphan)
-	old := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "news-config", labelled("news"))}
-	create(t, old)
-	snapshot := cachedConfigMaps(t, ns)
-	// Someone replaces it, unlabelled, before the cleanup's delete lands.
-	if err := env.Client.Delete(ctx, old); err != nil {
-		t.Fatal(err)
-	}
-	replacement := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "news-config", nil)}
-	create(t, replacement)
+// read and the delete is another object: the UID precondition keeps it from
+// that delete, and the pass keeps it as remaining rather than forget it. The
+// next pass, on the cache as it is now, deletes it only if it is linked too.
+func TestAnObjectReplacedUnderTheSameNameIsReadAfresh(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		linked bool
+	}{
+		{name: "unlinked", labels: nil},
+		{name: "linked", labels: labelled("news"), linked: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			ns := env.Namespace(t, "replaced-"+tc.name)
+			ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyOrphan)
+			old := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "news-config", labelled("news"))}
+			create(t, old)
+			snapshot := cachedConfigMaps(t, ns)
+			// Someone replaces it before the cleanup's delete lands.
+			if err := env.Client.Delete(ctx, old); err != nil {
+				t.Fatal(err)
+			}
+			replacement := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "news-config", tc.labels)}
+			create(t, replacement)
 
-	c := &cleaner{cached: frozenReader{snapshot}, links: frozenReader{snapshot}, live: env.Client, writer: env.Client, mapper: env.Manager.GetRESTMapper(),
-		kinds: configMapsOnly(), deletes: make(chan struct{}, 1)}
-	res := c.sweep(ctx, ch)
-	// Kept, and not forgotten: the replacement could be linked too, and the
-	// next pass reads it afresh.
-	if len(res.errs) > 0 || res.deletedTotal() != 0 || len(res.remaining) != 1 {
-		t.Fatalf("sweep: errs %v, deleted %d, remaining %v", res.errs, res.deletedTotal(), res.remaining)
-	}
-	got := &corev1.ConfigMap{}
-	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(replacement), got); err != nil || got.UID != replacement.UID {
-		t.Fatalf("the replacement is gone or changed: %v", err)
-	}
-	// A pass on the cache as it is now: the replacement is not linked.
-	c.cached, c.links = env.Manager.GetCache(), configMapLinks(t)
-	testenv.Eventually(t, testenv.WaitTimeout, func() error {
-		if res := c.sweep(ctx, ch); len(res.errs) > 0 || len(res.remaining) > 0 || res.deletedTotal() != 0 {
-			return fmt.Errorf("sweep: errs %v, deleted %d, remaining %v", res.errs, res.deletedTotal(), res.remaining)
-		}
-		return nil
-	})
-	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(replacement), got); err != nil || got.UID != replacement.UID {
-		t.Fatalf("the replacement is gone or changed: %v", err)
+			c := frozenCleaner(snapshot)
+			if res := c.sweep(ctx, ch); len(res.errs) > 0 || res.deletedTotal() != 0 || len(res.remaining) != 1 {
+				t.Fatalf("first pass: errs %v, deleted %d, remaining %v: the replacement would be forgotten",
+					res.errs, res.deletedTotal(), res.remaining)
+			}
+			got := &corev1.ConfigMap{}
+			if err := env.Client.Get(ctx, client.ObjectKeyFromObject(replacement), got); err != nil || got.UID != replacement.UID {
+				t.Fatalf("the first pass deleted or changed the replacement: %v", err)
+			}
+
+			c.cached, c.links = env.Manager.GetCache(), configMapLinks(t)
+			testenv.Eventually(t, testenv.WaitTimeout, func() error {
+				if res := c.sweep(ctx, ch); len(res.errs) > 0 || len(res.remaining) > 0 {
+					return fmt.Errorf("next pass: errs %v, remaining %v", res.errs, res.remaining)
+				}
+				return nil
+			})
+			if exists(t, replacement) == tc.linked {
+				t.Fatalf("after the next pass the replacement exists: %v, linked: %v", !tc.linked, tc.linked)
+			}
+		})
 	}
 }
 
-// A linked object replaced, between the cache's read and the delete, by
-// another linked one of the same name is not forgotten: the pass keeps it
-// as remaining, and the next deletes the replacement.
-func TestALinkedReplacementIsDeletedByTheNextPass(t *testing.T) {
-	ctx := context.Background()
-	ns := env.Namespace(t, "replaced-linked")
-	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyOrphan)
-	old := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "news-config", labelled("news"))}
-	create(t, old)
-	snapshot := cachedConfigMaps(t, ns)
-	if err := env.Client.Delete(ctx, old); err != nil {
-		t.Fatal(err)
-	}
-	replacement := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "news-config", labelled("news"))}
-	create(t, replacement)
-
-	c := &cleaner{cached: frozenReader{snapshot}, links: frozenReader{snapshot}, live: env.Client, writer: env.Client,
+// frozenCleaner is a cleaner of ConfigMaps over a snapshot of the cache.
+func frozenCleaner(snapshot metav1.PartialObjectMetadataList) *cleaner {
+	return &cleaner{cached: frozenReader{snapshot}, links: frozenReader{snapshot}, live: env.Client, writer: env.Client,
 		mapper: env.Manager.GetRESTMapper(), kinds: configMapsOnly(), deletes: make(chan struct{}, 1)}
-	if res := c.sweep(ctx, ch); len(res.errs) > 0 || res.deletedTotal() != 0 || len(res.remaining) != 1 {
-		t.Fatalf("first pass: errs %v, deleted %d, remaining %v: the replacement would be forgotten",
-			res.errs, res.deletedTotal(), res.remaining)
-	}
-	c.cached, c.links = env.Manager.GetCache(), configMapLinks(t)
-	testenv.Eventually(t, testenv.WaitTimeout, func() error {
-		if res := c.sweep(ctx, ch); len(res.errs) > 0 || len(res.remaining) > 0 {
-			return fmt.Errorf("sweep: errs %v, remaining %v", res.errs, res.remaining)
-		}
-		return nil
-	})
-	if exists(t, replacement) {
-		t.Fatal("the linked replacement survived the next pass")
-	}
 }
 
 // configMapsOnly is a kindTracker that knows one usable kind: ConfigMaps.
