@@ -64,7 +64,7 @@ type kindTracker struct {
 	reviews    client.Client
 	namespaces []string // where RBAC must allow the verbs; empty: cluster-wide
 	// watch starts the metadata watch of a usable kind.
-	watch func(ctx context.Context, gvk schema.GroupVersionKind) error
+	watch func(gvk schema.GroupVersionKind) error
 	// channels reads OfficialChannels (the cache); woken receives those whose
 	// cleanup waits, when a kind becomes usable: their retry may be minutes
 	// away.
@@ -116,7 +116,7 @@ func (k *kindTracker) checkAll(ctx context.Context) {
 		}
 		refused := err == nil && reason != "" && !skip
 		if reason == "" {
-			if err := k.watch(ctx, gvk); err != nil {
+			if err := k.watch(gvk); err != nil {
 				reason = "its watch did not start: " + err.Error()
 			}
 		}
@@ -251,8 +251,8 @@ func boolGauge(b bool) float64 {
 // controller (at once if it runs already), so that only the leader caches
 // the cleanup kinds, and before its workers.
 func (r *OfficialChannelReconciler) watchMetadata(c controller.Controller, from cache.Cache, links *linkIndex) func(
-	context.Context, schema.GroupVersionKind) error {
-	return func(_ context.Context, gvk schema.GroupVersionKind) error {
+	schema.GroupVersionKind) error {
+	return func(gvk schema.GroupVersionKind) error {
 		index := source.Func(func(ctx context.Context, _ workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 			return links.watch(ctx, from, gvk)
 		})

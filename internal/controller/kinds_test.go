@@ -56,7 +56,7 @@ func TestUnusableCleanupKindsAreSkippedUntilUsable(t *testing.T) {
 	kinds := &kindTracker{kinds: []schema.GroupResource{configMaps, bindings, nodes, widgets},
 		mapper: env.Manager.GetRESTMapper(), discovery: disco, reviews: asOperator,
 		state: map[schema.GroupResource]kindState{},
-		watch: func(_ context.Context, gvk schema.GroupVersionKind) error { watched = append(watched, gvk); return nil }}
+		watch: func(gvk schema.GroupVersionKind) error { watched = append(watched, gvk); return nil }}
 
 	kinds.checkAll(ctx)
 	for gr, want := range map[schema.GroupResource]string{
