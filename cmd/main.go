@@ -43,6 +43,7 @@ import (
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 	"github.com/channel-operator/channel-operator/internal/chatapi"
+	"github.com/channel-operator/channel-operator/internal/cleanup"
 	"github.com/channel-operator/channel-operator/internal/controller"
 	"github.com/channel-operator/channel-operator/internal/destruction"
 	"github.com/channel-operator/channel-operator/internal/observer"
@@ -97,7 +98,7 @@ func main() {
 		"If set, the metrics endpoint is served securely via HTTPS. Use --metrics-secure=false to use HTTP instead.")
 	flag.BoolVar(&f.enableHTTP2, "enable-http2", false,
 		"If set, HTTP/2 will be enabled for the metrics server.")
-	flag.StringVar(&f.cleanupKinds, "cleanup-kinds", controller.DefaultCleanupKinds,
+	flag.StringVar(&f.cleanupKinds, "cleanup-kinds", cleanup.DefaultCleanupKinds,
 		"Comma-separated resource.group list of the kinds swept for linked objects (core kinds without group).")
 	flag.DurationVar(&f.kindRecheck, "cleanup-kinds-recheck-interval", time.Minute,
 		"How often a --cleanup-kinds kind the operator cannot use yet (not served, not granted) is checked again.")
@@ -142,11 +143,11 @@ func main() {
 }
 
 func run(f flags) error {
-	cleanupKinds, err := controller.ParseCleanupKinds(f.cleanupKinds)
+	cleanupKinds, err := cleanup.ParseCleanupKinds(f.cleanupKinds)
 	if err != nil {
 		return err
 	}
-	watchNamespaces, err := controller.ParseWatchNamespaces(f.watchNamespaces)
+	watchNamespaces, err := cleanup.ParseWatchNamespaces(f.watchNamespaces)
 	if err != nil {
 		return err
 	}
@@ -203,7 +204,7 @@ func run(f flags) error {
 		// matching see no others. What lives in the manager's own namespace
 		// (leases, pending records, the callback Secret) is read through
 		// clients of its own, whether or not that namespace is watched.
-		Cache:                  controller.CacheOptions(watchNamespaces...),
+		Cache:                  cleanup.CacheOptions(watchNamespaces...),
 		Metrics:                metricsServerOptions,
 		HealthProbeBindAddress: f.probeAddr,
 		PprofBindAddress:       f.pprofAddr,

@@ -23,6 +23,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/channel-operator/channel-operator/internal/text"
 )
 
 // MaxBodyBytes bounds a webhook body. The largest official-account bodies
@@ -189,10 +191,4 @@ func jsonReason(err error) string {
 }
 
 // truncate keeps attacker-chosen strings short in answers and logs.
-func truncate(s string) string {
-	const max = 80
-	if len(s) > max {
-		return s[:max] + "..."
-	}
-	return s
-}
+func truncate(s string) string { return text.Abbrev(s, 80) }

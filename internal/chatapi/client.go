@@ -34,6 +34,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/channel-operator/channel-operator/internal/text"
 )
 
 // Defaults of ClientOptions.
@@ -503,10 +505,7 @@ func chatMessage(info string, code int) string {
 	if info == "" {
 		return fmt.Sprintf("Chat answered error %d without ErrorInfo", code)
 	}
-	if len(info) > maxErrorInfo {
-		return info[:maxErrorInfo] + "..."
-	}
-	return info
+	return text.Abbrev(info, maxErrorInfo)
 }
 
 // match gives each account the item Chat answered for it: by

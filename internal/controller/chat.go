@@ -30,6 +30,7 @@ import (
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 	"github.com/channel-operator/channel-operator/internal/observer"
 	"github.com/channel-operator/channel-operator/internal/status"
+	"github.com/channel-operator/channel-operator/internal/text"
 )
 
 // Event reasons of the REST API's verdicts.
@@ -148,8 +149,8 @@ func (r *OfficialChannelReconciler) syncWithChat(ctx context.Context, ch *chatv1
 	}
 	r.Events.Eventf(ch, nil, corev1.EventTypeWarning, EventDestructionRefuted, "ConfirmDestruction",
 		"A callback from client IP %q reported channel %s (app %d) destroyed, but Chat's REST API found it at %s: nothing is deleted",
-		truncate(refuted.ClientIP), account, app, at.UTC().Format(time.RFC3339))
-	logf.FromContext(ctx).Info("Destruction refuted by Chat's REST API; nothing is deleted", "clientIP", truncate(refuted.ClientIP))
+		text.Abbrev(refuted.ClientIP, maxEventField), account, app, at.UTC().Format(time.RFC3339))
+	logf.FromContext(ctx).Info("Destruction refuted by Chat's REST API; nothing is deleted", "clientIP", text.Abbrev(refuted.ClientIP, maxEventField))
 	return ctrl.Result{}, true
 }
 

@@ -45,8 +45,8 @@ func chatChannel(t *testing.T, prefix string, live bool) (*chatv1alpha1.Official
 		chat.CreateAccount(chatApp, chatapi.AccountInfo{Account: account, Name: "News of " + ns, OwnerAccount: "owner-1",
 			SubscriberCount: 1234, Introduction: "the news"})
 	}
-	cm := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "bot-config", labelled("bot"))}
-	create(t, cm)
+	cm := &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "bot-config", testenv.Labelled("bot"))}
+	env.Create(t, cm)
 	ch := env.NewChannel(t, ns, "bot", chatv1alpha1.OfficialChannelSpec{SDKAppID: chatApp, OfficialAccountID: account})
 	return ch, cm
 }
@@ -105,7 +105,7 @@ func TestForgedDestructionIsRefuted(t *testing.T) {
 	waitForEvents(t, ch, EventDestructionRefuted)
 	// Nothing is deleted, now or later.
 	time.Sleep(time.Second)
-	if !exists(t, cm) {
+	if !env.Exists(t, cm) {
 		t.Fatal("the linked ConfigMap of a channel whose destruction was refuted was deleted")
 	}
 	if countEvents(t, ch, EventCleanupStarted) != 0 {
@@ -127,7 +127,7 @@ func TestReportedDestructionIsConfirmed(t *testing.T) {
 	if c := condition(got, chatv1alpha1.ConditionDestroyed); c.Reason != chatv1alpha1.ReasonConfirmed {
 		t.Fatalf("Destroyed %+v", c)
 	}
-	if exists(t, cm) {
+	if env.Exists(t, cm) {
 		t.Fatal("the linked ConfigMap survived a confirmed destruction")
 	}
 	waitForEvents(t, ch, EventDestructionConfirmed, EventCleanedUp)
@@ -148,7 +148,7 @@ func TestMissedDestructionIsRecovered(t *testing.T) {
 	if d == nil || d.Source != chatv1alpha1.SourceChatAPI || d.ConfirmedAt == nil || time.UnixMilli(d.EventTime).Before(destroyedAt) {
 		t.Fatalf("destruction %+v", d)
 	}
-	if exists(t, cm) {
+	if env.Exists(t, cm) {
 		t.Fatal("the linked ConfigMap survived a recovered destruction")
 	}
 	waitForEvents(t, ch, EventDestructionRecovered, EventCleanedUp)
@@ -162,7 +162,7 @@ func TestNewChannelOfADestroyedAccountIsCleanedUp(t *testing.T) {
 	if d := got.Status.Destruction; d == nil || d.Source != chatv1alpha1.SourceChatAPI {
 		t.Fatalf("destruction %+v", d)
 	}
-	if exists(t, cm) {
+	if env.Exists(t, cm) {
 		t.Fatal("the linked ConfigMap survived")
 	}
 }
@@ -193,12 +193,12 @@ func TestUnansweredReportDeletesNothing(t *testing.T) {
 				!strings.Contains(c.Message, tc.reason) {
 				t.Fatalf("phase %s, Destroyed %+v", got.Status.Phase, c)
 			}
-			if !exists(t, cm) || got.Status.Cleanup != nil {
+			if !env.Exists(t, cm) || got.Status.Cleanup != nil {
 				t.Fatal("something was deleted while the API could not confirm")
 			}
 			chat.ClearFailure()
 			waitForPhase(t, ch, chatv1alpha1.PhaseCleanedUp)
-			if exists(t, cm) {
+			if env.Exists(t, cm) {
 				t.Fatal("the linked ConfigMap survived the confirmed destruction")
 			}
 		})
@@ -232,7 +232,7 @@ func TestChatCredentialsAreHotReloaded(t *testing.T) {
 	chat.Destroy(chatApp, ch.Spec.OfficialAccountID)
 	report(t, ch, "203.0.113.3")
 	waitSynced(t, ch, metav1.ConditionFalse, chatv1alpha1.ReasonCredentialsRefused)
-	if got := getChannel(t, ch); got.Status.Phase != chatv1alpha1.PhaseReported || !exists(t, cm) {
+	if got := getChannel(t, ch); got.Status.Phase != chatv1alpha1.PhaseReported || !env.Exists(t, cm) {
 		t.Fatalf("phase %s with a refused key", got.Status.Phase)
 	}
 	setChatKey(t, chatAppKey)
@@ -264,7 +264,7 @@ func TestDeletingAnUnconfirmedChannelDeletesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.WaitGone(t, ch)
-	if !exists(t, cm) {
+	if !env.Exists(t, cm) {
 		t.Fatal("deleting an OfficialChannel with an unconfirmed report deleted its linked ConfigMap")
 	}
 }
@@ -317,13 +317,13 @@ func TestReportHoldsWhileCredentialsAreGone(t *testing.T) {
 	t.Cleanup(func() { setChatKey(t, chatAppKey) })
 	waitSynced(t, ch, metav1.ConditionUnknown, chatv1alpha1.ReasonNoCredentials)
 	time.Sleep(2 * time.Second)
-	if got := getChannel(t, ch); got.Status.Phase != chatv1alpha1.PhaseReported || got.Status.Cleanup != nil || !exists(t, cm) {
+	if got := getChannel(t, ch); got.Status.Phase != chatv1alpha1.PhaseReported || got.Status.Cleanup != nil || !env.Exists(t, cm) {
 		t.Fatalf("without credentials: phase %s, cleanup %+v", got.Status.Phase, got.Status.Cleanup)
 	}
 	chat.ClearFailure()
 	setChatKey(t, chatAppKey)
 	waitForPhase(t, ch, chatv1alpha1.PhaseCleanedUp)
-	if exists(t, cm) {
+	if env.Exists(t, cm) {
 		t.Fatal("the linked ConfigMap survived the confirmed destruction")
 	}
 }
@@ -335,8 +335,8 @@ func TestAnOldVerdictDoesNotDestroyANewChannel(t *testing.T) {
 	first, _ := chatChannel(t, "recreated", false)
 	waitForPhase(t, first, chatv1alpha1.PhaseCleanedUp) // gone in Chat: recorded from the REST API
 	chat.CreateAccount(chatApp, chatapi.AccountInfo{Account: first.Spec.OfficialAccountID, Name: "again"})
-	cm := &corev1.ConfigMap{ObjectMeta: objectMeta(first.Namespace, "second-config", labelled("second"))}
-	create(t, cm)
+	cm := &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(first.Namespace, "second-config", testenv.Labelled("second"))}
+	env.Create(t, cm)
 	second := env.NewChannel(t, first.Namespace, "second", chatv1alpha1.OfficialChannelSpec{SDKAppID: chatApp,
 		OfficialAccountID: first.Spec.OfficialAccountID})
 	waitFor(t, second, func(got *chatv1alpha1.OfficialChannel) error {
@@ -346,7 +346,7 @@ func TestAnOldVerdictDoesNotDestroyANewChannel(t *testing.T) {
 		return nil
 	})
 	waitForPhase(t, second, chatv1alpha1.PhaseActive)
-	if got := getChannel(t, second); got.Status.Destruction != nil || got.Status.Cleanup != nil || !exists(t, cm) {
+	if got := getChannel(t, second); got.Status.Destruction != nil || got.Status.Cleanup != nil || !env.Exists(t, cm) {
 		t.Fatalf("a channel of a re-created account was destroyed by an old answer: %+v", got.Status)
 	}
 }

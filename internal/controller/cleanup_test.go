@@ -22,7 +22,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
@@ -38,8 +37,6 @@ import (
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
 
-const holdFinalizer = "example.com/hold"
-
 func podSpec() corev1.PodTemplateSpec {
 	return corev1.PodTemplateSpec{
 		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "bot"}},
@@ -51,7 +48,7 @@ func podSpec() corev1.PodTemplateSpec {
 // oneOfEachKind returns one object of every default cleanup kind, named
 // prefix-<kind>, in ns, with the given labels.
 func oneOfEachKind(ns, prefix string, labels map[string]string) []client.Object {
-	m := func(kind string) metav1.ObjectMeta { return objectMeta(ns, prefix+"-"+kind, labels) }
+	m := func(kind string) metav1.ObjectMeta { return testenv.ObjectMeta(ns, prefix+"-"+kind, labels) }
 	selector := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "bot"}}
 	always := podSpec()
 	always.Spec.RestartPolicy = corev1.RestartPolicyAlways
@@ -85,7 +82,7 @@ func snapshot(t *testing.T, objs []client.Object) map[client.Object]string {
 	t.Helper()
 	rv := map[client.Object]string{}
 	for _, obj := range objs {
-		if !exists(t, obj) {
+		if !env.Exists(t, obj) {
 			t.Fatalf("%T %s/%s missing", obj, obj.GetNamespace(), obj.GetName())
 		}
 		rv[obj] = obj.GetResourceVersion()
@@ -96,7 +93,7 @@ func snapshot(t *testing.T, objs []client.Object) map[client.Object]string {
 func assertUntouched(t *testing.T, before map[client.Object]string) {
 	t.Helper()
 	for obj, rv := range before {
-		if !exists(t, obj) {
+		if !env.Exists(t, obj) {
 			t.Errorf("unlinked %T %s/%s was deleted", obj, obj.GetNamespace(), obj.GetName())
 			continue
 		}
@@ -117,22 +114,22 @@ func TestCleanupDeletesExactlyTheLinkedObjects(t *testing.T) {
 		chatv1alpha1.LinkedResource{APIVersion: "apps/v1", Kind: "Deployment", Name: "legacy-bot"},
 		chatv1alpha1.LinkedResource{APIVersion: "v1", Kind: "ConfigMap", Name: "listed-but-absent"})
 
-	linked := oneOfEachKind(ns, "news", labelled("news"))
+	linked := oneOfEachKind(ns, "news", testenv.Labelled("news"))
 	owner := []metav1.OwnerReference{{APIVersion: chatv1alpha1.GroupVersion.String(), Kind: "OfficialChannel", Name: ch.Name, UID: ch.UID}}
 	linked = append(linked,
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "owned", OwnerReferences: owner}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "owned-and-labelled", Labels: labelled("news"), OwnerReferences: owner}},
-		&corev1.ConfigMap{ObjectMeta: objectMeta(ns, "legacy", nil)},
-		&appsv1.Deployment{ObjectMeta: objectMeta(ns, "legacy-bot", nil), Spec: appsv1.DeploymentSpec{
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "owned-and-labelled", Labels: testenv.Labelled("news"), OwnerReferences: owner}},
+		&corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "legacy", nil)},
+		&appsv1.Deployment{ObjectMeta: testenv.ObjectMeta(ns, "legacy-bot", nil), Spec: appsv1.DeploymentSpec{
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "bot"}}, Template: func() corev1.PodTemplateSpec {
 				p := podSpec()
 				p.Spec.RestartPolicy = corev1.RestartPolicyAlways
 				return p
 			}()}},
 	)
-	unlinked := append(oneOfEachKind(ns, "weather", labelled("weather")), // another channel's
-		&corev1.ConfigMap{ObjectMeta: objectMeta(ns, "unlabelled", map[string]string{"app": "bot"})},
-		&corev1.Secret{ObjectMeta: objectMeta(ns, "label-key-only", map[string]string{"chat.channel-operator.io/other": "news"})},
+	unlinked := append(oneOfEachKind(ns, "weather", testenv.Labelled("weather")), // another channel's
+		&corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "unlabelled", map[string]string{"app": "bot"})},
+		&corev1.Secret{ObjectMeta: testenv.ObjectMeta(ns, "label-key-only", map[string]string{"chat.channel-operator.io/other": "news"})},
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "owned-by-someone-else", OwnerReferences: []metav1.OwnerReference{
 			{APIVersion: "v1", Kind: "ConfigMap", Name: "x", UID: "00000000-0000-0000-0000-000000000001"}}}},
 		// The channel's UID under another kind is no reference to the channel.
@@ -142,18 +139,18 @@ func TestCleanupDeletesExactlyTheLinkedObjects(t *testing.T) {
 			{APIVersion: "example.com/v1", Kind: "OfficialChannel", Name: ch.Name, UID: ch.UID}}}},
 	)
 	// Same label value and the same names in another namespace.
-	unlinked = append(unlinked, oneOfEachKind(other, "news", labelled("news"))...)
-	unlinked = append(unlinked, &corev1.ConfigMap{ObjectMeta: objectMeta(other, "legacy", nil)})
-	create(t, linked...)
-	create(t, unlinked...)
+	unlinked = append(unlinked, oneOfEachKind(other, "news", testenv.Labelled("news"))...)
+	unlinked = append(unlinked, &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(other, "legacy", nil)})
+	env.Create(t, linked...)
+	env.Create(t, unlinked...)
 	before := snapshot(t, unlinked)
-	deletedConfigMaps := testutil.ToFloat64(cleanupDeletions.WithLabelValues("configmaps"))
+	deletedConfigMaps := metricValue(t, "channel_operator_cleanup_deletions_total", "kind", "configmaps")
 
 	destroy(t, ch)
 	// The API server gives every PVC the kubernetes.io/pvc-protection
 	// finalizer; in a cluster kube-controller-manager removes it from an
 	// unused claim, here the test does, once the claim is being deleted.
-	pvc := &corev1.PersistentVolumeClaim{ObjectMeta: objectMeta(ns, "news-pvc", nil)}
+	pvc := &corev1.PersistentVolumeClaim{ObjectMeta: testenv.ObjectMeta(ns, "news-pvc", nil)}
 	testenv.Eventually(t, testenv.WaitTimeout, func() error {
 		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(pvc), pvc); err != nil {
 			return err
@@ -167,7 +164,7 @@ func TestCleanupDeletesExactlyTheLinkedObjects(t *testing.T) {
 	got := waitForPhase(t, ch, chatv1alpha1.PhaseCleanedUp)
 
 	for _, obj := range linked {
-		if exists(t, obj) {
+		if env.Exists(t, obj) {
 			t.Errorf("linked %T %s was not deleted", obj, obj.GetName())
 		}
 	}
@@ -184,11 +181,11 @@ func TestCleanupDeletesExactlyTheLinkedObjects(t *testing.T) {
 	if !strings.Contains(got.Status.Cleanup.Message, unservedKind+" skipped: not served by the cluster") {
 		t.Fatalf("cleanup message %q does not report the unserved kind", got.Status.Cleanup.Message)
 	}
-	if testutil.ToFloat64(cleanupKindUsable.WithLabelValues(unservedKind)) != 0 ||
-		testutil.ToFloat64(cleanupKindUsable.WithLabelValues("configmaps")) != 1 {
+	if metricValue(t, "channel_operator_cleanup_kind_usable", "kind", unservedKind) != 0 ||
+		metricValue(t, "channel_operator_cleanup_kind_usable", "kind", "configmaps") != 1 {
 		t.Fatal("channel_operator_cleanup_kind_usable does not tell the unserved kind from a usable one")
 	}
-	if n := testutil.ToFloat64(cleanupDeletions.WithLabelValues("configmaps")) - deletedConfigMaps; n != 3 {
+	if n := metricValue(t, "channel_operator_cleanup_deletions_total", "kind", "configmaps") - deletedConfigMaps; n != 3 {
 		t.Fatalf("configmaps deletions metric went up by %v, want 3", n)
 	}
 	waitForEvents(t, ch, EventDestructionRecorded, EventCleanupStarted, EventCleanedUp)
@@ -203,8 +200,8 @@ func TestCleanupDeletesExactlyTheLinkedObjects(t *testing.T) {
 
 	// Idempotent: a later reconcile deletes nothing more. A spec edit makes
 	// one, and observedGeneration says when it has run.
-	late := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "created-after-cleanup", labelled("news"))}
-	create(t, late)
+	late := &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "created-after-cleanup", testenv.Labelled("news"))}
+	env.Create(t, late)
 	patched := getChannel(t, ch)
 	patched.Spec.CleanupPolicy = chatv1alpha1.CleanupPolicyOrphan
 	if err := env.Client.Update(context.Background(), patched); err != nil {
@@ -216,7 +213,7 @@ func TestCleanupDeletesExactlyTheLinkedObjects(t *testing.T) {
 		}
 		return nil
 	})
-	if !exists(t, late) {
+	if !env.Exists(t, late) {
 		t.Fatal("a finished cleanup ran again")
 	}
 }
@@ -224,8 +221,8 @@ func TestCleanupDeletesExactlyTheLinkedObjects(t *testing.T) {
 func TestOrphanPolicyDeletesNothing(t *testing.T) {
 	ns := env.Namespace(t, "orphan")
 	ch := newChannel(t, ns, "archive", chatv1alpha1.CleanupPolicyOrphan)
-	objs := oneOfEachKind(ns, "archive", labelled("archive"))
-	create(t, objs...)
+	objs := oneOfEachKind(ns, "archive", testenv.Labelled("archive"))
+	env.Create(t, objs...)
 	before := snapshot(t, objs)
 
 	destroy(t, ch)
@@ -251,19 +248,19 @@ func TestTwentyLinkedObjectsAreDeletedAndCounted(t *testing.T) {
 	var objs []client.Object
 	for i := 0; i < 4; i++ {
 		objs = append(objs,
-			&corev1.ConfigMap{ObjectMeta: objectMeta(ns, fmt.Sprintf("cm-%d", i), labelled("news"))},
-			&corev1.Secret{ObjectMeta: objectMeta(ns, fmt.Sprintf("secret-%d", i), labelled("news"))},
-			&corev1.Service{ObjectMeta: objectMeta(ns, fmt.Sprintf("svc-%d", i), labelled("news")),
+			&corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, fmt.Sprintf("cm-%d", i), testenv.Labelled("news"))},
+			&corev1.Secret{ObjectMeta: testenv.ObjectMeta(ns, fmt.Sprintf("secret-%d", i), testenv.Labelled("news"))},
+			&corev1.Service{ObjectMeta: testenv.ObjectMeta(ns, fmt.Sprintf("svc-%d", i), testenv.Labelled("news")),
 				Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}}},
-			oneOfEachKind(ns, fmt.Sprintf("d%d", i), labelled("news"))[0], // Deployment
-			oneOfEachKind(ns, fmt.Sprintf("c%d", i), labelled("news"))[4], // CronJob
+			oneOfEachKind(ns, fmt.Sprintf("d%d", i), testenv.Labelled("news"))[0], // Deployment
+			oneOfEachKind(ns, fmt.Sprintf("c%d", i), testenv.Labelled("news"))[4], // CronJob
 		)
 	}
-	create(t, objs...)
+	env.Create(t, objs...)
 	destroy(t, ch)
 	got := waitForPhase(t, ch, chatv1alpha1.PhaseCleanedUp)
 	for _, obj := range objs {
-		if exists(t, obj) {
+		if env.Exists(t, obj) {
 			t.Fatalf("%T %s survived the cleanup", obj, obj.GetName())
 		}
 	}
@@ -290,25 +287,25 @@ func TestBlastRadiusIsExactlyTheChannel(t *testing.T) {
 	ownedBy := func(ch *chatv1alpha1.OfficialChannel) []metav1.OwnerReference {
 		return []metav1.OwnerReference{{APIVersion: chatv1alpha1.GroupVersion.String(), Kind: "OfficialChannel", Name: ch.Name, UID: ch.UID}}
 	}
-	linked := oneOfEachKind(nsA, "news", labelled("news"))
+	linked := oneOfEachKind(nsA, "news", testenv.Labelled("news"))
 	linked = append(linked,
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: nsA, Name: "owned", OwnerReferences: ownedBy(target)}},
-		&corev1.Secret{ObjectMeta: objectMeta(nsA, "listed", nil)},
+		&corev1.Secret{ObjectMeta: testenv.ObjectMeta(nsA, "listed", nil)},
 	)
 	others := make([]client.Object, 0, 64)
-	others = append(others, oneOfEachKind(nsA, "weather", labelled("weather"))...)
+	others = append(others, oneOfEachKind(nsA, "weather", testenv.Labelled("weather"))...)
 	others = append(others, oneOfEachKind(nsA, "plain", nil)...)
-	others = append(others, oneOfEachKind(nsB, "news", labelled("news"))...)
-	others = append(others, oneOfEachKind(nsC, "news", labelled("news"))...)
+	others = append(others, oneOfEachKind(nsB, "news", testenv.Labelled("news"))...)
+	others = append(others, oneOfEachKind(nsC, "news", testenv.Labelled("news"))...)
 	others = append(others,
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: nsB, Name: "owned", OwnerReferences: ownedBy(sameNameElsewhere)}},
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: nsA, Name: "owned-by-weather", OwnerReferences: ownedBy(neighbour)}},
-		&corev1.Secret{ObjectMeta: objectMeta(nsB, "listed", nil)},
-		&corev1.Secret{ObjectMeta: objectMeta(nsA, "label-case", map[string]string{chatv1alpha1.LinkLabel: "News"})},
-		&corev1.Secret{ObjectMeta: objectMeta(nsA, "label-prefix", map[string]string{chatv1alpha1.LinkLabel: "news-old"})},
+		&corev1.Secret{ObjectMeta: testenv.ObjectMeta(nsB, "listed", nil)},
+		&corev1.Secret{ObjectMeta: testenv.ObjectMeta(nsA, "label-case", map[string]string{chatv1alpha1.LinkLabel: "News"})},
+		&corev1.Secret{ObjectMeta: testenv.ObjectMeta(nsA, "label-prefix", map[string]string{chatv1alpha1.LinkLabel: "news-old"})},
 	)
-	create(t, linked...)
-	create(t, others...)
+	env.Create(t, linked...)
+	env.Create(t, others...)
 	before := snapshot(t, others)
 
 	destroy(t, target)
@@ -327,7 +324,7 @@ func TestBlastRadiusIsExactlyTheChannel(t *testing.T) {
 		return nil
 	})
 	for _, obj := range linked {
-		if exists(t, obj) {
+		if env.Exists(t, obj) {
 			t.Errorf("linked %T %s/%s was not deleted", obj, obj.GetNamespace(), obj.GetName())
 		}
 	}
@@ -339,5 +336,36 @@ func TestBlastRadiusIsExactlyTheChannel(t *testing.T) {
 		if got := getChannel(t, ch); got.Status.Phase != chatv1alpha1.PhaseActive {
 			t.Errorf("%s/%s phase %q", ch.Namespace, ch.Name, got.Status.Phase)
 		}
+	}
+}
+
+// An object relabelled from one channel to another goes with the second
+// channel's cleanup, not the first's (the index's part: internal/cleanup).
+func TestARelabelledObjectGoesWithItsNewChannel(t *testing.T) {
+	ns := env.Namespace(t, "relabel")
+	news := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyDelete)
+	weather := newChannel(t, ns, "weather", chatv1alpha1.CleanupPolicyDelete)
+	moved := &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "moved", testenv.Labelled("news"))}
+	env.Create(t, moved)
+	moved.Labels = testenv.Labelled("weather")
+	if err := env.Client.Update(context.Background(), moved); err != nil {
+		t.Fatal(err)
+	}
+	// The cleanup's cache has the new label once an object created after
+	// it is there: one watch delivers both, in order.
+	env.Create(t, &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "probe", nil)})
+	probe := &metav1.PartialObjectMetadata{ObjectMeta: testenv.ObjectMeta(ns, "probe", nil)}
+	probe.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
+	testenv.WaitCached(t, env.Manager.GetCache(), probe)
+
+	destroy(t, news)
+	waitForPhase(t, news, chatv1alpha1.PhaseCleanedUp)
+	if !env.Exists(t, moved) {
+		t.Fatal("news's cleanup deleted an object relabelled to weather")
+	}
+	destroy(t, weather)
+	waitForPhase(t, weather, chatv1alpha1.PhaseCleanedUp)
+	if env.Exists(t, moved) {
+		t.Fatal("weather's cleanup left its relabelled object")
 	}
 }

@@ -38,10 +38,10 @@ func TestHeldObjectKeepsCleaningUpAndBlocksDeletion(t *testing.T) {
 	ctx := context.Background()
 	ns := env.Namespace(t, "held")
 	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyDelete)
-	held := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "held", labelled("news"))}
-	held.Finalizers = []string{holdFinalizer}
-	free := &corev1.Secret{ObjectMeta: objectMeta(ns, "free", labelled("news"))}
-	create(t, held, free)
+	held := &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "held", testenv.Labelled("news"))}
+	held.Finalizers = []string{testenv.HoldFinalizer}
+	free := &corev1.Secret{ObjectMeta: testenv.ObjectMeta(ns, "free", testenv.Labelled("news"))}
+	env.Create(t, held, free)
 
 	destroy(t, ch)
 	waitFor(t, ch, func(got *chatv1alpha1.OfficialChannel) error {
@@ -50,7 +50,7 @@ func TestHeldObjectKeepsCleaningUpAndBlocksDeletion(t *testing.T) {
 		}
 		return nil
 	})
-	if exists(t, free) {
+	if env.Exists(t, free) {
 		t.Fatal("the free object was not deleted")
 	}
 	got := getChannel(t, ch)
@@ -75,32 +75,21 @@ func TestHeldObjectKeepsCleaningUpAndBlocksDeletion(t *testing.T) {
 		t.Fatalf("channel went before its cleanup finished: %+v", got.Status)
 	}
 
-	release(t, held)
+	env.Release(t, held)
 	env.WaitGone(t, ch)
-	if exists(t, held) {
+	if env.Exists(t, held) {
 		t.Fatal("held object still there")
 	}
-}
-
-func release(t *testing.T, obj client.Object) {
-	t.Helper()
-	testenv.Eventually(t, testenv.WaitTimeout, func() error {
-		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
-			return err
-		}
-		controllerutil.RemoveFinalizer(obj, holdFinalizer)
-		return env.Client.Update(context.Background(), obj)
-	})
 }
 
 // A manager stopped in the middle of a cleanup and started again finishes it.
 func TestRestartMidCleanupFinishes(t *testing.T) {
 	ns := env.Namespace(t, "restart")
 	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyDelete)
-	held := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "held", labelled("news"))}
-	held.Finalizers = []string{holdFinalizer}
-	bystander := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "bystander", labelled("weather"))}
-	create(t, held, bystander)
+	held := &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "held", testenv.Labelled("news"))}
+	held.Finalizers = []string{testenv.HoldFinalizer}
+	bystander := &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "bystander", testenv.Labelled("weather"))}
+	env.Create(t, held, bystander)
 	before := snapshot(t, []client.Object{bystander})
 
 	destroy(t, ch)
@@ -108,13 +97,13 @@ func TestRestartMidCleanupFinishes(t *testing.T) {
 
 	start := restartManager(t)
 	// While no manager runs: the hold goes, and another linked object appears.
-	release(t, held)
-	late := &corev1.Secret{ObjectMeta: objectMeta(ns, "late", labelled("news"))}
-	create(t, late)
+	env.Release(t, held)
+	late := &corev1.Secret{ObjectMeta: testenv.ObjectMeta(ns, "late", testenv.Labelled("news"))}
+	env.Create(t, late)
 	start()
 
 	waitForPhase(t, ch, chatv1alpha1.PhaseCleanedUp)
-	if exists(t, held) || exists(t, late) {
+	if env.Exists(t, held) || env.Exists(t, late) {
 		t.Fatal("linked objects left after the restarted cleanup")
 	}
 	assertUntouched(t, before)
@@ -133,8 +122,8 @@ func TestDeletingActiveChannelDeletesNothing(t *testing.T) {
 	if c == nil || c.Status != metav1.ConditionFalse || c.ObservedGeneration != ch.Generation || ch.Status.ObservedGeneration != ch.Generation {
 		t.Fatalf("status of an active channel: %+v", ch.Status)
 	}
-	objs := oneOfEachKind(ns, "news", labelled("news"))
-	create(t, objs...)
+	objs := oneOfEachKind(ns, "news", testenv.Labelled("news"))
+	env.Create(t, objs...)
 	before := snapshot(t, objs)
 
 	if err := env.Client.Delete(ctx, ch); err != nil {
@@ -150,12 +139,12 @@ func TestDeletingCleanedUpChannelRunsNoSecondCleanup(t *testing.T) {
 	ctx := context.Background()
 	ns := env.Namespace(t, "delete-cleaned")
 	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyDelete)
-	create(t, &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "first", labelled("news"))})
+	env.Create(t, &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "first", testenv.Labelled("news"))})
 	destroy(t, ch)
 	waitForPhase(t, ch, chatv1alpha1.PhaseCleanedUp)
 
-	later := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "later", labelled("news"))}
-	create(t, later)
+	later := &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "later", testenv.Labelled("news"))}
+	env.Create(t, later)
 	before := snapshot(t, []client.Object{later})
 	if err := env.Client.Delete(ctx, getChannel(t, ch)); err != nil {
 		t.Fatal(err)
@@ -173,8 +162,8 @@ func TestDeletingADestroyedOrphanChannelDeletesNothing(t *testing.T) {
 	ctx := context.Background()
 	ns := env.Namespace(t, "orphan-delete")
 	ch := newChannel(t, ns, "archive", chatv1alpha1.CleanupPolicyOrphan)
-	objs := []client.Object{&corev1.ConfigMap{ObjectMeta: objectMeta(ns, "archive-config", labelled("archive"))}}
-	create(t, objs...)
+	objs := []client.Object{&corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "archive-config", testenv.Labelled("archive"))}}
+	env.Create(t, objs...)
 	before := snapshot(t, objs)
 	destroy(t, ch)
 	waitFor(t, ch, func(got *chatv1alpha1.OfficialChannel) error {
@@ -195,18 +184,18 @@ func TestDeletingADestroyedOrphanChannelDeletesNothing(t *testing.T) {
 func TestOwnerReferenceMatchesTheUIDNotTheName(t *testing.T) {
 	ns := env.Namespace(t, "same-name")
 	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyDelete)
-	ownedByEarlier := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "earlier-config", nil)}
+	ownedByEarlier := &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "earlier-config", nil)}
 	ownedByEarlier.OwnerReferences = []metav1.OwnerReference{{APIVersion: chatv1alpha1.GroupVersion.String(),
 		Kind: "OfficialChannel", Name: "news", UID: "00000000-0000-0000-0000-000000000001"}}
-	ownedByThis := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "this-config", nil)}
+	ownedByThis := &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "this-config", nil)}
 	ownedByThis.OwnerReferences = []metav1.OwnerReference{{APIVersion: chatv1alpha1.GroupVersion.String(),
 		Kind: "OfficialChannel", Name: "news", UID: ch.UID}}
-	create(t, ownedByEarlier, ownedByThis)
+	env.Create(t, ownedByEarlier, ownedByThis)
 	before := snapshot(t, []client.Object{ownedByEarlier})
 
 	destroy(t, ch)
 	waitForPhase(t, ch, chatv1alpha1.PhaseCleanedUp)
-	if exists(t, ownedByThis) {
+	if env.Exists(t, ownedByThis) {
 		t.Fatal("the object this channel owns survived")
 	}
 	assertUntouched(t, before)

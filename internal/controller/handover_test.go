@@ -43,10 +43,10 @@ func TestKeptDestructionIsHandedToAChannelCreatedLater(t *testing.T) {
 		t.Fatal(err)
 	}
 	linked := []client.Object{
-		&corev1.ConfigMap{ObjectMeta: objectMeta(ns, "late-config", labelled("late"))},
-		&corev1.Secret{ObjectMeta: objectMeta(ns, "late-token", labelled("late"))},
+		&corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "late-config", testenv.Labelled("late"))},
+		&corev1.Secret{ObjectMeta: testenv.ObjectMeta(ns, "late-token", testenv.Labelled("late"))},
 	}
-	create(t, linked...)
+	env.Create(t, linked...)
 
 	ch := env.NewChannel(t, ns, "late", chatv1alpha1.OfficialChannelSpec{SDKAppID: testenv.DemoApp, OfficialAccountID: account})
 	got := waitForPhase(t, ch, chatv1alpha1.PhaseCleanedUp)
@@ -54,7 +54,7 @@ func TestKeptDestructionIsHandedToAChannelCreatedLater(t *testing.T) {
 		t.Fatalf("destruction %+v", d)
 	}
 	for _, obj := range linked {
-		if exists(t, obj) {
+		if env.Exists(t, obj) {
 			t.Fatalf("%T %s survived the cleanup", obj, obj.GetName())
 		}
 	}
@@ -82,15 +82,15 @@ func TestSiblingOfADestroyedChannelIsDestroyedToo(t *testing.T) {
 	spec := chatv1alpha1.OfficialChannelSpec{SDKAppID: testenv.DemoApp, OfficialAccountID: account}
 	a := waitForPhase(t, env.NewChannel(t, nsA, "news", spec), chatv1alpha1.PhaseActive)
 	b := waitForPhase(t, env.NewChannel(t, nsB, "news-mirror", spec), chatv1alpha1.PhaseActive)
-	linked := &corev1.ConfigMap{ObjectMeta: objectMeta(nsB, "mirror-config", labelled("news-mirror"))}
-	create(t, linked)
+	linked := &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(nsB, "mirror-config", testenv.Labelled("news-mirror"))}
+	env.Create(t, linked)
 
 	destroy(t, a)
 	got := waitForPhase(t, b, chatv1alpha1.PhaseCleanedUp)
 	if d := got.Status.Destruction; d == nil || d.EventTime != getChannel(t, a).Status.Destruction.EventTime {
 		t.Fatalf("sibling's destruction %+v", d)
 	}
-	if exists(t, linked) {
+	if env.Exists(t, linked) {
 		t.Fatal("the sibling's linked object survived")
 	}
 }
@@ -101,10 +101,10 @@ func TestSiblingOfADestroyedChannelIsDestroyedToo(t *testing.T) {
 func TestCacheHoldsNoSecretAnnotations(t *testing.T) {
 	ns := env.Namespace(t, "cache")
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "applied",
-		Labels:      labelled("news"),
+		Labels:      testenv.Labelled("news"),
 		Annotations: map[string]string{corev1.LastAppliedConfigAnnotation: `{"data":{"password":"c2VjcmV0"}}`}},
 		StringData: map[string]string{"password": "secret"}}
-	create(t, secret)
+	env.Create(t, secret)
 	cached := &metav1.PartialObjectMetadata{}
 	cached.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	cached.SetNamespace(ns)

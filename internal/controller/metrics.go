@@ -18,7 +18,7 @@ package controller
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,16 +31,6 @@ import (
 )
 
 var (
-	cleanupDeletions = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "channel_operator_cleanup_deletions_total",
-		Help: "Linked objects deleted by cleanups, by kind (resource.group).",
-	}, []string{"kind"})
-
-	cleanupKindUsable = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "channel_operator_cleanup_kind_usable",
-		Help: "1 when a --cleanup-kinds kind is served, has list/watch/delete and RBAC grants them; 0 while it is skipped.",
-	}, []string{"kind"})
-
 	cleanupDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "channel_operator_cleanup_duration_seconds",
 		Help:    "Time from receiving a channel's destruction to the end of its cleanup.",
@@ -49,7 +39,7 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(cleanupDeletions, cleanupDuration, cleanupKindUsable)
+	metrics.Registry.MustRegister(cleanupDuration)
 }
 
 // phaseCollector counts OfficialChannels by phase, and by the status of
@@ -106,12 +96,19 @@ func (c *phaseCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[""]), "Unknown")
 }
 
-// registerPhaseCollector adds the collector once per process.
-func registerPhaseCollector(reader client.Reader) error {
-	err := metrics.Registry.Register(newPhaseCollector(reader))
-	var already prometheus.AlreadyRegisteredError
-	if errors.As(err, &already) {
-		return nil
+// phaseMetrics registers a phaseCollector of a manager's cache for as long
+// as that manager runs, on every replica: a stopped manager's cache (a test
+// starts another manager in the same process) answers no scrape.
+type phaseMetrics struct{ collector *phaseCollector }
+
+func (p phaseMetrics) Start(ctx context.Context) error {
+	if err := metrics.Registry.Register(p.collector); err != nil {
+		return fmt.Errorf("registering the phase metric: %w", err)
 	}
-	return err
+	<-ctx.Done()
+	metrics.Registry.Unregister(p.collector)
+	return nil
 }
+
+// NeedLeaderElection is false: every replica counts the channels it caches.
+func (phaseMetrics) NeedLeaderElection() bool { return false }

@@ -21,13 +21,14 @@ import (
 	"fmt"
 	"time"
 
+	"golang.org/x/time/rate"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
-	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -42,9 +43,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/internal/cleanup"
 	"github.com/channel-operator/channel-operator/internal/destruction"
 	"github.com/channel-operator/channel-operator/internal/observer"
 	"github.com/channel-operator/channel-operator/internal/status"
+	"github.com/channel-operator/channel-operator/internal/text"
 )
 
 // Event reasons on OfficialChannels.
@@ -90,7 +93,10 @@ type OfficialChannelReconciler struct {
 	// (not served, or not granted) is checked again; a minute when zero.
 	KindRecheckInterval time.Duration
 
-	cleaner *cleaner
+	cleaner *cleanup.Cleaner
+	// backoff paces the passes of a cleanup that waits for objects held by
+	// their finalizers; a failed pass returns an error, and the
+	// controller's own rate limiter paces it.
 	backoff workqueue.TypedRateLimiter[ctrl.Request]
 }
 
@@ -115,6 +121,22 @@ type scope struct {
 	base    *chatv1alpha1.OfficialChannel
 	channel *chatv1alpha1.OfficialChannel
 	release bool
+	forget  func()
+}
+
+// Release lets the channel go: the finalizer is removed with the status
+// patch, and what the reconciler remembers of the channel is forgotten.
+func (s *scope) Release() {
+	s.release = true
+	s.forget()
+}
+
+// forget drops the side state the reconciler keeps per channel: what its
+// cleanup counted, and its back-off. Keyed by name, so that a channel found
+// gone (its finalizer removed by a person, say) is forgotten too.
+func (r *OfficialChannelReconciler) forget(key types.NamespacedName) {
+	r.cleaner.Forget(key)
+	r.backoff.Forget(ctrl.Request{NamespacedName: key})
 }
 
 // Reconcile follows the Cluster API shape: fetch, ensure the finalizer, patch
@@ -122,6 +144,9 @@ type scope struct {
 func (r *OfficialChannelReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, reterr error) {
 	ch := &chatv1alpha1.OfficialChannel{}
 	if err := r.Get(ctx, req.NamespacedName, ch); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 
@@ -130,7 +155,7 @@ func (r *OfficialChannelReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		return ctrl.Result{}, r.addFinalizer(ctx, ch)
 	}
 
-	s := &scope{base: ch.DeepCopy(), channel: ch}
+	s := &scope{base: ch.DeepCopy(), channel: ch, forget: func() { r.forget(req.NamespacedName) }}
 	defer func() {
 		if reterr == nil {
 			status.MarkObserved(ch)
@@ -172,8 +197,8 @@ func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, s *scop
 	case !status.CleanupDue(ch):
 		status.MarkOrphaned(ch)
 	default:
-		res, _ := r.cleanUp(ctx, ch, req)
-		return res, nil
+		res, pass := r.cleanUp(ctx, ch, req)
+		return res, pass.Err()
 	}
 	return ctrl.Result{}, nil
 }
@@ -197,8 +222,7 @@ func (r *OfficialChannelReconciler) reconcileDelete(ctx context.Context, s *scop
 			r.Events.Eventf(ch, nil, corev1.EventTypeWarning, EventCleanupSkipped, "Cleanup",
 				"Letting the OfficialChannel go without deleting anything: the reported destruction could not be confirmed")
 			logf.FromContext(ctx).Info("Releasing OfficialChannel with an unconfirmed destruction; nothing deleted")
-			r.cleaner.forget(ch.UID)
-			s.release = true
+			s.Release()
 			return ctrl.Result{}, nil
 		}
 	}
@@ -206,21 +230,22 @@ func (r *OfficialChannelReconciler) reconcileDelete(ctx context.Context, s *scop
 	if status.CleanupDue(ch) && !status.CleanedUp(ch) {
 		res, pass := r.cleanUp(ctx, ch, req)
 		switch {
-		case pass.blockedOnlyByRefusals():
+		case pass.BlockedOnlyByRefusals():
 			// The API server refuses the operator these objects: waiting
 			// cannot help, and the finalizer would hold the OfficialChannel
 			// (and its namespace) forever. Say so, and let it go.
 			r.Events.Eventf(ch, nil, corev1.EventTypeWarning, EventCleanupRefused, "Cleanup",
 				"Letting the OfficialChannel go with %d linked object(s) the operator may not delete or read: %s",
-				pass.refused, ch.Status.Cleanup.Message)
-			logf.FromContext(ctx).Info("Releasing OfficialChannel with refused linked objects", "refused", pass.refused)
+				pass.Refused, ch.Status.Cleanup.Message)
+			logf.FromContext(ctx).Info("Releasing OfficialChannel with refused linked objects", "refused", pass.Refused)
+		case pass.Failed():
+			return ctrl.Result{}, pass.Err()
 		case !res.IsZero():
 			return res, nil
 		}
 	}
 	logf.FromContext(ctx).Info("Releasing OfficialChannel", "phase", ch.Status.Phase)
-	r.cleaner.forget(ch.UID)
-	s.release = true
+	s.Release()
 	return ctrl.Result{}, nil
 }
 
@@ -233,14 +258,17 @@ func (r *OfficialChannelReconciler) awaitsConfirmation(ch *chatv1alpha1.Official
 }
 
 // cleanUp runs one pass over the channel's linked objects and records it.
-// It returns a requeue while anything linked remains, and the pass.
-func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, ch *chatv1alpha1.OfficialChannel, req ctrl.Request) (ctrl.Result, sweepResult) {
+// It returns a requeue while linked objects wait for their finalizers, and
+// the pass: a failed one is the reconcile's error (counted, retried by the
+// controller's rate limiter, and observedGeneration stays where it was).
+func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, ch *chatv1alpha1.OfficialChannel, req ctrl.Request) (
+	ctrl.Result, cleanup.Pass) {
 	log := logf.FromContext(ctx)
 	if r.awaitsConfirmation(ch) {
 		// Never reached while syncWithChat holds unconfirmed reports; kept
 		// so that no future path deletes on an unconfirmed report.
 		log.Info("Not cleaning up: the reported destruction is not confirmed")
-		return ctrl.Result{RequeueAfter: awaitAnswer}, sweepResult{}
+		return ctrl.Result{RequeueAfter: awaitAnswer}, cleanup.Pass{}
 	}
 	if status.StartCleanup(ch) {
 		r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventCleanupStarted, "Cleanup",
@@ -248,30 +276,28 @@ func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, ch *chatv1alpha
 		log.Info("Cleanup started")
 	}
 
-	res := r.cleaner.sweep(ctx, ch)
-	for gr, n := range res.deleted {
-		cleanupDeletions.WithLabelValues(gr.String()).Add(float64(n))
-	}
+	pass := r.cleaner.Sweep(ctx, ch)
 	status.RecordCleanupPass(ch, status.CleanupPass{
-		Deleted: res.deletedTotal(), Remaining: len(res.remaining), Failed: len(res.errs) > 0,
-		Message: res.message(), At: metav1.Now(),
+		Deleted: pass.DeletedTotal(), Remaining: len(pass.Remaining), Failed: pass.Failed(),
+		Message: pass.Message(), At: metav1.Now(),
 	})
-	if len(res.errs) > 0 {
-		log.Error(kerrors.NewAggregate(res.errs), "Cleanup pass failed; retrying")
+	if pass.Failed() {
+		// The controller logs the error it is returned; the Event tells
+		// the channel's users.
 		r.Events.Eventf(ch, nil, corev1.EventTypeWarning, EventCleanupFailed, "Cleanup", "%s", ch.Status.Cleanup.Message)
+		return ctrl.Result{}, pass
 	}
-	if len(res.remaining) > 0 || len(res.errs) > 0 {
-		return ctrl.Result{RequeueAfter: r.backoff.When(req)}, res
+	if !pass.Done() {
+		return ctrl.Result{RequeueAfter: r.backoff.When(req)}, pass
 	}
 
-	r.backoff.Forget(req)
-	r.cleaner.forget(ch.UID)
+	r.forget(req.NamespacedName)
 	status.MarkCleanedUp(ch)
 	cleanupDuration.Observe(time.Since(ch.Status.Destruction.ReceivedAt.Time).Seconds())
 	r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventCleanedUp, "Cleanup",
 		"Deleted %d linked object(s) of channel %s; none remains", ch.Status.Cleanup.Deleted, ch.Spec.OfficialAccountID)
 	log.Info("Cleanup done", "deleted", ch.Status.Cleanup.Deleted)
-	return ctrl.Result{}, res
+	return ctrl.Result{}, pass
 }
 
 // announceDestruction emits the DestructionRecorded Event the first time the
@@ -296,17 +322,13 @@ func (r *OfficialChannelReconciler) announceDestruction(ch *chatv1alpha1.Officia
 	}
 	r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventDestructionRecorded, "RecordDestruction",
 		"Chat reported channel %s (app %d) destroyed at %s; owner %q, platform %q; %s",
-		ch.Spec.OfficialAccountID, ch.Spec.SDKAppID, ch.Status.DestroyedAt, truncate(d.OwnerAccount), truncate(d.OptPlatform), next)
+		ch.Spec.OfficialAccountID, ch.Spec.SDKAppID, ch.Status.DestroyedAt, text.Abbrev(d.OwnerAccount, maxEventField),
+		text.Abbrev(d.OptPlatform, maxEventField), next)
 }
 
-// truncate keeps caller-chosen strings (they come from the callback) short.
-func truncate(s string) string {
-	const max = 64
-	if len(s) > max {
-		return s[:max] + "..."
-	}
-	return s
-}
+// maxEventField bounds the caller-chosen strings (they come from the
+// callback) an Event repeats.
+const maxEventField = 64
 
 func (r *OfficialChannelReconciler) addFinalizer(ctx context.Context, ch *chatv1alpha1.OfficialChannel) error {
 	patch := client.MergeFromWithOptions(ch.DeepCopy(), client.MergeFromWithOptimisticLock{})
@@ -343,57 +365,49 @@ func (r *OfficialChannelReconciler) patch(ctx context.Context, s *scope) error {
 	return nil
 }
 
-// SetupWithManager registers the reconciler with the manager. It watches the
-// metadata of every cleanup kind the cluster serves: the cleanup reads linked
-// objects from that cache, and a linked object that changes or goes wakes
-// its channel's cleanup at once instead of at the next retry.
+// SetupWithManager registers the reconciler with the manager. It makes no
+// call to the API server: the cleanup kinds are checked once this replica
+// leads.
 func (r *OfficialChannelReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	workers := max(1, r.MaxConcurrentReconciles)
-	disco, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
+	cleaner, err := cleanup.New(mgr, cleanup.Options{Kinds: r.CleanupKinds, Namespaces: r.WatchNamespaces,
+		RecheckInterval: r.KindRecheckInterval, MaxDeletes: workers, Cache: r.Client, API: r.APIReader, Client: r.Client})
 	if err != nil {
-		return fmt.Errorf("creating the discovery client: %w", err)
+		return err
 	}
-	kinds := &kindTracker{kinds: r.CleanupKinds, mapper: mgr.GetRESTMapper(), discovery: disco, reviews: r.Client,
-		namespaces: r.WatchNamespaces, state: map[schema.GroupResource]kindState{},
-		channels: r.Client, woken: make(chan event.GenericEvent)}
-	links := newLinkIndex()
-	r.cleaner = &cleaner{cached: r.Client, links: links, live: r.APIReader, writer: r.Client, mapper: mgr.GetRESTMapper(),
-		kinds: kinds, deletes: make(chan struct{}, workers)}
+	r.cleaner = cleaner
 	r.backoff = workqueue.NewTypedItemExponentialFailureRateLimiter[ctrl.Request](minCleanupRetry, maxCleanupRetry)
-	if err := registerPhaseCollector(mgr.GetCache()); err != nil {
-		return fmt.Errorf("registering the phase metric: %w", err)
+	if err := mgr.Add(phaseMetrics{newPhaseCollector(mgr.GetCache())}); err != nil {
+		return err
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&chatv1alpha1.OfficialChannel{}).
 		// A destruction is a fact about the account: when one channel gets
 		// it, the others of its account learn it in their reconcile.
 		Watches(&chatv1alpha1.OfficialChannel{}, handler.EnqueueRequestsFromMapFunc(r.Destructions.SiblingsToTell),
-			builder.WithPredicates(destructionRecorded)).
-		// A cleanup kind that becomes usable wakes the cleanups waiting for it.
-		WatchesRawSource(source.Channel(kinds.woken, &handler.EnqueueRequestForObject{}))
+			builder.WithPredicates(destructionRecorded))
 	if r.Chat != nil {
 		// An answer of Chat's REST API wakes the channels of its account.
 		b = b.WatchesRawSource(source.Channel(r.Chat.Events(), &handler.EnqueueRequestForObject{}))
 	}
 	c, err := b.Named("officialchannel").
-		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: workers, RateLimiter: errorRateLimiter()}).
 		Build(r)
 	if err != nil {
 		return err
 	}
-	// The metadata of every usable cleanup kind is watched: the cleanup reads
-	// linked objects from that cache, and a linked object that goes wakes its
-	// channel's cleanup at once instead of at the next retry. Kinds that are
-	// not usable yet are checked again by the leader.
-	kinds.watch = r.watchMetadata(c, mgr.GetCache(), links)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	kinds.checkAll(logf.IntoContext(ctx, mgr.GetLogger().WithName("cleanup-kinds")))
-	interval := r.KindRecheckInterval
-	if interval <= 0 {
-		interval = time.Minute
-	}
-	return mgr.Add(kindRechecker{tracker: kinds, interval: interval})
+	return r.cleaner.SetupWithController(mgr, c)
+}
+
+// errorRateLimiter paces the retries of a reconcile that failed (a cleanup
+// pass whose calls failed, say): controller-runtime's default, with the
+// per-item back-off capped at maxCleanupRetry rather than 16 minutes, so a
+// cleanup refused a grant that is then given resumes within two minutes.
+func errorRateLimiter() workqueue.TypedRateLimiter[ctrl.Request] {
+	return workqueue.NewTypedMaxOfRateLimiter(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[ctrl.Request](5*time.Millisecond, maxCleanupRetry),
+		&workqueue.TypedBucketRateLimiter[ctrl.Request]{Limiter: rate.NewLimiter(rate.Limit(10), 100)},
+	)
 }
 
 // destructionRecorded passes the events of OfficialChannels that have just
@@ -410,39 +424,4 @@ var destructionRecorded = predicate.Funcs{
 func hasDestruction(obj client.Object) bool {
 	ch, ok := obj.(*chatv1alpha1.OfficialChannel)
 	return ok && ch.Status.Destruction != nil
-}
-
-// beingDeleted passes the events of objects that wait for their finalizers:
-// the ones a cleanup waits for. Objects the cleanup deletes outright, and
-// every other change of every object of the cleanup kinds, wake nothing.
-var beingDeleted = predicate.Funcs{
-	CreateFunc:  func(event.CreateEvent) bool { return false },
-	UpdateFunc:  func(e event.UpdateEvent) bool { return e.ObjectNew.GetDeletionTimestamp() != nil },
-	DeleteFunc:  func(e event.DeleteEvent) bool { return e.Object.GetDeletionTimestamp() != nil },
-	GenericFunc: func(event.GenericEvent) bool { return false },
-}
-
-// channelOfLinked maps a linked object (by label or ownerReference) to its
-// OfficialChannel, and only while that channel is being cleaned up: objects
-// change all the time, channels that are not being cleaned up need no wake-up.
-func (r *OfficialChannelReconciler) channelOfLinked(ctx context.Context, obj client.Object) []ctrl.Request {
-	var names []string
-	if name := obj.GetLabels()[chatv1alpha1.LinkLabel]; name != "" {
-		names = append(names, name)
-	}
-	for _, ref := range obj.GetOwnerReferences() {
-		if refersToChannel(ref) {
-			names = append(names, ref.Name)
-		}
-	}
-	var reqs []ctrl.Request
-	for _, name := range names {
-		key := client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}
-		ch := &chatv1alpha1.OfficialChannel{}
-		if err := r.Get(ctx, key, ch); err != nil || ch.Status.Destruction == nil || status.CleanedUp(ch) {
-			continue
-		}
-		reqs = append(reqs, ctrl.Request{NamespacedName: key})
-	}
-	return reqs
 }

@@ -53,17 +53,17 @@ func setPolicy(t *testing.T, ch *chatv1alpha1.OfficialChannel, policy chatv1alph
 func TestSpecEditAfterCleanupRunsNoSecondCleanup(t *testing.T) {
 	ns := env.Namespace(t, "edit-cleaned")
 	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyDelete)
-	first := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "first", labelled("news"))}
-	create(t, first)
+	first := &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "first", testenv.Labelled("news"))}
+	env.Create(t, first)
 	destroy(t, ch)
 	waitForPhase(t, ch, chatv1alpha1.PhaseCleanedUp)
 	waitForEvents(t, ch, EventCleanupStarted, EventCleanedUp)
-	if exists(t, first) {
+	if env.Exists(t, first) {
 		t.Fatal("the linked object was not deleted by the cleanup")
 	}
 
-	later := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "later", labelled("news"))}
-	create(t, later)
+	later := &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "later", testenv.Labelled("news"))}
+	env.Create(t, later)
 	// In the cache before the edits: a second cleanup would find it.
 	cachedLater := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "later"}}
 	cachedLater.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
@@ -98,8 +98,8 @@ func TestSpecEditAfterCleanupRunsNoSecondCleanup(t *testing.T) {
 func TestOrphanToDeleteAfterDestructionRunsTheCleanup(t *testing.T) {
 	ns := env.Namespace(t, "orphan-to-delete")
 	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyOrphan)
-	obj := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "bot-config", labelled("news"))}
-	create(t, obj)
+	obj := &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "bot-config", testenv.Labelled("news"))}
+	env.Create(t, obj)
 	destroy(t, ch)
 	waitFor(t, ch, func(got *chatv1alpha1.OfficialChannel) error {
 		if c := condition(got, chatv1alpha1.ConditionCleanedUp); c == nil || c.Reason != chatv1alpha1.ReasonOrphaned {
@@ -107,13 +107,13 @@ func TestOrphanToDeleteAfterDestructionRunsTheCleanup(t *testing.T) {
 		}
 		return nil
 	})
-	if !exists(t, obj) {
+	if !env.Exists(t, obj) {
 		t.Fatal("policy Orphan deleted a linked object")
 	}
 
 	setPolicy(t, ch, chatv1alpha1.CleanupPolicyDelete)
 	waitForPhase(t, ch, chatv1alpha1.PhaseCleanedUp)
-	if exists(t, obj) {
+	if env.Exists(t, obj) {
 		t.Fatal("the linked object survived the cleanup policy Delete started")
 	}
 }

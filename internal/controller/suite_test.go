@@ -25,18 +25,22 @@ import (
 	"testing"
 	"time"
 
+	"slices"
+
+	dto "github.com/prometheus/client_model/go"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 	"github.com/channel-operator/channel-operator/internal/chatapi"
 	"github.com/channel-operator/channel-operator/internal/chatapi/fakechat"
+	"github.com/channel-operator/channel-operator/internal/cleanup"
 	"github.com/channel-operator/channel-operator/internal/destruction"
 	"github.com/channel-operator/channel-operator/internal/observer"
 	"github.com/channel-operator/channel-operator/internal/secretwatch"
@@ -95,12 +99,12 @@ func TestMain(m *testing.M) {
 
 // managerInput sets up the reconciler as cmd/main.go does.
 var managerInput = testenv.ManagerInput{
-	Cache: CacheOptions(),
+	Cache: cleanup.CacheOptions(),
 	SetupIndexes: func(ctx context.Context, mgr ctrl.Manager) error {
 		return destruction.SetupIndex(ctx, mgr.GetFieldIndexer())
 	},
 	SetupReconcilers: func(ctx context.Context, mgr ctrl.Manager) error {
-		kinds, err := ParseCleanupKinds(DefaultCleanupKinds + "," + unservedKind)
+		kinds, err := cleanup.ParseCleanupKinds(cleanup.DefaultCleanupKinds + "," + unservedKind)
 		if err != nil {
 			return err
 		}
@@ -210,36 +214,6 @@ func condition(ch *chatv1alpha1.OfficialChannel, condType string) *metav1.Condit
 	return meta.FindStatusCondition(ch.Status.Conditions, condType)
 }
 
-// exists reports whether obj (its kind set through its Go type) is still there.
-func exists(t *testing.T, obj client.Object) bool {
-	t.Helper()
-	err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
-	if apierrors.IsNotFound(err) {
-		return false
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return true
-}
-
-func create(t *testing.T, objs ...client.Object) {
-	t.Helper()
-	for _, obj := range objs {
-		if err := env.Client.Create(context.Background(), obj); err != nil {
-			t.Fatalf("creating %T %s: %v", obj, obj.GetName(), err)
-		}
-	}
-}
-
-func labelled(channel string) map[string]string {
-	return map[string]string{chatv1alpha1.LinkLabel: channel}
-}
-
-func objectMeta(ns, name string, labels map[string]string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels}
-}
-
 func eventReasons(t *testing.T, ch *chatv1alpha1.OfficialChannel) []string {
 	t.Helper()
 	return env.EventReasons(t, ch, "OfficialChannel")
@@ -268,4 +242,36 @@ func waitForEvents(t *testing.T, ch *chatv1alpha1.OfficialChannel, reasons ...st
 		}
 		return nil
 	})
+}
+
+// metricValue is the value of the sample of metric name in the manager's
+// registry with the label pairs given (name, value, ...); 0 when there is none.
+func metricValue(t *testing.T, name string, labels ...string) float64 {
+	t.Helper()
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	samples:
+		for _, m := range f.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				if !slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool {
+					return l.GetName() == labels[i] && l.GetValue() == labels[i+1]
+				}) {
+					continue samples
+				}
+			}
+			switch {
+			case m.GetCounter() != nil:
+				return m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	return 0
 }

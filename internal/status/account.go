@@ -24,6 +24,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/internal/text"
 )
 
 // Profile limits the Chat side enforces (bytes); the CRD schema holds the
@@ -51,9 +52,9 @@ type Profile struct {
 // every field, as the REST API answers with the whole profile.
 func MirrorAccount(ch *chatv1alpha1.OfficialChannel, p Profile, at metav1.Time) {
 	a := &chatv1alpha1.AccountStatus{
-		Name: cut(p.Name, maxName), OwnerAccount: cut(p.OwnerAccount, maxOwner),
-		Introduction: cut(p.Introduction, maxIntroduction), FaceURL: cut(p.FaceURL, maxFaceURL),
-		Organization: cut(p.Organization, maxOrganization), SubscriberCount: p.SubscriberCount,
+		Name: text.Cut(p.Name, maxName), OwnerAccount: text.Cut(p.OwnerAccount, maxOwner),
+		Introduction: text.Cut(p.Introduction, maxIntroduction), FaceURL: text.Cut(p.FaceURL, maxFaceURL),
+		Organization: text.Cut(p.Organization, maxOrganization), SubscriberCount: p.SubscriberCount,
 		CreateTime: unixTime(p.CreateTime), LastMessageTime: unixTime(p.LastMessageTime), ObservedAt: &at,
 	}
 	ch.Status.Account = a
@@ -77,7 +78,7 @@ func MergeAccount(ch *chatv1alpha1.OfficialChannel, p Profile) bool {
 		{&a.Organization, p.Organization, maxOrganization},
 	} {
 		if f.from != "" {
-			*f.to = cut(f.from, f.max)
+			*f.to = text.Cut(f.from, f.max)
 		}
 	}
 	if p.CreateTime > 0 {
@@ -130,15 +131,4 @@ func unixTime(sec int64) *metav1.Time {
 	}
 	t := metav1.NewTime(time.Unix(sec, 0).UTC())
 	return &t
-}
-
-// cut shortens s to at most n bytes without splitting a UTF-8 sequence.
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n]
 }

@@ -166,20 +166,4 @@ func TestUnixTimeAndCutAtTheirEdges(t *testing.T) {
 			t.Errorf("unixTime(%d) set = %v, want %v", sec, got, want)
 		}
 	}
-	for _, tc := range []struct {
-		s    string
-		n    int
-		want string
-	}{
-		{"abc", 3, "abc"},
-		{"abcd", 3, "abc"},
-		{"aé", 2, "a"},   // é is two bytes: not split
-		{"aéb", 3, "aé"}, // cut after it
-		{"\x80\x80", 1, ""},
-		{"é", 0, ""},
-	} {
-		if got := cut(tc.s, tc.n); got != tc.want {
-			t.Errorf("cut(%q, %d) = %q, want %q", tc.s, tc.n, got, tc.want)
-		}
-	}
 }

@@ -41,7 +41,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/channel-operator/channel-operator/internal/callback"
-	"github.com/channel-operator/channel-operator/internal/controller"
+	"github.com/channel-operator/channel-operator/internal/cleanup"
 	"github.com/channel-operator/channel-operator/internal/receiver"
 	"github.com/channel-operator/channel-operator/test/managerproc"
 	"github.com/channel-operator/channel-operator/test/testenv"
@@ -181,7 +181,7 @@ func TestNamespacedOverlayConfinesTheManagersRBAC(t *testing.T) {
 	if len(flags) != 1 {
 		t.Fatalf("manager args %q: want one --watch-namespaces", args)
 	}
-	watched, err := controller.ParseWatchNamespaces(flags[0])
+	watched, err := cleanup.ParseWatchNamespaces(flags[0])
 	if err != nil || len(watched) == 0 {
 		t.Fatalf("--watch-namespaces=%s: %v", flags[0], err)
 	}

@@ -26,6 +26,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 )
@@ -107,4 +108,54 @@ func (e *Env) EventReasons(t testing.TB, obj client.Object, kind string) []strin
 		}
 	}
 	return reasons
+}
+
+// Create creates each object, failing the test at the first error.
+func (e *Env) Create(t testing.TB, objs ...client.Object) {
+	t.Helper()
+	for _, obj := range objs {
+		if err := e.Client.Create(context.Background(), obj); err != nil {
+			t.Fatalf("creating %T %s: %v", obj, obj.GetName(), err)
+		}
+	}
+}
+
+// Exists reports whether obj (its kind set through its Go type) is still
+// there, reading it into obj; any error but NotFound fails the test.
+func (e *Env) Exists(t testing.TB, obj client.Object) bool {
+	t.Helper()
+	err := e.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
+	if apierrors.IsNotFound(err) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
+// Labelled is the link label of the channel named channel.
+func Labelled(channel string) map[string]string {
+	return map[string]string{chatv1alpha1.LinkLabel: channel}
+}
+
+// ObjectMeta names an object in ns, with labels.
+func ObjectMeta(ns, name string, labels map[string]string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels}
+}
+
+// HoldFinalizer keeps an object of a test from going once deleted, as a
+// finalizer of another controller would, until Release.
+const HoldFinalizer = "example.com/hold"
+
+// Release removes HoldFinalizer from obj.
+func (e *Env) Release(t testing.TB, obj client.Object) {
+	t.Helper()
+	Eventually(t, WaitTimeout, func() error {
+		if err := e.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return client.IgnoreNotFound(err)
+		}
+		controllerutil.RemoveFinalizer(obj, HoldFinalizer)
+		return e.Client.Update(context.Background(), obj)
+	})
 }

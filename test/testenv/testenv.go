@@ -273,6 +273,9 @@ type RunInput struct {
 	// ManagerInput, when it sets anything up, runs a manager in the process
 	// for the whole binary: Env.Manager.
 	ManagerInput
+	// WithManager runs that manager even when ManagerInput sets nothing
+	// up: its cache, for tests that drive the pieces themselves.
+	WithManager bool
 }
 
 // Run starts one control plane for a test binary, runs its tests and stops
@@ -320,7 +323,7 @@ func (e *Env) setup(in RunInput) error {
 			return err
 		}
 	}
-	if in.SetupIndexes == nil && in.SetupReconcilers == nil {
+	if !in.WithManager && in.SetupIndexes == nil && in.SetupReconcilers == nil {
 		return nil
 	}
 	m, err := e.StartManager(in.ManagerInput)

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package cleanup
 
 import (
 	"context"
@@ -33,50 +33,60 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/internal/text"
 )
 
-// linkedObject is one object linked to an OfficialChannel, as metadata only.
-type linkedObject struct {
+// Linked is one object linked to an OfficialChannel, as metadata only.
+type Linked struct {
 	resource schema.GroupResource
 	obj      *metav1.PartialObjectMetadata
 }
 
-func (l linkedObject) String() string {
+func (l Linked) String() string {
 	return fmt.Sprintf("%s/%s", l.resource, l.obj.Name)
 }
 
-// sweepResult is what one pass over a channel's linked objects found and did.
-type sweepResult struct {
-	// deleted counts, by resource, the objects this pass deleted.
-	deleted map[schema.GroupResource]int
-	// remaining lists linked objects that still exist after the pass: held
+// Pass is what one pass over a channel's linked objects found and did.
+type Pass struct {
+	// Deleted counts, by resource, the objects this pass deleted.
+	Deleted map[schema.GroupResource]int
+	// Remaining lists linked objects that still exist after the pass: held
 	// by finalizers, or whose deletion failed.
-	remaining []linkedObject
-	// notes explain what was skipped (kinds the cluster does not serve).
-	notes []string
-	// errs are the list, get and delete calls that failed.
-	errs []error
-	// refused counts the remaining objects whose deletion the API server
+	Remaining []Linked
+	// Notes explain what was skipped (kinds the cluster does not serve).
+	Notes []string
+	// Errs are the list, get and delete calls that failed.
+	Errs []error
+	// Refused counts the remaining objects whose deletion the API server
 	// refused (Forbidden): no retry will delete them until someone grants it.
-	refused int
+	Refused int
 }
 
 // cacheListTimeout bounds the reads of one cleanup kind from its index and
-// the cache.
+// the cache, and the wait for the kinds' first check.
 const cacheListTimeout = 30 * time.Second
 
 // errUnusableKind marks a cleanup kind the operator may not list, watch or
 // delete: a refusal, like a Forbidden answer.
 var errUnusableKind = errors.New("cannot use cleanup kind")
 
-// blockedOnlyByRefusals is true when nothing but refusals (Forbidden) kept
+// Done is true when nothing linked remains and no call failed.
+func (p Pass) Done() bool { return len(p.Remaining) == 0 && len(p.Errs) == 0 }
+
+// Failed is true when a call of the pass failed.
+func (p Pass) Failed() bool { return len(p.Errs) > 0 }
+
+// Err joins the pass's failed calls; nil when none failed.
+func (p Pass) Err() error { return errors.Join(p.Errs...) }
+
+// BlockedOnlyByRefusals is true when nothing but refusals (Forbidden) kept
 // the pass from finishing: no object waits for its finalizers, no other call
 // failed. Waiting longer cannot help such a cleanup.
-func (r sweepResult) blockedOnlyByRefusals() bool {
-	if len(r.errs) == 0 || len(r.remaining) != r.refused {
+func (p Pass) BlockedOnlyByRefusals() bool {
+	if len(p.Errs) == 0 || len(p.Remaining) != p.Refused {
 		return false
 	}
-	for _, err := range r.errs {
+	for _, err := range p.Errs {
 		if !apierrors.IsForbidden(err) && !errors.Is(err, errUnusableKind) {
 			return false
 		}
@@ -84,26 +94,30 @@ func (r sweepResult) blockedOnlyByRefusals() bool {
 	return true
 }
 
-func (r sweepResult) deletedTotal() int {
+// DeletedTotal is how many objects the pass deleted.
+func (p Pass) DeletedTotal() int {
 	n := 0
-	for _, c := range r.deleted {
+	for _, c := range p.Deleted {
 		n += c
 	}
 	return n
 }
 
-// cleaner finds and deletes the objects linked to an OfficialChannel. It
+// Cleaner finds and deletes the objects linked to an OfficialChannel. It
 // reads metadata only: the cleanup kinds from the manager's metadata-only
 // cache, spec.linkedResources from the API server. Secret or ConfigMap
 // contents are never read, let alone cached.
-type cleaner struct {
-	// cached reads the cleanup kinds' metadata from the cache.
-	cached client.Reader
+type Cleaner struct {
+	// Cache reads the cleanup kinds' metadata (and OfficialChannels).
+	Cache client.Reader
+	// API reads spec.linkedResources entries, of any kind, from the API
+	// server.
+	API client.Reader
+	// Client deletes.
+	Client client.Client
+
 	// links names, per kind, the objects that may be linked to a channel.
-	links linkLookup
-	// live reads spec.linkedResources entries, of any kind, from the API server.
-	live   client.Reader
-	writer client.Client
+	links  linkLookup
 	mapper meta.RESTMapper
 	// kinds says which cleanup kinds are usable.
 	kinds *kindTracker
@@ -111,7 +125,7 @@ type cleaner struct {
 	// deletes bounds the deletions in flight across all reconciles.
 	deletes chan struct{}
 
-	// counted holds, per channel UID, the UIDs of the objects whose deletion
+	// counted holds, per channel, the UIDs of the objects whose deletion
 	// was counted: the cache may still show an object held by its finalizers
 	// as not deleted, and deleting it again must not count it twice.
 	counted sync.Map
@@ -119,27 +133,33 @@ type cleaner struct {
 
 // countOnce reports whether the deletion of obj, for channel, is counted now
 // for the first time.
-func (c *cleaner) countOnce(channel, obj types.UID) bool {
+func (c *Cleaner) countOnce(channel types.NamespacedName, obj types.UID) bool {
 	seen, _ := c.counted.LoadOrStore(channel, &sync.Map{})
 	_, again := seen.(*sync.Map).LoadOrStore(obj, struct{}{})
 	return !again
 }
 
-// forget drops what countOnce remembers of channel: its cleanup finished or
-// it went away.
-func (c *cleaner) forget(channel types.UID) { c.counted.Delete(channel) }
+// Forget drops what the cleaner remembers of channel: its cleanup finished,
+// or it went away. Keyed by name, so that a reconcile that finds the
+// channel gone (NotFound) can forget it too.
+func (c *Cleaner) Forget(channel types.NamespacedName) { c.counted.Delete(channel) }
 
 // findLinked returns every object linked to ch: in ch's namespace and (a)
 // carrying the link label with ch's name, (b) owned by ch, or (c) listed in
 // spec.linkedResources. Each object appears once.
-func (c *cleaner) findLinked(ctx context.Context, ch *chatv1alpha1.OfficialChannel) ([]linkedObject, []string, []error) {
+func (c *Cleaner) findLinked(ctx context.Context, ch *chatv1alpha1.OfficialChannel) ([]Linked, []string, []error) {
 	var (
-		found []linkedObject
+		found []Linked
 		notes []string
 		errs  []error
 		seen  = map[types.UID]bool{}
 	)
-	add := func(l linkedObject) {
+	waitCtx, cancel := context.WithTimeout(ctx, cacheListTimeout)
+	defer cancel()
+	if err := c.kinds.awaitFirstCheck(waitCtx); err != nil {
+		return nil, nil, []error{err}
+	}
+	add := func(l Linked) {
 		if !seen[l.obj.UID] {
 			seen[l.obj.UID] = true
 			found = append(found, l)
@@ -148,26 +168,26 @@ func (c *cleaner) findLinked(ctx context.Context, ch *chatv1alpha1.OfficialChann
 
 	for _, gr := range c.kinds.kinds {
 		kind := c.kinds.usable(gr)
-		gvk := kind.gvk
-		switch {
-		case kind.reason != "" && kind.skip:
+		switch kind.use {
+		case Usable:
+		case Unserved:
 			notes = append(notes, fmt.Sprintf("%s skipped: %s", gr, kind.reason))
 			continue
-		case kind.refused:
+		case Refused:
 			// Objects of the kind may be linked: the cleanup is not done.
 			errs = append(errs, fmt.Errorf("%w %s: %s", errUnusableKind, gr, kind.reason))
 			continue
-		case kind.reason != "":
+		default:
 			errs = append(errs, fmt.Errorf("cleanup kind %s: %s", gr, kind.reason))
 			continue
 		}
-		objs, err := c.listLinked(ctx, gvk, ch)
+		objs, err := c.listLinked(ctx, kind.gvk, ch)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("finding the linked %s in %s: %w", gr, ch.Namespace, err))
 			continue
 		}
 		for _, obj := range objs {
-			add(linkedObject{resource: gr, obj: obj})
+			add(Linked{resource: gr, obj: obj})
 		}
 	}
 
@@ -192,7 +212,7 @@ func (c *cleaner) findLinked(ctx context.Context, ch *chatv1alpha1.OfficialChann
 // the cache has their metadata. A sweep reads its channel's objects, not its
 // namespace's. Each object is checked again here, as the cache has it now:
 // the index may name one that has changed or gone since.
-func (c *cleaner) listLinked(ctx context.Context, gvk schema.GroupVersionKind, ch *chatv1alpha1.OfficialChannel) (
+func (c *Cleaner) listLinked(ctx context.Context, gvk schema.GroupVersionKind, ch *chatv1alpha1.OfficialChannel) (
 	[]*metav1.PartialObjectMetadata, error) {
 	// One bound for the kind, its index's first sync and the reads alike, so
 	// that a kind whose informer cannot sync (a grant revoked, a conversion
@@ -207,7 +227,7 @@ func (c *cleaner) listLinked(ctx context.Context, gvk schema.GroupVersionKind, c
 	for _, name := range names {
 		obj := &metav1.PartialObjectMetadata{}
 		obj.SetGroupVersionKind(gvk)
-		if err := c.cached.Get(ctx, client.ObjectKey{Namespace: ch.Namespace, Name: name}, obj); err != nil {
+		if err := c.Cache.Get(ctx, client.ObjectKey{Namespace: ch.Namespace, Name: name}, obj); err != nil {
 			if apierrors.IsNotFound(err) {
 				continue // gone since the index named it
 			}
@@ -222,7 +242,7 @@ func (c *cleaner) listLinked(ctx context.Context, gvk schema.GroupVersionKind, c
 }
 
 // getListed reads one spec.linkedResources entry; nil when it does not exist.
-func (c *cleaner) getListed(ctx context.Context, namespace string, ref chatv1alpha1.LinkedResource) (*linkedObject, string, error) {
+func (c *Cleaner) getListed(ctx context.Context, namespace string, ref chatv1alpha1.LinkedResource) (*Linked, string, error) {
 	gv, err := schema.ParseGroupVersion(ref.APIVersion)
 	if err != nil {
 		return nil, fmt.Sprintf("linkedResources: apiVersion %q: %v", ref.APIVersion, err), nil
@@ -239,28 +259,41 @@ func (c *cleaner) getListed(ctx context.Context, namespace string, ref chatv1alp
 	}
 	obj := &metav1.PartialObjectMetadata{}
 	obj.SetGroupVersionKind(mapping.GroupVersionKind)
-	if err := c.live.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, obj); err != nil {
+	if err := c.API.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, "", nil
 		}
 		return nil, "", fmt.Errorf("reading %s %s/%s: %w", ref.Kind, namespace, ref.Name, err)
 	}
-	return &linkedObject{resource: mapping.Resource.GroupResource(), obj: obj}, "", nil
+	return &Linked{resource: mapping.Resource.GroupResource(), obj: obj}, "", nil
 }
 
-// sweep deletes every linked object that is not already being deleted, with
-// background propagation and a UID precondition, so that an object created
-// anew under the same name is never touched.
-func (c *cleaner) sweep(ctx context.Context, ch *chatv1alpha1.OfficialChannel) sweepResult {
+// Sweep deletes every linked object of ch that is not already being
+// deleted, with background propagation and a UID precondition, so that an
+// object created anew under the same name is never touched.
+func (c *Cleaner) Sweep(ctx context.Context, ch *chatv1alpha1.OfficialChannel) Pass {
 	found, notes, errs := c.findLinked(ctx, ch)
-	res := sweepResult{deleted: map[schema.GroupResource]int{}, notes: notes, errs: errs}
+	key := types.NamespacedName{Namespace: ch.Namespace, Name: ch.Name}
+	res := Pass{Deleted: map[schema.GroupResource]int{}, Notes: notes, Errs: errs}
 	var (
+		// mu guards res: the deletes report from their goroutines.
 		mu sync.Mutex
 		wg sync.WaitGroup
 	)
+	remain := func(l Linked, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		res.Remaining = append(res.Remaining, l)
+		if err != nil {
+			if apierrors.IsForbidden(err) {
+				res.Refused++
+			}
+			res.Errs = append(res.Errs, fmt.Errorf("deleting %s: %w", l, err))
+		}
+	}
 	for _, l := range found {
 		if l.obj.DeletionTimestamp != nil {
-			res.remaining = append(res.remaining, l) // held by its finalizers
+			remain(l, nil) // held by its finalizers
 			continue
 		}
 		// Deletes of all channels share one pool, so the operator never has
@@ -269,72 +302,64 @@ func (c *cleaner) sweep(ctx context.Context, ch *chatv1alpha1.OfficialChannel) s
 		select {
 		case c.deletes <- struct{}{}:
 		case <-ctx.Done():
-			res.remaining = append(res.remaining, l)
-			res.errs = append(res.errs, fmt.Errorf("deleting %s: %w", l, ctx.Err()))
+			remain(l, ctx.Err())
 			continue
 		}
 		wg.Go(func() {
 			defer func() { <-c.deletes }()
 			uid := l.obj.UID
-			err := c.writer.Delete(ctx, l.obj, client.PropagationPolicy(metav1.DeletePropagationBackground),
+			err := c.Client.Delete(ctx, l.obj, client.PropagationPolicy(metav1.DeletePropagationBackground),
 				client.Preconditions{UID: &uid})
-			mu.Lock()
-			defer mu.Unlock()
 			switch {
 			case err == nil:
-				if c.countOnce(ch.UID, uid) {
-					res.deleted[l.resource]++
+				if c.countOnce(key, uid) {
+					mu.Lock()
+					res.Deleted[l.resource]++
+					mu.Unlock()
+					cleanupDeletions.WithLabelValues(l.resource.String()).Inc()
 				}
 				if len(l.obj.Finalizers) > 0 {
-					res.remaining = append(res.remaining, l)
+					remain(l, nil)
 				}
 			case apierrors.IsNotFound(err):
 				// Gone already.
 			case apierrors.IsConflict(err):
 				// Replaced by another object of that name, which may be
 				// linked too: the next pass reads it afresh and decides.
-				res.remaining = append(res.remaining, l)
+				remain(l, nil)
 			default:
-				if apierrors.IsForbidden(err) {
-					res.refused++
-				}
-				res.remaining = append(res.remaining, l)
-				res.errs = append(res.errs, fmt.Errorf("deleting %s: %w", l, err))
+				remain(l, err)
 			}
 		})
 	}
 	wg.Wait()
-	sort.Slice(res.remaining, func(i, j int) bool { return res.remaining[i].String() < res.remaining[j].String() })
+	sort.Slice(res.Remaining, func(i, j int) bool { return res.Remaining[i].String() < res.Remaining[j].String() })
 	return res
 }
 
-// message summarises a sweep for status.cleanup.message.
-func (r sweepResult) message() string {
+// Message summarises the pass for status.cleanup.message.
+func (p Pass) Message() string {
 	var parts []string
 	switch {
-	case len(r.remaining) == 0 && len(r.errs) == 0:
+	case p.Done():
 		parts = append(parts, "No linked object remains")
-	case len(r.remaining) > 0:
+	case len(p.Remaining) > 0:
 		names := make([]string, 0, 5)
-		for i, l := range r.remaining {
+		for i, l := range p.Remaining {
 			if i == 5 {
-				names = append(names, fmt.Sprintf("and %d more", len(r.remaining)-5))
+				names = append(names, fmt.Sprintf("and %d more", len(p.Remaining)-5))
 				break
 			}
 			names = append(names, l.String())
 		}
-		parts = append(parts, fmt.Sprintf("Waiting for %d linked object(s) to go: %s", len(r.remaining), strings.Join(names, ", ")))
+		parts = append(parts, fmt.Sprintf("Waiting for %d linked object(s) to go: %s", len(p.Remaining), strings.Join(names, ", ")))
 	}
-	if len(r.errs) > 0 {
-		parts = append(parts, "Errors: "+errors.Join(r.errs...).Error())
+	if len(p.Errs) > 0 {
+		parts = append(parts, "Errors: "+p.Err().Error())
 	}
-	parts = append(parts, r.notes...)
-	msg := strings.Join(parts, ". ")
-	const max = 1024
-	if len(msg) > max {
-		msg = msg[:max-3] + "..."
-	}
-	return msg
+	parts = append(parts, p.Notes...)
+	// Status messages stay within 1 KiB, the mark included.
+	return text.Abbrev(strings.Join(parts, ". "), 1021)
 }
 
 // ownedBy is true when obj has an ownerReference to ch: to an

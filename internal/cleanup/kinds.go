@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package cleanup
 
 import (
 	"context"
@@ -24,20 +24,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/util/workqueue"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 	"github.com/channel-operator/channel-operator/internal/status"
@@ -70,69 +64,98 @@ type kindTracker struct {
 	// away.
 	channels client.Reader
 	woken    chan event.GenericEvent
+	// interval is how often a kind that is not usable is checked again.
+	interval time.Duration
+	log      logr.Logger
+	// checked is closed once every kind has been checked a first time: a
+	// sweep before that would find every kind unchecked and fail.
+	checked     chan struct{}
+	checkedOnce sync.Once
 
 	mu sync.Mutex
 	// state is, per kind, the GVK when usable or why not.
 	state map[schema.GroupResource]kindState
 }
 
+// Usability is what the cleanup may do with a cleanup kind.
+type Usability int
+
+const (
+	// Unchecked: not checked yet; objects of the kind may be linked.
+	Unchecked Usability = iota
+	// Usable: served, with list, watch and delete, granted by RBAC; watched.
+	Usable
+	// Unserved: the kind cannot hold a linked object (not served by the
+	// cluster, or cluster-scoped); a cleanup finishes without it.
+	Unserved
+	// Refused: the operator is refused the kind (verbs missing, RBAC);
+	// objects of it may be linked, and no cleanup can finish, but a deleted
+	// channel may go without it, as with any refusal.
+	Refused
+	// Unknown: the check failed (an API error); objects of it may be linked,
+	// and the cleanup waits for the next check.
+	Unknown
+)
+
 type kindState struct {
 	gvk    schema.GroupVersionKind
-	reason string // "" when usable
-	// skip is true when the kind cannot hold a linked object (not served,
-	// cluster-scoped): the cleanup can finish without it. Otherwise (verbs
-	// missing, RBAC refuses, the check failed) objects of the kind may be
-	// linked, and no cleanup can finish until the kind is usable.
-	skip bool
-	// refused is true when the operator is refused the kind (verbs missing,
-	// RBAC); false when it could not be checked (an API error): only a
-	// refusal lets a deleted channel go without the kind.
-	refused bool
+	use    Usability
+	reason string // why the kind is not usable; "" when it is
 }
 
-// usable returns what is known of the kind: its GVK when usable (no
-// reason), or why the cleanup cannot list it.
+// usable returns what is known of the kind: its GVK when usable, or why
+// the cleanup cannot list it.
 func (k *kindTracker) usable(gr schema.GroupResource) kindState {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	st, ok := k.state[gr]
 	if !ok {
-		return kindState{reason: "not checked yet"}
+		return kindState{use: Unchecked, reason: "not checked yet"}
 	}
 	return st
+}
+
+// awaitFirstCheck waits until every kind has been checked once, or ctx ends.
+func (k *kindTracker) awaitFirstCheck(ctx context.Context) error {
+	select {
+	case <-k.checked:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("the cleanup kinds have not been checked yet: %w", ctx.Err())
+	}
 }
 
 // checkAll checks every kind that is not usable yet and starts the watch of
 // each that is now. A kind once usable stays watched.
 func (k *kindTracker) checkAll(ctx context.Context) {
+	defer k.checkedOnce.Do(func() { close(k.checked) })
 	log := logf.FromContext(ctx)
 	for _, gr := range k.kinds {
-		if k.usable(gr).reason == "" {
+		if k.usable(gr).use == Usable {
 			continue
 		}
-		gvk, reason, skip, err := k.check(ctx, gr)
+		st, err := k.check(ctx, gr)
 		if err != nil {
-			reason = "cannot be checked now: " + err.Error()
+			st = kindState{gvk: st.gvk, use: Unknown, reason: "cannot be checked now: " + err.Error()}
 		}
-		refused := err == nil && reason != "" && !skip
-		if reason == "" {
-			if err := k.watch(gvk); err != nil {
-				reason = "its watch did not start: " + err.Error()
+		if st.use == Usable {
+			if err := k.watch(st.gvk); err != nil {
+				st = kindState{gvk: st.gvk, use: Unknown, reason: "its watch did not start: " + err.Error()}
 			}
 		}
 		k.mu.Lock()
 		prev, seen := k.state[gr]
-		k.state[gr] = kindState{gvk: gvk, reason: reason, skip: skip && reason != "", refused: refused}
+		k.state[gr] = st
 		k.mu.Unlock()
-		cleanupKindUsable.WithLabelValues(gr.String()).Set(boolGauge(reason == ""))
+		cleanupKindUsable.WithLabelValues(gr.String()).Set(boolGauge(st.use == Usable))
 		switch {
-		case reason == "" && seen:
+		case st.use == Usable && seen:
 			log.Info("Cleanup kind usable now: watching it, and waking the cleanups that wait", "kind", gr.String())
 			k.wakeCleanups(ctx)
-		case reason == "":
+		case st.use == Usable:
 			log.Info("Cleanup kind usable: watching it", "kind", gr.String())
-		case !seen || prev.reason != reason:
-			log.Info("Skipping a cleanup kind until it is usable", "kind", gr.String(), "reason", reason)
+		case !seen || prev.reason != st.reason:
+			log.Info("Skipping a cleanup kind until it is usable", "kind", gr.String(), "reason", st.reason)
 		}
 	}
 }
@@ -161,29 +184,29 @@ func (k *kindTracker) wakeCleanups(ctx context.Context) {
 	}
 }
 
-// check says whether gr can be used now, if not why, and whether the
-// cleanup may then skip it (no object of it can be linked).
-func (k *kindTracker) check(ctx context.Context, gr schema.GroupResource) (gvk schema.GroupVersionKind, reason string, skip bool, err error) {
-	gvk, err = k.mapper.KindFor(gr.WithVersion(""))
+// check says whether gr can be used now, and if not why; err when it could
+// not tell.
+func (k *kindTracker) check(ctx context.Context, gr schema.GroupResource) (kindState, error) {
+	gvk, err := k.mapper.KindFor(gr.WithVersion(""))
 	if meta.IsNoMatchError(err) {
 		if rm, ok := k.mapper.(meta.ResettableRESTMapper); ok {
 			rm.Reset() // it may be served later
 		}
-		return gvk, "not served by the cluster", true, nil
+		return kindState{gvk: gvk, use: Unserved, reason: "not served by the cluster"}, nil
 	}
 	if err != nil {
-		return gvk, "", false, err
+		return kindState{gvk: gvk}, err
 	}
 	mapping, err := k.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
-		return gvk, "", false, err
+		return kindState{gvk: gvk}, err
 	}
 	if mapping.Scope.Name() != meta.RESTScopeNameNamespace {
-		return gvk, "cluster-scoped: never linked", true, nil
+		return kindState{gvk: gvk, use: Unserved, reason: "cluster-scoped: never linked"}, nil
 	}
 	resources, err := k.discovery.ServerResourcesForGroupVersion(gvk.GroupVersion().String())
 	if err != nil {
-		return gvk, "", false, fmt.Errorf("discovery of %s: %w", gvk.GroupVersion(), err)
+		return kindState{gvk: gvk}, fmt.Errorf("discovery of %s: %w", gvk.GroupVersion(), err)
 	}
 	for _, r := range resources.APIResources {
 		if r.Name != gr.Resource {
@@ -196,7 +219,7 @@ func (k *kindTracker) check(ctx context.Context, gr schema.GroupResource) (gvk s
 			}
 		}
 		if len(missing) > 0 {
-			return gvk, "the API serves no " + strings.Join(missing, ", ") + " for it", false, nil
+			return kindState{gvk: gvk, use: Refused, reason: "the API serves no " + strings.Join(missing, ", ") + " for it"}, nil
 		}
 	}
 	namespaces := k.namespaces
@@ -209,34 +232,42 @@ func (k *kindTracker) check(ctx context.Context, gr schema.GroupResource) (gvk s
 				ResourceAttributes: &authorizationv1.ResourceAttributes{Group: gr.Group, Resource: gr.Resource, Verb: verb, Namespace: ns},
 			}}
 			if err := k.reviews.Create(ctx, review); err != nil {
-				return gvk, "", false, fmt.Errorf("asking whether the operator may %s %s: %w", verb, gr, err)
+				return kindState{gvk: gvk}, fmt.Errorf("asking whether the operator may %s %s: %w", verb, gr, err)
 			}
 			if !review.Status.Allowed {
 				where := "cluster-wide"
 				if ns != "" {
 					where = "in namespace " + ns
 				}
-				return gvk, fmt.Sprintf("RBAC does not allow %s %s (grant get, list, watch, delete)", verb, where), false, nil
+				return kindState{gvk: gvk, use: Refused,
+					reason: fmt.Sprintf("RBAC does not allow %s %s (grant get, list, watch, delete)", verb, where)}, nil
 			}
 		}
 	}
-	return gvk, "", false, nil
+	return kindState{gvk: gvk, use: Usable}, nil
 }
 
-// Start checks the kinds that are not usable yet every interval, until ctx
-// ends. Only the leader runs it: only the leader's controller watches.
-func (k *kindTracker) Start(ctx context.Context, interval time.Duration) {
-	ticker := time.NewTicker(interval)
+// Start checks every kind at once, then those that are not usable yet every
+// interval, until ctx ends. It is a leader-elected runnable: only the
+// leader's controller watches, and the set-up makes no call to the API
+// server (the first check is here, in the leader).
+func (k *kindTracker) Start(ctx context.Context) error {
+	ctx = logf.IntoContext(ctx, k.log)
+	k.checkAll(ctx)
+	ticker := time.NewTicker(k.interval)
 	defer ticker.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-ticker.C:
 			k.checkAll(ctx)
 		}
 	}
 }
+
+// NeedLeaderElection is true: only the leader's controller watches.
+func (k *kindTracker) NeedLeaderElection() bool { return true }
 
 func boolGauge(b bool) float64 {
 	if b {
@@ -244,37 +275,3 @@ func boolGauge(b bool) float64 {
 	}
 	return 0
 }
-
-// watchMetadata returns the watch function of a kindTracker: the metadata of
-// a cleanup kind, into the manager's cache, indexed by links, waking a
-// channel whose cleanup waits for one of its objects. Both start with the
-// controller (at once if it runs already), so that only the leader caches
-// the cleanup kinds, and before its workers.
-func (r *OfficialChannelReconciler) watchMetadata(c controller.Controller, from cache.Cache, links *linkIndex) func(
-	schema.GroupVersionKind) error {
-	return func(gvk schema.GroupVersionKind) error {
-		index := source.Func(func(ctx context.Context, _ workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
-			return links.watch(ctx, from, gvk)
-		})
-		if err := c.Watch(index); err != nil {
-			return err
-		}
-		obj := &metav1.PartialObjectMetadata{}
-		obj.SetGroupVersionKind(gvk)
-		return c.Watch(source.Kind[client.Object](from, obj, handler.EnqueueRequestsFromMapFunc(r.channelOfLinked), beingDeleted))
-	}
-}
-
-// kindRechecker runs kindTracker.Start as a leader-elected runnable.
-type kindRechecker struct {
-	tracker  *kindTracker
-	interval time.Duration
-}
-
-func (k kindRechecker) Start(ctx context.Context) error {
-	k.tracker.Start(ctx, k.interval)
-	return nil
-}
-
-// NeedLeaderElection is true: only the leader's controller watches.
-func (kindRechecker) NeedLeaderElection() bool { return true }

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package cleanup
 
 import (
 	"context"
@@ -60,11 +60,11 @@ func TestLinkIndexFollowsTheObjects(t *testing.T) {
 		}
 	}
 
-	labelled1 := obj("a", "one", labelled("news"))
-	both := obj("a", "both", labelled("news"), ownedBy(news), ownedBy(news))
+	labelled1 := obj("a", "one", testenv.Labelled("news"))
+	both := obj("a", "both", testenv.Labelled("news"), ownedBy(news), ownedBy(news))
 	owned := obj("a", "owned", nil, ownedBy(news),
 		metav1.OwnerReference{APIVersion: "batch/v1", Kind: "CronJob", Name: "c", UID: "u-weather"})
-	otherNS := obj("b", "one", labelled("news"), ownedBy(news))
+	otherNS := obj("b", "one", testenv.Labelled("news"), ownedBy(news))
 	for _, o := range []metav1.Object{labelled1, both, owned, otherNS,
 		obj("a", "plain", map[string]string{"app": "news"}),
 		obj("a", "empty-label", map[string]string{chatv1alpha1.LinkLabel: ""}),
@@ -76,7 +76,7 @@ func TestLinkIndexFollowsTheObjects(t *testing.T) {
 	}
 	assert("added", map[*chatv1alpha1.OfficialChannel][]string{news: {"both", "one", "owned"}, elsewhere: {"one"}})
 
-	relabelled := obj("a", "one", labelled("weather"))
+	relabelled := obj("a", "one", testenv.Labelled("weather"))
 	h.OnUpdate(labelled1, relabelled)
 	h.OnUpdate(owned, obj("a", "owned", map[string]string{"app": "x"}, ownedBy(news))) // no link changed
 	assert("relabelled", map[*chatv1alpha1.OfficialChannel][]string{news: {"both", "owned"}, weather: {"one"}, elsewhere: {"one"}})
@@ -90,7 +90,7 @@ func TestLinkIndexFollowsTheObjects(t *testing.T) {
 	h.OnAdd(plain, false)
 	ownedNow := obj("a", "plain-then-owned", nil, ownedBy(weather))
 	h.OnUpdate(plain, ownedNow)
-	labelledAndOwned := obj("a", "label-dropped", labelled("weather"), ownedBy(weather))
+	labelledAndOwned := obj("a", "label-dropped", testenv.Labelled("weather"), ownedBy(weather))
 	h.OnAdd(labelledAndOwned, false)
 	h.OnUpdate(labelledAndOwned, obj("a", "label-dropped", nil, ownedBy(weather)))
 	assert("owner added, label dropped", map[*chatv1alpha1.OfficialChannel][]string{news: {"owned"}, elsewhere: {"one"},
@@ -112,7 +112,7 @@ func TestLinkIndexOfManyObjects(t *testing.T) {
 	objs := make([]*metav1.PartialObjectMetadata, 0, 3*maxFew)
 	for i := range 3 * maxFew {
 		o := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: fmt.Sprintf("o-%03d", i),
-			Labels: labelled("news")}}
+			Labels: testenv.Labelled("news")}}
 		objs = append(objs, o)
 		h.OnAdd(o, false)
 		h.OnAdd(o, false) // twice: still once
@@ -206,20 +206,19 @@ func configMapLinks(t *testing.T) *linkIndex {
 // cache hands it the channel's three, once each.
 func TestASweepReadsOnlyItsChannelsObjects(t *testing.T) {
 	ns := env.Namespace(t, "dense")
-	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyOrphan)
+	ch := channel(t, ns, "news")
 	owner := []metav1.OwnerReference{{APIVersion: chatv1alpha1.GroupVersion.String(), Kind: "OfficialChannel", Name: ch.Name, UID: ch.UID}}
 	own := []client.Object{
-		&corev1.ConfigMap{ObjectMeta: objectMeta(ns, "news-labelled", labelled("news"))},
+		&corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "news-labelled", testenv.Labelled("news"))},
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "news-owned", OwnerReferences: owner}},
-		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "news-both", Labels: labelled("news"), OwnerReferences: owner}},
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "news-both", Labels: testenv.Labelled("news"), OwnerReferences: owner}},
 	}
-	create(t, own...)
+	env.Create(t, own...)
 	for i := range 100 {
-		create(t, &corev1.ConfigMap{ObjectMeta: objectMeta(ns, fmt.Sprintf("other-%d", i), labelled(fmt.Sprintf("other-%d", i)))})
+		env.Create(t, &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, fmt.Sprintf("other-%d", i), testenv.Labelled(fmt.Sprintf("other-%d", i)))})
 	}
 	reader := &countingReader{Reader: env.Manager.GetCache()}
-	c := &cleaner{cached: reader, links: configMapLinks(t), live: env.Client, writer: env.Client, mapper: env.Manager.GetRESTMapper(),
-		kinds: configMapsOnly(), deletes: make(chan struct{}, 1)}
+	c := configMapCleaner(reader, configMapLinks(t))
 	var names []string
 	testenv.Eventually(t, testenv.WaitTimeout, func() error { // the cache and the index have them all
 		found, notes, errs := c.findLinked(context.Background(), ch)
@@ -248,12 +247,11 @@ func TestASweepReadsOnlyItsChannelsObjects(t *testing.T) {
 // another goes with the second channel's cleanup, not the first's.
 func TestARelabelledObjectGoesWithItsNewChannel(t *testing.T) {
 	ns := env.Namespace(t, "relabel")
-	news := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyDelete)
-	weather := newChannel(t, ns, "weather", chatv1alpha1.CleanupPolicyDelete)
-	moved := &corev1.ConfigMap{ObjectMeta: objectMeta(ns, "moved", labelled("news"))}
-	create(t, moved)
-	c := &cleaner{cached: env.Manager.GetCache(), links: configMapLinks(t), live: env.Client, writer: env.Client,
-		mapper: env.Manager.GetRESTMapper(), kinds: configMapsOnly(), deletes: make(chan struct{}, 1)}
+	news := channel(t, ns, "news")
+	weather := channel(t, ns, "weather")
+	moved := &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "moved", testenv.Labelled("news"))}
+	env.Create(t, moved)
+	c := configMapCleaner(env.Manager.GetCache(), configMapLinks(t))
 	linkedTo := func(ch *chatv1alpha1.OfficialChannel) func() error {
 		return func() error {
 			found, _, errs := c.findLinked(context.Background(), ch)
@@ -268,19 +266,21 @@ func TestARelabelledObjectGoesWithItsNewChannel(t *testing.T) {
 	}
 	testenv.Eventually(t, testenv.WaitTimeout, linkedTo(news))
 
-	moved.Labels = labelled("weather")
+	moved.Labels = testenv.Labelled("weather")
 	if err := env.Client.Update(context.Background(), moved); err != nil {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, testenv.WaitTimeout, linkedTo(weather))
-	destroy(t, news)
-	waitForPhase(t, news, chatv1alpha1.PhaseCleanedUp)
-	if !exists(t, moved) {
-		t.Fatal("news's cleanup deleted an object relabelled to weather")
+	if pass := c.Sweep(context.Background(), news); !pass.Done() || pass.DeletedTotal() != 0 {
+		t.Fatalf("news's pass: deleted %d, errs %v: it took an object relabelled to weather", pass.DeletedTotal(), pass.Errs)
 	}
-	destroy(t, weather)
-	waitForPhase(t, weather, chatv1alpha1.PhaseCleanedUp)
-	if exists(t, moved) {
-		t.Fatal("weather's cleanup left its relabelled object")
+	if !env.Exists(t, moved) {
+		t.Fatal("news's pass deleted an object relabelled to weather")
+	}
+	if pass := c.Sweep(context.Background(), weather); !pass.Done() || pass.DeletedTotal() != 1 {
+		t.Fatalf("weather's pass: deleted %d, errs %v", pass.DeletedTotal(), pass.Errs)
+	}
+	if env.Exists(t, moved) {
+		t.Fatal("weather's pass left its relabelled object")
 	}
 }

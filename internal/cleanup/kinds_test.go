@@ -14,13 +14,14 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package cleanup
 
 import (
 	"context"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -53,24 +54,34 @@ func TestUnusableCleanupKindsAreSkippedUntilUsable(t *testing.T) {
 	nodes := schema.GroupResource{Resource: "nodes"}                           // cluster-scoped
 	widgets := schema.GroupResource{Group: "example.com", Resource: "widgets"} // not served
 	var watched []schema.GroupVersionKind
-	kinds := &kindTracker{kinds: []schema.GroupResource{configMaps, bindings, nodes, widgets},
-		mapper: env.Manager.GetRESTMapper(), discovery: disco, reviews: asOperator,
-		state: map[schema.GroupResource]kindState{},
-		watch: func(gvk schema.GroupVersionKind) error { watched = append(watched, gvk); return nil }}
+	kinds := newKindTracker([]schema.GroupResource{configMaps, bindings, nodes, widgets})
+	kinds.mapper, kinds.discovery, kinds.reviews = env.Manager.GetRESTMapper(), disco, asOperator
+	kinds.watch = func(gvk schema.GroupVersionKind) error { watched = append(watched, gvk); return nil }
+	if st := kinds.usable(configMaps); st.use != Unchecked {
+		t.Fatalf("before any check: %v", st.use)
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancel()
+	if err := kinds.awaitFirstCheck(waitCtx); err == nil {
+		t.Fatal("awaitFirstCheck returned before any check")
+	}
 
 	kinds.checkAll(ctx)
-	for gr, want := range map[schema.GroupResource]string{
-		configMaps: "RBAC does not allow list cluster-wide",
-		bindings:   "the API serves no list, watch, delete for it",
-		nodes:      "cluster-scoped",
-		widgets:    "not served by the cluster",
+	if err := kinds.awaitFirstCheck(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for gr, want := range map[schema.GroupResource]struct {
+		use    Usability
+		reason string
+	}{
+		// Only a kind that cannot hold a linked object is Unserved (skipped).
+		configMaps: {Refused, "RBAC does not allow list cluster-wide"},
+		bindings:   {Refused, "the API serves no list, watch, delete for it"},
+		nodes:      {Unserved, "cluster-scoped"},
+		widgets:    {Unserved, "not served by the cluster"},
 	} {
-		// Only a kind that cannot hold a linked object may be skipped.
-		if st := kinds.usable(gr); st.skip != (gr == nodes || gr == widgets) || st.refused != (gr == configMaps || gr == bindings) {
-			t.Errorf("%s: skip %v, refused %v", gr, st.skip, st.refused)
-		}
-		if st := kinds.usable(gr); !strings.Contains(st.reason, want) {
-			t.Errorf("%s: reason %q, want %q", gr, st.reason, want)
+		if st := kinds.usable(gr); st.use != want.use || !strings.Contains(st.reason, want.reason) {
+			t.Errorf("%s: %v %q, want %v %q", gr, st.use, st.reason, want.use, want.reason)
 		}
 	}
 	if len(watched) != 0 {
@@ -80,13 +91,13 @@ func TestUnusableCleanupKindsAreSkippedUntilUsable(t *testing.T) {
 	// The grant comes later.
 	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{GenerateName: "kinds-test-"},
 		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "watch", "delete"}}}}
-	create(t, role)
-	create(t, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{GenerateName: "kinds-test-"},
+	env.Create(t, role)
+	env.Create(t, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{GenerateName: "kinds-test-"},
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
 		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}}})
 	testenv.Eventually(t, testenv.WaitTimeout, func() error {
 		kinds.checkAll(ctx)
-		if st := kinds.usable(configMaps); st.reason != "" {
+		if st := kinds.usable(configMaps); st.use != Usable || st.reason != "" {
 			return fmt.Errorf("configmaps still unusable: %s", st.reason)
 		}
 		return nil
