@@ -51,15 +51,32 @@ const awaitAnswer = 10 * time.Minute
 // in the Synced condition.
 const userSigWarning = 7 * 24 * time.Hour
 
-// syncWithChat applies what Chat's REST API says about the channel's account,
-// for an app with credentials: it confirms or refutes a reported destruction,
-// records one it finds, and mirrors the profile. hold is true while nothing
-// may be deleted yet (a report not confirmed) or any more (one refuted); res
-// says when to look again.
-func (r *OfficialChannelReconciler) syncWithChat(ctx context.Context, ch *chatv1alpha1.OfficialChannel) (res ctrl.Result, hold bool) {
-	app, account := ch.Spec.SDKAppID, ch.Spec.OfficialAccountID
+// gate is what Chat's REST API lets the reconcile do next.
+type gate int
+
+const (
+	// proceed: nothing held (no credentials and a callback that decides,
+	// a confirmed or found destruction, or none).
+	proceed gate = iota
+	// wait: a report waits for its answer; nothing is deleted yet.
+	wait
+	// refuted: Chat found the account; nothing is deleted.
+	refuted
+	// unanswerable: a report waits for an answer that cannot come now (no
+	// usable credentials, or the REST API failed after the report). A
+	// channel being deleted goes without deleting anything.
+	unanswerable
+)
+
+// syncWithChat applies the observer's verdict about the channel's account:
+// it confirms or refutes a reported destruction, records one it finds, and
+// mirrors the profile. The gate says whether the reconcile goes on; res
+// when to look again.
+func (r *OfficialChannelReconciler) syncWithChat(ctx context.Context, ch *chatv1alpha1.OfficialChannel) (ctrl.Result, gate) {
 	d := ch.Status.Destruction
-	if !r.Chat.HasCredentials(app) {
+	v := r.Chat.Verdict(ch)
+	switch v.Answer {
+	case observer.NoCredentials:
 		status.MarkNoCredentials(ch)
 		if ch.Status.Phase == chatv1alpha1.PhaseReported && status.NeedsConfirmation(ch) {
 			// Recorded as a report while the app had credentials: it stays
@@ -67,26 +84,10 @@ func (r *OfficialChannelReconciler) syncWithChat(ctx context.Context, ch *chatv1
 			// own checks must not turn reports into deletions.
 			status.AwaitConfirmation(ch, "the app has no usable REST credentials any more: nothing is deleted until "+
 				"they are back in the Chat API Secret (deleting the OfficialChannel deletes nothing either)")
-			return ctrl.Result{}, true
+			return ctrl.Result{}, unanswerable
 		}
-		return ctrl.Result{}, false
-	}
-	if d != nil && !status.NeedsConfirmation(ch) {
-		status.RefreshSynced(ch) // destroyed and confirmed (or being cleaned up): nothing to ask
-		return ctrl.Result{}, false
-	}
-	obs, ok := r.Chat.Latest(app, account)
-	if ok && obs.Err == nil && (d != nil || obs.Gone) && !r.Chat.AskedAfter(app, account, question(ch), obs, questionSince(ch)) {
-		// A verdict (gone, or exists against a report) counts only from a
-		// question asked after the report and after the channel existed.
-		// A failure is never a verdict: it is retried below.
-		ok = false
-	}
-	if !ok {
-		wait := awaitAnswer
-		if until := r.Chat.Request(app, account); !until.IsZero() {
-			wait = time.Until(until)
-		}
+		return ctrl.Result{}, proceed
+	case observer.Pending:
 		if d != nil {
 			status.AwaitConfirmation(ch, status.AwaitingAnswer)
 		}
@@ -95,107 +96,107 @@ func (r *OfficialChannelReconciler) syncWithChat(ctx context.Context, ch *chatv1
 			status.MarkObserving(ch)
 		}
 		status.RefreshSynced(ch)
-		return ctrl.Result{RequeueAfter: wait}, d != nil
-	}
-	if obs.Err != nil {
-		status.MarkSyncFailed(ch, string(obs.Err.Reason), "Chat's REST API could not answer: "+obs.Err.Error())
-		wait := obs.RetryAfter() - time.Since(obs.At)
-		if wait <= 0 {
-			wait = awaitAnswer
-			if until := r.Chat.Request(app, account); !until.IsZero() {
-				wait = time.Until(until)
-			}
-		}
+		return retryAt(v), holdIf(d != nil, wait)
+	case observer.Failed:
+		err := v.Observation.Err
+		status.MarkSyncFailed(ch, string(err.Reason), "Chat's REST API could not answer: "+err.Error())
 		if d != nil {
 			status.AwaitConfirmation(ch, fmt.Sprintf("nothing is deleted until Chat's REST API answers (%s); asking again",
-				obs.Err.Error()))
+				err.Error()))
 		}
-		return ctrl.Result{RequeueAfter: wait}, d != nil
+		g := wait
+		if v.Unanswerable() {
+			g = unanswerable
+		}
+		return retryAt(v), holdIf(d != nil, g)
+	case observer.Gone:
+		r.applyGone(ctx, ch, v)
+		return ctrl.Result{}, proceed
+	default:
+		return ctrl.Result{}, r.applyExists(ctx, ch, v)
 	}
-	at := metav1.NewTime(obs.At)
-	status.MarkSynced(ch, r.syncedMessage(app))
-	switch {
-	case obs.Gone && d != nil:
+}
+
+// holdIf is g when hold, proceed otherwise.
+func holdIf(hold bool, g gate) gate {
+	if hold {
+		return g
+	}
+	return proceed
+}
+
+// retryAt requeues when the verdict says to look again, or after
+// awaitAnswer in case the answer's wake-up is lost.
+func retryAt(v observer.Verdict) ctrl.Result {
+	if v.RetryAt.IsZero() {
+		return ctrl.Result{RequeueAfter: awaitAnswer}
+	}
+	return ctrl.Result{RequeueAfter: max(time.Until(v.RetryAt), time.Millisecond)}
+}
+
+// applyGone confirms a reported destruction, or records one the REST API
+// found without a callback; a destruction settled already is left as it is.
+func (r *OfficialChannelReconciler) applyGone(ctx context.Context, ch *chatv1alpha1.OfficialChannel, v observer.Verdict) {
+	app, account := ch.Spec.SDKAppID, ch.Spec.OfficialAccountID
+	d := ch.Status.Destruction
+	if d != nil && !status.NeedsConfirmation(ch) {
+		status.RefreshSynced(ch) // destroyed and confirmed (or being cleaned up): nothing was asked
+		return
+	}
+	at := metav1.NewTime(v.Observation.At)
+	status.MarkSynced(ch, syncedMessage(v))
+	if d != nil {
 		status.Confirm(ch, at)
-		r.Chat.Settled(app, account, question(ch))
 		r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventDestructionConfirmed, "ConfirmDestruction",
 			"Chat's REST API confirmed that channel %s (app %d) does not exist", account, app)
 		logf.FromContext(ctx).Info("Destruction confirmed by Chat's REST API")
-		return ctrl.Result{}, false
-	case obs.Gone:
-		r.Chat.Settled(app, account, question(ch))
-		status.RecordDestruction(ch, chatv1alpha1.Destruction{EventTime: obs.At.UnixMilli(), ReceivedAt: at,
-			Source: chatv1alpha1.SourceChatAPI, ConfirmedAt: &at})
-		r.Events.Eventf(ch, nil, corev1.EventTypeWarning, EventDestructionRecovered, "ObserveAccount",
-			"Chat's REST API says channel %s (app %d) does not exist, though no destruction callback was received for it",
-			account, app)
-		logf.FromContext(ctx).Info("Destruction found by Chat's REST API (no callback reported it)")
-		return ctrl.Result{}, false
+		return
 	}
+	status.RecordDestruction(ch, chatv1alpha1.Destruction{EventTime: at.UnixMilli(), ReceivedAt: at,
+		Source: chatv1alpha1.SourceChatAPI, ConfirmedAt: &at})
+	r.Events.Eventf(ch, nil, corev1.EventTypeWarning, EventDestructionRecovered, "ObserveAccount",
+		"Chat's REST API says channel %s (app %d) does not exist, though no destruction callback was received for it",
+		account, app)
+	logf.FromContext(ctx).Info("Destruction found by Chat's REST API (no callback reported it)")
+}
+
+// applyExists mirrors the account's profile and refutes a reported
+// destruction.
+func (r *OfficialChannelReconciler) applyExists(ctx context.Context, ch *chatv1alpha1.OfficialChannel, v observer.Verdict) gate {
+	app, account := ch.Spec.SDKAppID, ch.Spec.OfficialAccountID
+	obs := v.Observation
+	at := metav1.NewTime(obs.At)
+	status.MarkSynced(ch, syncedMessage(v))
 	if obs.Info != nil && (ch.Status.Account == nil || ch.Status.Account.ObservedAt == nil || ch.Status.Account.ObservedAt.Before(&at)) {
 		status.MirrorAccount(ch, profileOf(obs), at)
 	}
+	d := ch.Status.Destruction
 	if d == nil {
-		return ctrl.Result{}, false
+		return proceed
 	}
-	r.Chat.Settled(app, account, question(ch))
-	refuted := *d
+	reported := *d
 	status.Refute(ch, at)
-	if refuted.Source == chatv1alpha1.SourceChatAPI {
+	if reported.Source == chatv1alpha1.SourceChatAPI {
 		r.Events.Eventf(ch, nil, corev1.EventTypeWarning, EventDestructionRefuted, "ConfirmDestruction",
 			"Another OfficialChannel of channel %s (app %d) holds an older destruction, but Chat's REST API found the account at %s "+
 				"(created again?): nothing is deleted", account, app, at.UTC().Format(time.RFC3339))
-		return ctrl.Result{}, true
+		return refuted
 	}
+	ip := text.Abbrev(reported.ClientIP, maxEventField)
 	r.Events.Eventf(ch, nil, corev1.EventTypeWarning, EventDestructionRefuted, "ConfirmDestruction",
 		"A callback from client IP %q reported channel %s (app %d) destroyed, but Chat's REST API found it at %s: nothing is deleted",
-		text.Abbrev(refuted.ClientIP, maxEventField), account, app, at.UTC().Format(time.RFC3339))
-	logf.FromContext(ctx).Info("Destruction refuted by Chat's REST API; nothing is deleted", "clientIP", text.Abbrev(refuted.ClientIP, maxEventField))
-	return ctrl.Result{}, true
-}
-
-// question names what a verdict about the channel decides: the channel
-// (its first verdict) and the report it holds, if any; two reports within
-// the same second differ by their EventTime.
-func question(ch *chatv1alpha1.OfficialChannel) string {
-	q := string(ch.UID)
-	if d := ch.Status.Destruction; d != nil {
-		q += fmt.Sprintf("/%d/%d", d.ReceivedAt.Unix(), d.EventTime)
-	}
-	return q
-}
-
-// questionSince is when the question arose: the report's arrival, or the
-// channel's creation for a report copied from an older sibling, or for a
-// channel's first verdict. A verdict asked before that is about another
-// moment (the account may have been re-created since).
-func questionSince(ch *chatv1alpha1.OfficialChannel) time.Time {
-	since := ch.CreationTimestamp.Time
-	if d := ch.Status.Destruction; d != nil && d.ReceivedAt.After(since) {
-		since = d.ReceivedAt.Time
-	}
-	return since
-}
-
-// unanswerable reports whether the channel's report cannot be confirmed
-// now: the app has no usable credentials, or the REST API failed on a
-// question asked after the report.
-func (r *OfficialChannelReconciler) unanswerable(ch *chatv1alpha1.OfficialChannel) bool {
-	app, account := ch.Spec.SDKAppID, ch.Spec.OfficialAccountID
-	if !r.Chat.HasCredentials(app) {
-		return true
-	}
-	obs, ok := r.Chat.Latest(app, account)
-	return ok && obs.Err != nil && r.Chat.AskedAfter(app, account, question(ch), obs, questionSince(ch))
+		ip, account, app, at.UTC().Format(time.RFC3339))
+	logf.FromContext(ctx).Info("Destruction refuted by Chat's REST API; nothing is deleted", "clientIP", ip)
+	return refuted
 }
 
 // syncedMessage is the Synced condition's message after an answer; it
 // warns of a given UserSig that expires soon. It changes only with the
 // credentials, not with every observation, so that a resync writes only
 // what it must.
-func (r *OfficialChannelReconciler) syncedMessage(app int64) string {
+func syncedMessage(v observer.Verdict) string {
 	msg := "Chat's REST API answers for this channel"
-	if exp := r.Chat.UserSigExpiry(app); !exp.IsZero() {
+	if exp := v.UserSigExpiry; !exp.IsZero() {
 		left := time.Until(exp)
 		switch {
 		case left <= 0:

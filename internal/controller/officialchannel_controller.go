@@ -181,8 +181,8 @@ func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, s *scop
 		logf.FromContext(ctx).Info("Recorded a destruction received before the OfficialChannel existed",
 			"eventTime", ch.Status.Destruction.EventTime)
 	}
-	res, hold := r.syncWithChat(ctx, ch)
-	if hold {
+	res, g := r.syncWithChat(ctx, ch)
+	if g != proceed {
 		return res, nil
 	}
 	r.announceDestruction(ch)
@@ -209,16 +209,16 @@ func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, s *scop
 // only ownerReference garbage collection applies to it.
 func (r *OfficialChannelReconciler) reconcileDelete(ctx context.Context, s *scope, req ctrl.Request) (ctrl.Result, error) {
 	ch := s.channel
-	if r.awaitsConfirmation(ch) {
+	if status.NeedsConfirmation(ch) {
 		// An unconfirmed report deletes nothing, even of a channel on its
 		// way out: it waits for the answer, and a refuted report, or one
 		// that cannot be confirmed (no usable credentials, or the API failed
 		// after the report), lets the channel go with nothing deleted
 		// (holding it would hold its namespace too).
-		if res, hold := r.syncWithChat(ctx, ch); hold && ch.Status.Destruction != nil {
-			if !r.unanswerable(ch) {
-				return res, nil
-			}
+		switch res, g := r.syncWithChat(ctx, ch); g {
+		case wait:
+			return res, nil
+		case unanswerable:
 			r.Events.Eventf(ch, nil, corev1.EventTypeWarning, EventCleanupSkipped, "Cleanup",
 				"Letting the OfficialChannel go without deleting anything: the reported destruction could not be confirmed")
 			logf.FromContext(ctx).Info("Releasing OfficialChannel with an unconfirmed destruction; nothing deleted")
@@ -249,14 +249,6 @@ func (r *OfficialChannelReconciler) reconcileDelete(ctx context.Context, s *scop
 	return ctrl.Result{}, nil
 }
 
-// awaitsConfirmation reports whether the channel's destruction may not be
-// acted on before Chat's REST API confirms it: the app has credentials, or
-// had them when the report was recorded (phase Reported).
-func (r *OfficialChannelReconciler) awaitsConfirmation(ch *chatv1alpha1.OfficialChannel) bool {
-	return status.NeedsConfirmation(ch) &&
-		(r.Chat.HasCredentials(ch.Spec.SDKAppID) || ch.Status.Phase == chatv1alpha1.PhaseReported)
-}
-
 // cleanUp runs one pass over the channel's linked objects and records it.
 // It returns a requeue while linked objects wait for their finalizers, and
 // the pass: a failed one is the reconcile's error (counted, retried by the
@@ -264,7 +256,7 @@ func (r *OfficialChannelReconciler) awaitsConfirmation(ch *chatv1alpha1.Official
 func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, ch *chatv1alpha1.OfficialChannel, req ctrl.Request) (
 	ctrl.Result, cleanup.Pass) {
 	log := logf.FromContext(ctx)
-	if r.awaitsConfirmation(ch) {
+	if status.NeedsConfirmation(ch) && ch.Status.Phase == chatv1alpha1.PhaseReported {
 		// Never reached while syncWithChat holds unconfirmed reports; kept
 		// so that no future path deletes on an unconfirmed report.
 		log.Info("Not cleaning up: the reported destruction is not confirmed")

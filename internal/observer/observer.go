@@ -19,12 +19,13 @@ limitations under the License.
 // per account for the reconciler. It runs in the leader: every observation
 // goes through one queue per app, so batching and the per-app rate limit hold
 // however many channels ask at once. The reconciler never calls Chat itself:
-// it reads the latest observation and, when it needs a newer one, asks for it
-// and is woken when the answer comes.
+// it asks the observer for a channel's Verdict, which answers from the latest
+// observation or asks for a newer one, and is woken when the answer comes.
 package observer
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -94,12 +95,12 @@ type Observer struct {
 	// Linger is how long a worker waits for more requests before its first call.
 	Linger time.Duration
 
-	mu     sync.Mutex
-	ctx    context.Context
-	queues map[int64]*queue
-	latest map[string]Observation
+	mu      sync.Mutex
+	ctx     context.Context
+	queues  map[int64]*queue
+	answers map[string]Observation
 	// questions remembers when this process first saw each open question
-	// (AskedAfter).
+	// (askedAfter).
 	questions map[string]question
 	// paused holds apps whose credentials Chat refused, until when: asking
 	// again at once cannot help, and repeated refusals can lock the app out
@@ -127,7 +128,7 @@ func New(api AccountGetter, creds *Credentials, channels client.Reader, resync t
 		resync = DefaultResyncInterval
 	}
 	return &Observer{API: api, Creds: creds, Channels: channels, Resync: resync, Linger: defaultLinger,
-		queues: map[int64]*queue{}, latest: map[string]Observation{}, questions: map[string]question{}, paused: map[int64]time.Time{},
+		queues: map[int64]*queue{}, answers: map[string]Observation{}, questions: map[string]question{}, paused: map[int64]time.Time{},
 		kick: make(chan struct{}, 1), events: make(chan event.GenericEvent, 1024)}
 }
 
@@ -137,26 +138,139 @@ func (o *Observer) Events() <-chan event.GenericEvent { return o.events }
 // HasCredentials reports whether app's channels are observed.
 func (o *Observer) HasCredentials(app int64) bool { return o != nil && o.Creds.Has(app) }
 
-// UserSigExpiry is when app's given UserSig stops working (zero: renewed
-// from the key, or none).
-func (o *Observer) UserSigExpiry(app int64) time.Time { return o.Creds.UserSigExpiry(app) }
+// Answer is what Chat's REST API says, for a Verdict, about a channel's
+// account.
+type Answer int
 
-// Latest is the latest observation of the account.
-func (o *Observer) Latest(app int64, account string) (Observation, bool) {
+const (
+	// NoCredentials: the app has no usable REST credentials; nothing is
+	// asked, the callback alone decides.
+	NoCredentials Answer = iota
+	// Pending: no answer decides the question yet; one is asked for, and
+	// the channel is woken when it comes.
+	Pending
+	// Failed: the REST API could not answer (Observation.Err).
+	Failed
+	// Gone: the account does not exist, by an answer asked after the
+	// question arose.
+	Gone
+	// Exists: the account exists (Observation.Info), by an answer asked
+	// after the question arose when the channel holds a destruction.
+	Exists
+)
+
+func (a Answer) String() string {
+	return [...]string{"NoCredentials", "Pending", "Failed", "Gone", "Exists"}[a]
+}
+
+// Verdict is the observer's answer to a channel's question: does its
+// account exist? The question is the channel's first verdict, or the
+// destruction it holds; an answer counts for it only if it was asked after
+// the question arose (the account may have been re-created since).
+type Verdict struct {
+	Answer Answer
+	// Observation is the answer (Failed, Gone, Exists).
+	Observation Observation
+	// RetryAt is when to look again (Pending, Failed): the end of a
+	// back-off or of a pause of the app. Zero: the answer wakes the
+	// channel; look again at the caller's own pace.
+	RetryAt time.Time
+	// UserSigExpiry is when the app's given UserSig stops working; zero:
+	// renewed from the key, or none.
+	UserSigExpiry time.Time
+	// current is true for a failure of a call asked after the question
+	// arose: the REST API cannot answer it now.
+	current bool
+}
+
+// Unanswerable is true when the question cannot be answered now: the app
+// has no usable credentials, or the REST API failed on a call asked after
+// the question arose.
+func (v Verdict) Unanswerable() bool {
+	return v.Answer == NoCredentials || (v.Answer == Failed && v.current)
+}
+
+// Verdict answers ch's question from the latest observation of its
+// account, and asks for a new one when that does not decide it (none yet,
+// one asked before the question arose, or a failure whose back-off is
+// over). A Gone or Exists verdict settles the question: the caller acts on
+// it. It does not ask about a channel whose destruction is settled already
+// (confirmed, or its cleanup started): such a question has no verdict to
+// wait for, and the verdict is Gone.
+func (o *Observer) Verdict(ch *chatv1alpha1.OfficialChannel) Verdict {
+	app, account := ch.Spec.SDKAppID, ch.Spec.OfficialAccountID
+	if !o.HasCredentials(app) {
+		return Verdict{Answer: NoCredentials}
+	}
+	v := Verdict{UserSigExpiry: o.Creds.UserSigExpiry(app)}
+	d := ch.Status.Destruction
+	if d != nil && !status.NeedsConfirmation(ch) {
+		v.Answer = Gone
+		return v
+	}
+	obs, ok := o.latest(app, account)
+	q := questionOf(ch)
+	switch {
+	case !ok:
+		v.Answer, v.RetryAt = Pending, o.request(app, account)
+	case obs.Err != nil:
+		v.Answer, v.Observation = Failed, obs
+		v.current = d != nil && o.askedAfter(app, account, q, obs, questionSince(ch))
+		if v.RetryAt = obs.At.Add(obs.RetryAfter()); !time.Now().Before(v.RetryAt) {
+			v.RetryAt = o.request(app, account)
+		}
+	case (d != nil || obs.Gone) && !o.askedAfter(app, account, q, obs, questionSince(ch)):
+		// A verdict (gone, or exists against a report) counts only from a
+		// question asked after the report and after the channel existed.
+		v.Answer, v.RetryAt = Pending, o.request(app, account)
+	case obs.Gone:
+		o.settle(app, account, q)
+		v.Answer, v.Observation = Gone, obs
+	default:
+		o.settle(app, account, q)
+		v.Answer, v.Observation = Exists, obs
+	}
+	return v
+}
+
+// questionOf names what a verdict about the channel decides: the channel
+// (its first verdict) and the report it holds, if any; two reports within
+// the same second differ by their EventTime.
+func questionOf(ch *chatv1alpha1.OfficialChannel) string {
+	q := string(ch.UID)
+	if d := ch.Status.Destruction; d != nil {
+		q += fmt.Sprintf("/%d/%d", d.ReceivedAt.Unix(), d.EventTime)
+	}
+	return q
+}
+
+// questionSince is when the question arose: the report's arrival, or the
+// channel's creation for a report copied from an older sibling, or for a
+// channel's first verdict. A verdict asked before that is about another
+// moment (the account may have been re-created since).
+func questionSince(ch *chatv1alpha1.OfficialChannel) time.Time {
+	since := ch.CreationTimestamp.Time
+	if d := ch.Status.Destruction; d != nil && d.ReceivedAt.After(since) {
+		since = d.ReceivedAt.Time
+	}
+	return since
+}
+
+// latest is the latest observation of the account.
+func (o *Observer) latest(app int64, account string) (Observation, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	obs, ok := o.latest[destruction.Key(app, account)]
+	obs, ok := o.answers[destruction.Key(app, account)]
 	return obs, ok
 }
 
-// AskedAfter reports whether obs was asked after the question q (a
-// report, or a channel's first verdict; see the reconciler) arose at since,
-// so that it may decide it. since comes from status, to the second, rounded
-// down: an observation asked within that second may predate the question.
-// So it must have been asked after that second, or after this process first
-// saw the question (then it existed already). The first call for q notes
-// that moment; Settled forgets it.
-func (o *Observer) AskedAfter(app int64, account, q string, obs Observation, since time.Time) bool {
+// askedAfter reports whether obs was asked after the question q arose at
+// since, so that it may decide it. since comes from status, to the second,
+// rounded down: an observation asked within that second may predate the
+// question. So it must have been asked after that second, or after this
+// process first saw the question (then it existed already). The first call
+// for q notes that moment; settle forgets it.
+func (o *Observer) askedAfter(app int64, account, q string, obs Observation, since time.Time) bool {
 	o.mu.Lock()
 	key := destruction.Key(app, account)
 	id := key + "|" + q
@@ -169,18 +283,18 @@ func (o *Observer) AskedAfter(app int64, account, q string, obs Observation, sin
 	return !obs.Asked.Before(seen.seen) || !obs.Asked.Before(since.Truncate(time.Second).Add(time.Second))
 }
 
-// Settled forgets question q once a verdict decided it.
-func (o *Observer) Settled(app int64, account, q string) {
+// settle forgets question q once a verdict decided it.
+func (o *Observer) settle(app int64, account, q string) {
 	o.mu.Lock()
 	delete(o.questions, destruction.Key(app, account)+"|"+q)
 	o.mu.Unlock()
 }
 
-// Request asks for a new observation of the account; its channels are woken
+// request asks for a new observation of the account; its channels are woken
 // when it comes. Requests for an account already queued are one request.
 // While the app is paused (Chat refused its credentials) nothing is asked,
-// and Request returns when to ask again.
-func (o *Observer) Request(app int64, account string) (pausedUntil time.Time) {
+// and request returns when to ask again (zero otherwise).
+func (o *Observer) request(app int64, account string) (pausedUntil time.Time) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if until := o.paused[app]; time.Now().Before(until) {
@@ -276,13 +390,13 @@ func (o *Observer) sweep(ctx context.Context, log logr.Logger) {
 		if !o.HasCredentials(ch.Spec.SDKAppID) || !Observable(ch) {
 			continue
 		}
-		o.Request(ch.Spec.SDKAppID, ch.Spec.OfficialAccountID)
+		o.request(ch.Spec.SDKAppID, ch.Spec.OfficialAccountID)
 		asked++
 	}
 	o.mu.Lock()
-	for key := range o.latest {
+	for key := range o.answers {
 		if _, ok := seen[key]; !ok {
-			delete(o.latest, key)
+			delete(o.answers, key)
 		}
 	}
 	for id, q := range o.questions {
@@ -362,12 +476,12 @@ func (o *Observer) store(app int64, asked time.Time, results []chatapi.Result) {
 		key := destruction.Key(app, r.Account)
 		obs := Observation{Result: r, Asked: asked}
 		if r.Err != nil {
-			obs.Failures = o.latest[key].Failures + 1
+			obs.Failures = o.answers[key].Failures + 1
 			if r.Err.Reason == chatapi.ReasonCredentialsRefused || r.Err.Reason == chatapi.ReasonServiceNotEnabled {
 				o.paused[app] = time.Now().Add(pauseAfterRefusal)
 			}
 		}
-		o.latest[key] = obs
+		o.answers[key] = obs
 	}
 }
 

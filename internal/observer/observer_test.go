@@ -130,11 +130,11 @@ func TestSweepAsksInFullBatches(t *testing.T) {
 	if chat.CallsFor(otherApp) != 0 || chat.AccountsAsked() != 500 {
 		t.Fatalf("asked about %d accounts (%d calls for the app without credentials)", chat.AccountsAsked(), chat.CallsFor(otherApp))
 	}
-	obs, ok := o.Latest(app, "@TOA#_bot7")
+	obs, ok := o.latest(app, "@TOA#_bot7")
 	if !ok || obs.Info == nil || obs.Gone || obs.Err != nil || obs.Asked.IsZero() || obs.At.Before(obs.Asked) {
 		t.Fatalf("latest observation of bot7: %+v, %v", obs, ok)
 	}
-	if _, ok := o.Latest(app, "@TOA#_done"); ok {
+	if _, ok := o.latest(app, "@TOA#_done"); ok {
 		t.Fatal("a confirmed destroyed channel was observed")
 	}
 }
@@ -156,23 +156,23 @@ func TestRequestsAndFailures(t *testing.T) {
 	o, chat := setup(t, 1)
 	chat.SetFailure(fakechat.FailInternal)
 	for range 5 {
-		o.Request(app, "@TOA#_bot0")
+		o.request(app, "@TOA#_bot0")
 	}
 	run(t, o)
 	drain(t, o, 1)
-	obs, _ := o.Latest(app, "@TOA#_bot0")
+	obs, _ := o.latest(app, "@TOA#_bot0")
 	if obs.Err == nil || obs.Err.Reason != chatapi.ReasonUnreachable || obs.Failures != 1 || obs.RetryAfter() != 5*time.Second {
 		t.Fatalf("after a failure: %+v (retry after %s)", obs, obs.RetryAfter())
 	}
-	o.Request(app, "@TOA#_bot0")
+	o.request(app, "@TOA#_bot0")
 	drain(t, o, 1)
-	if obs, _ = o.Latest(app, "@TOA#_bot0"); obs.Failures != 2 || obs.RetryAfter() != 10*time.Second {
+	if obs, _ = o.latest(app, "@TOA#_bot0"); obs.Failures != 2 || obs.RetryAfter() != 10*time.Second {
 		t.Fatalf("after two failures: %+v", obs)
 	}
 	chat.ClearFailure()
-	o.Request(app, "@TOA#_bot0")
+	o.request(app, "@TOA#_bot0")
 	drain(t, o, 1)
-	if obs, _ = o.Latest(app, "@TOA#_bot0"); obs.Err != nil || obs.Failures != 0 || obs.RetryAfter() != 0 {
+	if obs, _ = o.latest(app, "@TOA#_bot0"); obs.Err != nil || obs.Failures != 0 || obs.RetryAfter() != 0 {
 		t.Fatalf("after a success: %+v", obs)
 	}
 }
@@ -187,23 +187,111 @@ func TestAskedAfter(t *testing.T) {
 	within := Observation{Asked: since.Add(500 * time.Millisecond)}
 	// First sighting now (long after since): the answer within since's
 	// second predates it.
-	if o.AskedAfter(app, "@TOA#_x", "report-1", within, since) {
+	if o.askedAfter(app, "@TOA#_x", "report-1", within, since) {
 		t.Fatal("an answer asked within the question's second, before the question was seen, decides it")
 	}
-	if !o.AskedAfter(app, "@TOA#_x", "report-1", Observation{Asked: since.Add(time.Second)}, since) {
+	if !o.askedAfter(app, "@TOA#_x", "report-1", Observation{Asked: since.Add(time.Second)}, since) {
 		t.Fatal("an answer asked after the question's second does not decide it")
 	}
-	if !o.AskedAfter(app, "@TOA#_x", "report-1", Observation{Asked: time.Now().Add(time.Millisecond)}, time.Now()) {
+	if !o.askedAfter(app, "@TOA#_x", "report-1", Observation{Asked: time.Now().Add(time.Millisecond)}, time.Now()) {
 		t.Fatal("an answer asked after the question was seen does not decide it")
 	}
 	// Another question of the same account is seen on its own.
 	late := time.Now().Add(time.Hour)
-	if o.AskedAfter(app, "@TOA#_x", "report-2", Observation{Asked: time.Now()}, late) {
+	if o.askedAfter(app, "@TOA#_x", "report-2", Observation{Asked: time.Now()}, late) {
 		t.Fatal("an answer decides a question that arose after it was asked")
 	}
-	o.Settled(app, "@TOA#_x", "report-1")
-	o.Settled(app, "@TOA#_x", "report-2")
+	o.settle(app, "@TOA#_x", "report-1")
+	o.settle(app, "@TOA#_x", "report-2")
 	if n := len(o.questions); n != 0 {
 		t.Fatalf("%d questions remembered after they were settled", n)
 	}
+}
+
+// Each verdict from what the observer holds: no credentials, no answer, an
+// answer too old for the question, a failure (current or older than the
+// question, in back-off or not), the account gone or there. A Gone or Exists
+// verdict settles its question; a verdict that waits asks for an answer.
+func TestVerdict(t *testing.T) {
+	created := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	reported := created.Add(time.Hour)
+	fresh := func(r chatapi.Result) *Observation {
+		return &Observation{Result: r, Asked: reported.Add(2 * time.Second)}
+	}
+	failure := &chatapi.Error{Reason: chatapi.ReasonUnreachable, Message: "down"}
+	for _, tc := range []struct {
+		name       string
+		app        int64
+		report     bool
+		confirmed  bool
+		obs        *Observation
+		want       Answer
+		asks       bool // a new observation is queued
+		retry      bool // RetryAt is set
+		unanswered bool
+	}{
+		{name: "no credentials", app: otherApp, report: true, want: NoCredentials, unanswered: true},
+		{name: "no answer yet", want: Pending, asks: true},
+		{name: "report, no answer yet", report: true, want: Pending, asks: true},
+		{name: "report, answer before it", report: true,
+			obs: &Observation{Result: chatapi.Result{Info: &chatapi.AccountInfo{}}, Asked: reported.Add(-time.Minute)},
+			want: Pending, asks: true},
+		{name: "gone, asked before the channel existed",
+			obs: &Observation{Result: chatapi.Result{Gone: true}, Asked: created.Add(-time.Minute)}, want: Pending, asks: true},
+		{name: "exists, no report: any answer", obs: &Observation{Result: chatapi.Result{Info: &chatapi.AccountInfo{}},
+			Asked: created.Add(-time.Minute)}, want: Exists},
+		{name: "report, gone after it", report: true, obs: fresh(chatapi.Result{Gone: true}), want: Gone},
+		{name: "no report, gone after creation", obs: fresh(chatapi.Result{Gone: true}), want: Gone},
+		{name: "report, exists after it", report: true, obs: fresh(chatapi.Result{Info: &chatapi.AccountInfo{}}), want: Exists},
+		{name: "report, failed after it, in back-off", report: true,
+			obs:  &Observation{Result: chatapi.Result{Err: failure, At: time.Now()}, Asked: time.Now(), Failures: 1},
+			want: Failed, retry: true, unanswered: true},
+		{name: "report, failed after it, back-off over", report: true,
+			obs:  &Observation{Result: chatapi.Result{Err: failure, At: reported.Add(2 * time.Second)}, Asked: reported.Add(2 * time.Second), Failures: 1},
+			want: Failed, asks: true, unanswered: true},
+		{name: "report, failed before it", report: true,
+			obs:  &Observation{Result: chatapi.Result{Err: failure, At: reported.Add(-time.Minute)}, Asked: reported.Add(-time.Minute), Failures: 1},
+			want: Failed, asks: true},
+		{name: "confirmed: nothing to ask", report: true, confirmed: true, want: Gone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o, _ := setup(t, 0)
+			appID := app
+			if tc.app != 0 {
+				appID = tc.app
+			}
+			ch := channel("news", appID, "@TOA#_news")
+			ch.UID, ch.CreationTimestamp = "uid-news", metav1.NewTime(created)
+			if tc.report {
+				ch.Status.Destruction = &chatv1alpha1.Destruction{EventTime: 1, ReceivedAt: metav1.NewTime(reported)}
+				if tc.confirmed {
+					at := metav1.NewTime(reported)
+					ch.Status.Destruction.ConfirmedAt = &at
+				}
+			}
+			if tc.obs != nil {
+				o.answers[destruction.Key(appID, "@TOA#_news")] = *tc.obs
+			}
+			v := o.Verdict(ch)
+			if v.Answer != tc.want || v.Unanswerable() != tc.unanswered || v.RetryAt.IsZero() == tc.retry {
+				t.Fatalf("verdict %v (unanswerable %v, retry at %v), want %v (unanswerable %v, retry %v)",
+					v.Answer, v.Unanswerable(), v.RetryAt, tc.want, tc.unanswered, tc.retry)
+			}
+			if queued := len(o.queues[appID].queuedOrNil()); (queued == 1) != tc.asks {
+				t.Fatalf("%d observations queued, asks %v", queued, tc.asks)
+			}
+			if tc.want == Gone || tc.want == Exists {
+				if n := len(o.questions); n != 0 {
+					t.Fatalf("%d questions remembered after a verdict settled one", n)
+				}
+			}
+		})
+	}
+}
+
+func (q *queue) queuedOrNil() map[string]struct{} {
+	if q == nil {
+		return nil
+	}
+	return q.queued
 }
