@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package controller_test
 
 import (
 	"context"
@@ -30,6 +30,7 @@ import (
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 	"github.com/channel-operator/channel-operator/internal/chatapi"
 	"github.com/channel-operator/channel-operator/internal/chatapi/fakechat"
+	"github.com/channel-operator/channel-operator/internal/controller"
 	"github.com/channel-operator/channel-operator/internal/destruction"
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
@@ -54,7 +55,7 @@ func chatChannel(t *testing.T, prefix string, live bool) (*chatv1alpha1.Official
 // report records a destruction as the callback receiver does for it.
 func report(t *testing.T, ch *chatv1alpha1.OfficialChannel, clientIP string) {
 	t.Helper()
-	out, err := destructions.Record(context.Background(), destruction.Record{SDKAppID: ch.Spec.SDKAppID,
+	out, err := op.Recorder.Record(context.Background(), destruction.Record{SDKAppID: ch.Spec.SDKAppID,
 		OfficialAccountID: ch.Spec.OfficialAccountID, Destruction: chatv1alpha1.Destruction{
 			EventTime: time.Now().UnixMilli(), ClientIP: clientIP, ReceivedAt: metav1.Now()}})
 	if err != nil || out.Recorded != 1 {
@@ -102,13 +103,13 @@ func TestForgedDestructionIsRefuted(t *testing.T) {
 		got.Status.RefutedDestruction.ClientIP != "198.51.100.66" || got.Status.Cleanup != nil {
 		t.Fatalf("status after refutation %+v", got.Status)
 	}
-	waitForEvents(t, ch, EventDestructionRefuted)
+	waitForEvents(t, ch, controller.EventDestructionRefuted)
 	// Nothing is deleted, now or later.
 	time.Sleep(time.Second)
 	if !env.Exists(t, cm) {
 		t.Fatal("the linked ConfigMap of a channel whose destruction was refuted was deleted")
 	}
-	if countEvents(t, ch, EventCleanupStarted) != 0 {
+	if countEvents(t, ch, controller.EventCleanupStarted) != 0 {
 		t.Fatal("a cleanup started for a refuted destruction")
 	}
 }
@@ -130,7 +131,7 @@ func TestReportedDestructionIsConfirmed(t *testing.T) {
 	if env.Exists(t, cm) {
 		t.Fatal("the linked ConfigMap survived a confirmed destruction")
 	}
-	waitForEvents(t, ch, EventDestructionConfirmed, EventCleanedUp)
+	waitForEvents(t, ch, controller.EventDestructionConfirmed, controller.EventCleanedUp)
 }
 
 // A destruction no callback reported is found by the next resync and
@@ -142,7 +143,7 @@ func TestMissedDestructionIsRecovered(t *testing.T) {
 	waitSynced(t, ch, metav1.ConditionTrue, chatv1alpha1.ReasonObserved)
 	chat.Destroy(chatApp, ch.Spec.OfficialAccountID)
 	destroyedAt := time.Now()
-	chatObserver.Kick()
+	op.Observer.Kick()
 	got := waitForPhase(t, ch, chatv1alpha1.PhaseCleanedUp)
 	d := got.Status.Destruction
 	if d == nil || d.Source != chatv1alpha1.SourceChatAPI || d.ConfirmedAt == nil || time.UnixMilli(d.EventTime).Before(destroyedAt) {
@@ -151,7 +152,7 @@ func TestMissedDestructionIsRecovered(t *testing.T) {
 	if env.Exists(t, cm) {
 		t.Fatal("the linked ConfigMap survived a recovered destruction")
 	}
-	waitForEvents(t, ch, EventDestructionRecovered, EventCleanedUp)
+	waitForEvents(t, ch, controller.EventDestructionRecovered, controller.EventCleanedUp)
 }
 
 // A new OfficialChannel for an account that no longer exists (destroyed

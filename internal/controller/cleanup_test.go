@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package controller_test
 
 import (
 	"context"
@@ -34,6 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/internal/controller"
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
 
@@ -188,7 +189,7 @@ func TestCleanupDeletesExactlyTheLinkedObjects(t *testing.T) {
 	if n := metricValue(t, "channel_operator_cleanup_deletions_total", "kind", "configmaps") - deletedConfigMaps; n != 3 {
 		t.Fatalf("configmaps deletions metric went up by %v, want 3", n)
 	}
-	waitForEvents(t, ch, EventDestructionRecorded, EventCleanupStarted, EventCleanedUp)
+	waitForEvents(t, ch, controller.EventDestructionRecorded, controller.EventCleanupStarted, controller.EventCleanedUp)
 
 	out, err := env.Kubectl(context.Background(), "get", "ochan", "news", "--namespace", ns)
 	if err != nil {
@@ -236,7 +237,7 @@ func TestOrphanPolicyDeletesNothing(t *testing.T) {
 		}
 		return nil
 	})
-	waitForEvents(t, ch, EventDestructionRecorded)
+	waitForEvents(t, ch, controller.EventDestructionRecorded)
 	assertUntouched(t, before)
 }
 

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package controller_test
 
 import (
 	"context"
@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/internal/controller"
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
 
@@ -151,7 +152,7 @@ func TestDeletingCleanedUpChannelRunsNoSecondCleanup(t *testing.T) {
 	}
 	env.WaitGone(t, ch)
 	assertUntouched(t, before)
-	if started := countEvents(t, ch, EventCleanupStarted); started != 1 {
+	if started := countEvents(t, ch, controller.EventCleanupStarted); started != 1 {
 		t.Fatalf("%d CleanupStarted events, want 1", started)
 	}
 }

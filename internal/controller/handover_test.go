@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package controller_test
 
 import (
 	"context"
@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/internal/controller"
 	"github.com/channel-operator/channel-operator/internal/destruction"
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
@@ -37,7 +38,7 @@ func TestKeptDestructionIsHandedToAChannelCreatedLater(t *testing.T) {
 	ctx := context.Background()
 	ns := env.Namespace(t, "late")
 	account := "@TOA#_" + ns
-	if err := pending.Put(ctx, destruction.Record{SDKAppID: testenv.DemoApp, OfficialAccountID: account,
+	if err := op.Pending.Put(ctx, destruction.Record{SDKAppID: testenv.DemoApp, OfficialAccountID: account,
 		Destruction: chatv1alpha1.Destruction{EventTime: 1700000009000, ClientIP: "203.0.113.7", ReceivedAt: metav1.Now()},
 	}, time.Now()); err != nil {
 		t.Fatal(err)
@@ -58,8 +59,8 @@ func TestKeptDestructionIsHandedToAChannelCreatedLater(t *testing.T) {
 			t.Fatalf("%T %s survived the cleanup", obj, obj.GetName())
 		}
 	}
-	waitForEvents(t, ch, EventDestructionRecorded, EventCleanedUp)
-	if n := countEvents(t, ch, EventDestructionRecorded); n != 1 {
+	waitForEvents(t, ch, controller.EventDestructionRecorded, controller.EventCleanedUp)
+	if n := countEvents(t, ch, controller.EventDestructionRecorded); n != 1 {
 		t.Fatalf("%d DestructionRecorded Events, want 1", n)
 	}
 }

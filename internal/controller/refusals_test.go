@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package controller_test
 
 import (
 	"context"
@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/internal/controller"
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
 
@@ -109,7 +110,7 @@ func TestRefusedObjectsDoNotHoldADeletedChannel(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.WaitGone(t, ch)
-	waitForEvents(t, ch, EventCleanupRefused)
+	waitForEvents(t, ch, controller.EventCleanupRefused)
 	if !env.Exists(t, refused) {
 		t.Fatal("the refused object is gone: it was not refused")
 	}

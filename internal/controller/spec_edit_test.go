@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package controller_test
 
 import (
 	"context"
@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/internal/controller"
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
 
@@ -57,7 +58,7 @@ func TestSpecEditAfterCleanupRunsNoSecondCleanup(t *testing.T) {
 	env.Create(t, first)
 	destroy(t, ch)
 	waitForPhase(t, ch, chatv1alpha1.PhaseCleanedUp)
-	waitForEvents(t, ch, EventCleanupStarted, EventCleanedUp)
+	waitForEvents(t, ch, controller.EventCleanupStarted, controller.EventCleanedUp)
 	if env.Exists(t, first) {
 		t.Fatal("the linked object was not deleted by the cleanup")
 	}
@@ -88,7 +89,7 @@ func TestSpecEditAfterCleanupRunsNoSecondCleanup(t *testing.T) {
 	if got := getChannel(t, ch); got.Status.Cleanup == nil || got.Status.Cleanup.Deleted != 1 {
 		t.Fatalf("cleanup %+v, want the one first deletion only", got.Status.Cleanup)
 	}
-	if started := countEvents(t, ch, EventCleanupStarted); started != 1 {
+	if started := countEvents(t, ch, controller.EventCleanupStarted); started != 1 {
 		t.Fatalf("%d CleanupStarted events, want 1", started)
 	}
 }

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package controller_test
 
 import (
 	"context"
@@ -38,12 +38,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
-	"github.com/channel-operator/channel-operator/internal/chatapi"
 	"github.com/channel-operator/channel-operator/internal/chatapi/fakechat"
 	"github.com/channel-operator/channel-operator/internal/cleanup"
-	"github.com/channel-operator/channel-operator/internal/destruction"
 	"github.com/channel-operator/channel-operator/internal/observer"
-	"github.com/channel-operator/channel-operator/internal/secretwatch"
+	"github.com/channel-operator/channel-operator/internal/operator"
 	"github.com/channel-operator/channel-operator/internal/status"
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
@@ -59,7 +57,7 @@ const (
 	// chatQPS is the suite's --chat-api-qps.
 	chatQPS = 10
 	// chatResync is the suite's --chat-api-resync-interval: long, so that
-	// no resync races a test; a test that needs one kicks chatObserver.
+	// no resync races a test; a test that needs one kicks op.Observer.
 	chatResync = time.Hour
 )
 
@@ -67,18 +65,12 @@ var (
 	env *testenv.Env
 	// chat is the fake Chat REST API.
 	chat *fakechat.Server
-	// chatCreds is the running manager's view of the Chat API Secret.
-	chatCreds *observer.Credentials
-	// chatObserver is the running manager's observer.
-	chatObserver *observer.Observer
-	// pending and destructions are the ones the running manager's
-	// reconciler uses.
-	pending      *destruction.PendingStore
-	destructions *destruction.Recorder
+	// op is the running manager's operator.
+	op *operator.Operator
 )
 
 // TestMain runs one control plane for the package and a manager with the
-// reconciler, configured with the default --cleanup-kinds plus one kind the
+// operator, configured with the default --cleanup-kinds plus one kind the
 // cluster does not serve.
 func TestMain(m *testing.M) {
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true)))
@@ -93,45 +85,40 @@ func TestMain(m *testing.M) {
 			chat.AddApp(chatApp, chatAppKey)
 			return createChatSecret(e, chatAppKey)
 		},
-		ManagerInput: managerInput,
+		ManagerInput: managerInput(),
 	})
 }
 
-// managerInput sets up the reconciler as cmd/main.go does.
-var managerInput = testenv.ManagerInput{
-	Cache: cleanup.CacheOptions(),
-	SetupIndexes: func(ctx context.Context, mgr ctrl.Manager) error {
-		return destruction.SetupIndex(ctx, mgr.GetFieldIndexer())
-	},
-	SetupReconcilers: func(ctx context.Context, mgr ctrl.Manager) error {
-		kinds, err := cleanup.ParseCleanupKinds(cleanup.DefaultCleanupKinds + "," + unservedKind)
-		if err != nil {
+// config is the suite's operator configuration.
+func config() operator.Config {
+	c := operator.Default()
+	c.Namespace = testenv.OperatorNamespace
+	c.CleanupKinds = cleanup.DefaultCleanupKinds + "," + unservedKind
+	c.Callback.BindAddress = "127.0.0.1:0"
+	c.PendingMax, c.PendingTTL = 10, time.Hour
+	c.ChatAPIQPS, c.ChatAPITimeout, c.ChatAPIResync = chatQPS, 2*time.Second, chatResync
+	if err := c.Validate(); err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// managerInput sets the operator up through operator.Setup, as cmd/main.go
+// does, with RBAC that refuses the objects named refusedPrefix*.
+func managerInput() testenv.ManagerInput {
+	c := config()
+	return testenv.ManagerInput{
+		Cache: c.ManagerOptions(testenv.Scheme()).Cache,
+		SetupReconcilers: func(ctx context.Context, mgr ctrl.Manager) error {
+			var err error
+			op, err = operator.Setup(ctx, mgr, c,
+				operator.WithReconcilerClients(
+					func(c client.Client) client.Client { return refusingRBAC{c} },
+					func(r client.Reader) client.Reader { return refusingRBACReader{r} }),
+				operator.WithChatAPIBackoff(50*time.Millisecond))
 			return err
-		}
-		pending = &destruction.PendingStore{Client: env.Client, Namespace: testenv.OperatorNamespace, MaxRecords: 10, TTL: time.Hour}
-		chatCreds = &observer.Credentials{Secret: chatSecret, Log: mgr.GetLogger()}
-		if err := secretwatch.Watch(ctx, mgr, chatSecret, chatCreds.SecretChanged); err != nil {
-			return err
-		}
-		obs := observer.New(chatapi.NewClient(chatapi.ClientOptions{QPS: chatQPS, Timeout: 2 * time.Second,
-			Backoff: 50 * time.Millisecond, Observe: observer.ObserveCall}), chatCreds, mgr.GetCache(), chatResync)
-		chatCreds.Changed = obs.Kick
-		chatObserver = obs
-		if err := mgr.Add(obs); err != nil {
-			return err
-		}
-		destructions = &destruction.Recorder{Cache: mgr.GetCache(), API: mgr.GetAPIReader(), Client: mgr.GetClient(), Pending: pending,
-			Confirms: chatCreds.Has}
-		return (&OfficialChannelReconciler{
-			Chat:                    obs,
-			Client:                  refusingRBAC{mgr.GetClient()},
-			APIReader:               refusingRBACReader{mgr.GetAPIReader()},
-			CleanupKinds:            kinds,
-			Destructions:            destructions,
-			Events:                  mgr.GetEventRecorder("channel-operator"),
-			MaxConcurrentReconciles: 4,
-		}).SetupWithManager(mgr)
-	},
+		},
+	}
 }
 
 var chatSecret = types.NamespacedName{Namespace: testenv.OperatorNamespace, Name: observer.DefaultSecretName}
@@ -155,7 +142,7 @@ func restartManager(t *testing.T) (start func()) {
 	env.Manager.Stop()
 	return func() {
 		t.Helper()
-		m, err := env.StartManager(managerInput)
+		m, err := env.StartManager(managerInput())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -54,10 +54,10 @@ type Credentials struct {
 	Secret types.NamespacedName
 	// Log gets a line per load: app IDs and refused key names, never a value.
 	Log logr.Logger
-	// Changed, when set, is called after each load.
-	Changed func()
-
-	mu       sync.RWMutex
+	mu  sync.RWMutex
+	// changed are called after each load (the observer's Kick: New
+	// subscribes it).
+	changed  []func()
 	apps     map[int64]chatapi.Credentials
 	expiries map[int64]time.Time // of the given UserSigs
 }
@@ -130,9 +130,19 @@ func (c *Credentials) SecretChanged(secret *corev1.Secret) {
 	} else {
 		c.Log.Info("Loaded Chat API credentials", "secret", c.Secret.String(), "apps", c.Apps())
 	}
-	if c.Changed != nil {
-		c.Changed()
+	c.mu.RLock()
+	changed := c.changed
+	c.mu.RUnlock()
+	for _, fn := range changed {
+		fn()
 	}
+}
+
+// onChange calls fn after each load of the Secret.
+func (c *Credentials) onChange(fn func()) {
+	c.mu.Lock()
+	c.changed = append(c.changed, fn)
+	c.mu.Unlock()
 }
 
 // UserSigExpiry is when app's given UserSig stops working; zero for an app

@@ -85,7 +85,8 @@ func TestParseCredentials(t *testing.T) {
 // A change of the Secret replaces the whole table; its deletion empties it.
 func TestCredentialsFollowTheSecret(t *testing.T) {
 	changes := 0
-	c := &Credentials{Log: logr.Discard(), Changed: func() { changes++ }}
+	c := &Credentials{Log: logr.Discard()}
+	c.onChange(func() { changes++ })
 	c.SecretChanged(&corev1.Secret{Data: map[string][]byte{"1400000001.secretKey": []byte(key)}})
 	if !c.Has(1400000001) || c.Has(1400000002) {
 		t.Fatalf("apps %v", c.Apps())

@@ -121,15 +121,19 @@ type queue struct {
 	workers int
 }
 
-// New returns an Observer; add it to the manager (it runs in the leader)
-// and watch Events() in the reconciler.
+// New returns an Observer of the apps in creds, woken by each change of
+// them; add it to the manager (it runs in the leader) and watch Events() in
+// the reconciler.
 func New(api AccountGetter, creds *Credentials, channels client.Reader, resync time.Duration) *Observer {
 	if resync <= 0 {
 		resync = DefaultResyncInterval
 	}
-	return &Observer{API: api, Creds: creds, Channels: channels, Resync: resync, Linger: defaultLinger,
+	o := &Observer{API: api, Creds: creds, Channels: channels, Resync: resync, Linger: defaultLinger,
 		queues: map[int64]*queue{}, answers: map[string]Observation{}, questions: map[string]question{}, paused: map[int64]time.Time{},
 		kick: make(chan struct{}, 1), events: make(chan event.GenericEvent, 1024)}
+	// New credentials end every pause and are tried at once.
+	creds.onChange(o.Kick)
+	return o
 }
 
 // Events wakes the OfficialChannels of each account an answer came for.

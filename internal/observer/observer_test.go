@@ -234,7 +234,7 @@ func TestVerdict(t *testing.T) {
 		{name: "no answer yet", want: Pending, asks: true},
 		{name: "report, no answer yet", report: true, want: Pending, asks: true},
 		{name: "report, answer before it", report: true,
-			obs: &Observation{Result: chatapi.Result{Info: &chatapi.AccountInfo{}}, Asked: reported.Add(-time.Minute)},
+			obs:  &Observation{Result: chatapi.Result{Info: &chatapi.AccountInfo{}}, Asked: reported.Add(-time.Minute)},
 			want: Pending, asks: true},
 		{name: "gone, asked before the channel existed",
 			obs: &Observation{Result: chatapi.Result{Gone: true}, Asked: created.Add(-time.Minute)}, want: Pending, asks: true},

@@ -1,0 +1,171 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+package operator
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/channel-operator/channel-operator/internal/cleanup"
+	"github.com/channel-operator/channel-operator/internal/observer"
+	"github.com/channel-operator/channel-operator/internal/receiver"
+	"github.com/channel-operator/channel-operator/internal/secretwatch"
+)
+
+// Config is the operator's configuration: what the manager's flags say.
+// Validate it before Setup.
+type Config struct {
+	MetricsAddr    string
+	ProbeAddr      string
+	PprofAddr      string
+	SecureMetrics  bool
+	EnableHTTP2    bool
+	LeaderElection bool
+	// Namespace is the manager's own: leases, pending records and the
+	// default Secrets live there.
+	Namespace string
+
+	// CleanupKinds and WatchNamespaces are comma-separated lists.
+	CleanupKinds            string
+	WatchNamespaces         string
+	KindRecheckInterval     time.Duration
+	MaxConcurrentReconciles int
+
+	// CallbackSecret and ChatAPISecret are namespace/name, or name in
+	// Namespace; empty: the default name in Namespace.
+	CallbackSecret string
+	Callback       receiver.Options
+	PendingTTL     time.Duration
+	PendingMax     int
+
+	ChatAPISecret  string
+	ChatAPIQPS     float64
+	ChatAPITimeout time.Duration
+	ChatAPIResync  time.Duration
+
+	// Resolved by Validate.
+	cleanupKinds    []schema.GroupResource
+	watchNamespaces []string
+	chatAPISecret   types.NamespacedName
+}
+
+// Default is the configuration of a manager started without flags (and
+// the namespace "default").
+func Default() Config {
+	var c Config
+	fs := flag.NewFlagSet("defaults", flag.ContinueOnError)
+	c.BindFlags(fs)
+	c.Namespace = "default"
+	return c
+}
+
+// BindFlags binds the manager's flags to c, with their defaults.
+func (c *Config) BindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.MetricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
+		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
+	fs.StringVar(&c.ProbeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
+	fs.StringVar(&c.PprofAddr, "pprof-bind-address", "0",
+		"The address pprof endpoints bind to, e.g. 127.0.0.1:6060; 0 disables them. Never expose it publicly.")
+	fs.BoolVar(&c.LeaderElection, "leader-elect", false,
+		"Enable leader election for the reconciler. The callback receiver runs on every replica.")
+	fs.BoolVar(&c.SecureMetrics, "metrics-secure", true,
+		"If set, the metrics endpoint is served securely via HTTPS. Use --metrics-secure=false to use HTTP instead.")
+	fs.BoolVar(&c.EnableHTTP2, "enable-http2", false,
+		"If set, HTTP/2 will be enabled for the metrics server.")
+	fs.StringVar(&c.CleanupKinds, "cleanup-kinds", cleanup.DefaultCleanupKinds,
+		"Comma-separated resource.group list of the kinds swept for linked objects (core kinds without group).")
+	fs.DurationVar(&c.KindRecheckInterval, "cleanup-kinds-recheck-interval", time.Minute,
+		"How often a --cleanup-kinds kind the operator cannot use yet (not served, not granted) is checked again.")
+	fs.StringVar(&c.WatchNamespaces, "watch-namespaces", "",
+		"Comma-separated namespaces whose OfficialChannels the manager watches and cleans up in; "+
+			"empty (the default) means every namespace. The operator's own namespace need not be listed.")
+	fs.IntVar(&c.MaxConcurrentReconciles, "max-concurrent-reconciles", 4,
+		"OfficialChannels reconciled (cleaned up) at once.")
+	fs.StringVar(&c.Callback.BindAddress, "callback-bind-address", ":8082",
+		"The address the Chat callback receiver binds to (path /callback).")
+	fs.StringVar(&c.CallbackSecret, "callback-secret", "",
+		"namespace/name of the Secret mapping SDKAppIDs to webhook tokens "+
+			"(default: "+receiver.DefaultSecretName+" in the manager's namespace).")
+	fs.DurationVar(&c.Callback.MaxSkew, "callback-max-skew", 60*time.Second,
+		"How far a signed callback's RequestTime may be from now.")
+	fs.BoolVar(&c.Callback.AllowUnsigned, "allow-unsigned-callbacks", false,
+		"Accept unsigned callbacks for apps whose token in the callback Secret is empty.")
+	fs.IntVar(&c.Callback.MaxInflight, "callback-max-inflight", 256,
+		"Callbacks handled at once; beyond this the receiver answers 503 at once.")
+	fs.DurationVar(&c.PendingTTL, "pending-destruction-ttl", 24*time.Hour,
+		"How long a destruction that matched no OfficialChannel is kept for one created later.")
+	fs.IntVar(&c.PendingMax, "pending-destruction-max", 1000,
+		"Most pending destructions kept at once per app; beyond this that app's unmatched destructions are answered FAIL (503).")
+	fs.StringVar(&c.ChatAPISecret, "chat-api-secret", "",
+		"namespace/name of the Secret holding each app's Chat REST API credentials "+
+			"(default: "+observer.DefaultSecretName+" in the manager's namespace). Apps listed there have their "+
+			"reported destructions confirmed before anything is deleted, and their channels observed.")
+	fs.Float64Var(&c.ChatAPIQPS, "chat-api-qps", 20, "Most calls per second to Chat's REST API, per app.")
+	fs.DurationVar(&c.ChatAPITimeout, "chat-api-timeout", 5*time.Second, "Timeout of one call to Chat's REST API.")
+	fs.DurationVar(&c.ChatAPIResync, "chat-api-resync-interval", observer.DefaultResyncInterval,
+		"How often every channel not yet destroyed is observed through Chat's REST API (±10% jitter).")
+	c.Callback.AnswerBudget = receiver.DefaultAnswerBudget
+	c.Callback.Timeouts = receiver.DefaultTimeouts
+}
+
+// Validate reports the first setting that cannot work, and resolves what
+// the settings name (the kinds, the namespaces, the Secrets) for Setup.
+func (c *Config) Validate() error {
+	var err error
+	if c.cleanupKinds, err = cleanup.ParseCleanupKinds(c.CleanupKinds); err != nil {
+		return err
+	}
+	if c.watchNamespaces, err = cleanup.ParseWatchNamespaces(c.WatchNamespaces); err != nil {
+		return err
+	}
+	if c.Namespace == "" {
+		return errors.New("the manager's namespace must be set")
+	}
+	if c.Callback.Secret, err = secretwatch.ParseRef(c.CallbackSecret, c.Namespace, receiver.DefaultSecretName); err != nil {
+		return fmt.Errorf("--callback-secret %w", err)
+	}
+	if err := c.Callback.Validate(); err != nil {
+		return err
+	}
+	if c.KindRecheckInterval <= 0 {
+		return fmt.Errorf("--cleanup-kinds-recheck-interval must be positive, got %s", c.KindRecheckInterval)
+	}
+	if c.MaxConcurrentReconciles <= 0 {
+		return fmt.Errorf("--max-concurrent-reconciles must be positive, got %d", c.MaxConcurrentReconciles)
+	}
+	if c.chatAPISecret, err = secretwatch.ParseRef(c.ChatAPISecret, c.Namespace, observer.DefaultSecretName); err != nil {
+		return fmt.Errorf("--chat-api-secret %w", err)
+	}
+	if c.ChatAPIQPS <= 0 || c.ChatAPITimeout <= 0 || c.ChatAPIResync <= 0 {
+		return errors.New("--chat-api-qps, --chat-api-timeout and --chat-api-resync-interval must be positive")
+	}
+	if c.PendingTTL <= 0 || c.PendingMax <= 0 {
+		return errors.New("--pending-destruction-ttl and --pending-destruction-max must be positive")
+	}
+	return nil
+}
+
+// WatchedNamespaces are the namespaces the operator works in (nil: all);
+// valid after Validate.
+func (c *Config) WatchedNamespaces() []string { return c.watchNamespaces }
+
+// ChatAPISecretRef is the Chat API Secret; valid after Validate.
+func (c *Config) ChatAPISecretRef() types.NamespacedName { return c.chatAPISecret }
