@@ -49,10 +49,18 @@ verify-generated: manifests generate ## Fail when generated files differ from th
 		git status --porcelain -- api config; git --no-pager diff --stat -- api config; exit 1; \
 	fi
 
+# Every test runs under the race detector: a race report fails the run.
 .PHONY: test
-test: manifests generate fmt vet envtest build kustomize gateway-api-crds ## Run all tests (end-to-end and faults included) against a real kube-apiserver and etcd, then the fuzz targets.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" GATEWAY_API_CRDS="$(GATEWAY_API_CRDS)" go test ./... -count=1 -timeout 30m
+test: manifests generate fmt vet envtest build kustomize gateway-api-crds ## Run all tests (end-to-end and faults included, under -race) against a real kube-apiserver and etcd, then the fuzz targets.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" GATEWAY_API_CRDS="$(GATEWAY_API_CRDS)" go test -race ./... -count=1 -timeout 40m
 	$(MAKE) fuzz
+
+# The packages whose tests need no control plane: seconds, for the inner loop.
+UNIT_PKGS := ./internal/callback ./internal/chatapi/... ./internal/observer ./internal/secretwatch ./internal/status ./internal/text ./hack/bench
+
+.PHONY: test-unit
+test-unit: ## Run the tests that need no control plane (seconds): the inner loop. make test runs them too.
+	go test -race $(UNIT_PKGS) -count=1
 
 # Fuzz budgets are execution counts, about 20 s each on 2 cores: a duration
 # (-fuzztime 20s) races Go 1.26's fuzz coordinator at the deadline and fails
@@ -72,8 +80,8 @@ fuzz: ## Run each fuzz target (about 20 s each); seeds and found failures live i
 # tool's own --threshold-efficacy does not fail the run in v0.6.0);
 # MUTATE_ALL=1 adds the envtest packages (slow: a control plane per mutant).
 MUTATE_FLOOR ?= 95
-MUTATE_PKGS := ./internal/callback ./internal/status
-MUTATE_ENVTEST_PKGS := ./internal/destruction ./internal/receiver ./internal/controller
+MUTATE_PKGS := ./internal/callback ./internal/status ./internal/text
+MUTATE_ENVTEST_PKGS := ./internal/destruction ./internal/receiver ./internal/cleanup ./internal/controller
 
 .PHONY: mutate
 mutate: gremlins $(if $(MUTATE_ALL),envtest) ## Mutation testing with a kill-rate floor (MUTATE_ALL=1: the envtest packages too); figures in docs/testing.md.

@@ -90,8 +90,9 @@ func TestParseQuery(t *testing.T) {
 		wantFailed string // the step that refuses the query: app, auth, command
 	}{
 		{
-			name:     "documented parameters",
-			query:    "SdkAppid=1400000001&CallbackCommand=OfficialAccount.CallbackAfterOfficialAccountDestroyed&contenttype=json&ClientIP=10.1.2.3&OptPlatform=RESTAPI&RequestTime=1669872112&Sign=abc",
+			name: "documented parameters",
+			query: "SdkAppid=1400000001&CallbackCommand=OfficialAccount.CallbackAfterOfficialAccountDestroyed" +
+				"&contenttype=json&ClientIP=10.1.2.3&OptPlatform=RESTAPI&RequestTime=1669872112&Sign=abc",
 			wantApp:  1400000001,
 			wantAuth: Auth{RequestTime: "1669872112", Sign: "abc"},
 			wantCmd:  Command{Name: CommandDestroyed, ClientIP: "10.1.2.3", OptPlatform: "RESTAPI"},
@@ -158,7 +159,13 @@ func TestVerify(t *testing.T) {
 		{name: "forged sign", v: v, token: "t", a: Auth{RequestTime: "1669872112", Sign: Sign("other", "1669872112")}, wantErr: ErrSign},
 		{name: "upper-case sign", v: v, token: "xxxxyyyy",
 			a: Auth{RequestTime: "1669872112", Sign: "17773BC39A671D7B9AA835458704D2A6DB81360A5940292B587D6D760D484061"}, wantErr: ErrSign},
-		{name: "sign for another time", v: v, token: "t", a: Auth{RequestTime: "1669872112", Sign: Sign("t", "1669872111")}, wantErr: ErrSign},
+		{
+			name:    "sign for another time",
+			v:       v,
+			token:   "t",
+			a:       Auth{RequestTime: "1669872112", Sign: Sign("t", "1669872111")},
+			wantErr: ErrSign,
+		},
 		{name: "missing sign", v: v, token: "t", a: Auth{RequestTime: "1669872112"}, wantErr: ErrUnsigned},
 		{name: "missing request time", v: v, token: "t", a: Auth{Sign: "x"}, wantErr: ErrUnsigned},
 		{name: "request time not a number", v: v, token: "t", a: Auth{RequestTime: "soon", Sign: "x"}, wantErr: ErrRequestTime},
@@ -192,7 +199,8 @@ func TestDecodeDocumentedSamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.(*Created); got.OfficialAccount != "@TOA#_test_OA_for_penn" || got.OperatorAccount != "107867" || got.Name != "TestOfficialAccount" {
+	if got := c.(*Created); got.OfficialAccount != "@TOA#_test_OA_for_penn" || got.OperatorAccount != "107867" ||
+		got.Name != "TestOfficialAccount" {
 		t.Fatalf("created sample = %+v", got)
 	}
 
@@ -223,16 +231,52 @@ func TestDecodeRefusesBadBodies(t *testing.T) {
 		{"command differs from query", CommandAfterCreate, destroyed},
 		{"command missing", CommandDestroyed, `{"Official_Account":"@TOA#_a","EventTime":1}`},
 		{"account missing", CommandDestroyed, `{"CallbackCommand":"` + CommandDestroyed + `","EventTime":1}`},
-		{"account without prefix", CommandDestroyed, `{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"news","EventTime":1}`},
-		{"account too long", CommandDestroyed, `{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"@TOA#_` + strings.Repeat("x", 43) + `","EventTime":1}`},
-		{"account not ASCII", CommandDestroyed, `{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"@TOA#_caf\u00e9","EventTime":1}`},
+		{
+			"account without prefix",
+			CommandDestroyed,
+			`{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"news","EventTime":1}`,
+		},
+		{
+			"account too long",
+			CommandDestroyed,
+			`{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"@TOA#_` + strings.Repeat("x", 43) + `","EventTime":1}`,
+		},
+		{
+			"account not ASCII",
+			CommandDestroyed,
+			`{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"@TOA#_caf\u00e9","EventTime":1}`,
+		},
 		{"event time missing", CommandDestroyed, `{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"@TOA#_a"}`},
-		{"event time negative", CommandDestroyed, `{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"@TOA#_a","EventTime":-1}`},
-		{"event time in the year 10000", CommandDestroyed, `{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"@TOA#_a","EventTime":253402300800000}`},
-		{"event time far beyond", CommandDestroyed, `{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"@TOA#_a","EventTime":9223372036854775807}`},
-		{"event time a string", CommandDestroyed, `{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"@TOA#_a","EventTime":"1"}`},
-		{"event time fractional", CommandDestroyed, `{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"@TOA#_a","EventTime":1.5}`},
-		{"deeply nested", CommandDestroyed, `{"CallbackCommand":"` + CommandDestroyed + `","x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`},
+		{
+			"event time negative",
+			CommandDestroyed,
+			`{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"@TOA#_a","EventTime":-1}`,
+		},
+		{
+			"event time in the year 10000",
+			CommandDestroyed,
+			`{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"@TOA#_a","EventTime":253402300800000}`,
+		},
+		{
+			"event time far beyond",
+			CommandDestroyed,
+			`{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"@TOA#_a","EventTime":9223372036854775807}`,
+		},
+		{
+			"event time a string",
+			CommandDestroyed,
+			`{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"@TOA#_a","EventTime":"1"}`,
+		},
+		{
+			"event time fractional",
+			CommandDestroyed,
+			`{"CallbackCommand":"` + CommandDestroyed + `","Official_Account":"@TOA#_a","EventTime":1.5}`,
+		},
+		{
+			"deeply nested",
+			CommandDestroyed,
+			`{"CallbackCommand":"` + CommandDestroyed + `","x":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -244,7 +288,10 @@ func TestDecodeRefusesBadBodies(t *testing.T) {
 }
 
 func TestDecodeOtherCommandsKeepEnvelope(t *testing.T) {
-	e, err := Decode("OfficialAccount.SomethingNew", []byte(`{"CallbackCommand":"OfficialAccount.SomethingNew","EventTime":5,"Extra":[1,2]}`))
+	e, err := Decode(
+		"OfficialAccount.SomethingNew",
+		[]byte(`{"CallbackCommand":"OfficialAccount.SomethingNew","EventTime":5,"Extra":[1,2]}`),
+	)
 	if err != nil {
 		t.Fatal(err)
 	}

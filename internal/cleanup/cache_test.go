@@ -31,9 +31,14 @@ import (
 func TestStripMetadataKeepsWhatTheCleanupReads(t *testing.T) {
 	now := metav1.Now()
 	kept := metav1.ObjectMeta{
-		Name: "token", Namespace: "news", UID: "u-1", ResourceVersion: "42",
-		Labels:            map[string]string{chatv1alpha1.LinkLabel: "news"},
-		OwnerReferences:   []metav1.OwnerReference{{APIVersion: "chat.channel-operator.io/v1alpha1", Kind: "OfficialChannel", Name: "news", UID: "c-1", Controller: ptr.To(true)}},
+		Name:            "token",
+		Namespace:       "news",
+		UID:             "u-1",
+		ResourceVersion: "42",
+		Labels:          map[string]string{chatv1alpha1.LinkLabel: "news"},
+		OwnerReferences: []metav1.OwnerReference{
+			{APIVersion: "chat.channel-operator.io/v1alpha1", Kind: "OfficialChannel", Name: "news", UID: "c-1", Controller: ptr.To(true)},
+		},
 		Finalizers:        []string{"example.com/hold"},
 		DeletionTimestamp: &now,
 	}

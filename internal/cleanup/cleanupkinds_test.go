@@ -30,8 +30,15 @@ func TestParseCleanupKinds(t *testing.T) {
 		want    []schema.GroupResource
 		wantErr string
 	}{
-		{name: "core and grouped", in: "configmaps, deployments.apps,ingresses.networking.k8s.io",
-			want: []schema.GroupResource{{Resource: "configmaps"}, {Group: "apps", Resource: "deployments"}, {Group: "networking.k8s.io", Resource: "ingresses"}}},
+		{
+			name: "core and grouped",
+			in:   "configmaps, deployments.apps,ingresses.networking.k8s.io",
+			want: []schema.GroupResource{
+				{Resource: "configmaps"},
+				{Group: "apps", Resource: "deployments"},
+				{Group: "networking.k8s.io", Resource: "ingresses"},
+			},
+		},
 		{name: "empty", in: "", wantErr: "empty entry"},
 		{name: "trailing comma", in: "secrets,", wantErr: "empty entry"},
 		{name: "upper case", in: "Deployments.apps", wantErr: `resource "Deployments"`},

@@ -45,7 +45,9 @@ func TestLinkIndexFollowsTheObjects(t *testing.T) {
 		return metav1.OwnerReference{APIVersion: chatv1alpha1.GroupVersion.String(), Kind: "OfficialChannel", Name: ch.Name, UID: ch.UID}
 	}
 	obj := func(ns, name string, labels map[string]string, owners ...metav1.OwnerReference) *metav1.PartialObjectMetadata {
-		return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels, OwnerReferences: owners}}
+		return &metav1.PartialObjectMetadata{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels, OwnerReferences: owners},
+		}
 	}
 	k := newKindLinks()
 	h := k.handler()
@@ -211,16 +213,21 @@ func TestASweepReadsOnlyItsChannelsObjects(t *testing.T) {
 	own := []client.Object{
 		&corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "news-labelled", testenv.Labelled("news"))},
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "news-owned", OwnerReferences: owner}},
-		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "news-both", Labels: testenv.Labelled("news"), OwnerReferences: owner}},
+		&corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "news-both", Labels: testenv.Labelled("news"), OwnerReferences: owner},
+		},
 	}
 	env.Create(t, own...)
 	for i := range 100 {
-		env.Create(t, &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, fmt.Sprintf("other-%d", i), testenv.Labelled(fmt.Sprintf("other-%d", i)))})
+		env.Create(
+			t,
+			&corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, fmt.Sprintf("other-%d", i), testenv.Labelled(fmt.Sprintf("other-%d", i)))},
+		)
 	}
 	reader := &countingReader{Reader: env.Manager.GetCache()}
 	c := configMapCleaner(reader, configMapLinks(t))
 	var names []string
-	testenv.Eventually(t, testenv.WaitTimeout, func() error { // the cache and the index have them all
+	testenv.Eventually(t, func() error { // the cache and the index have them all
 		found, notes, errs := c.findLinked(context.Background(), ch)
 		if len(errs) > 0 || len(notes) > 0 {
 			return fmt.Errorf("findLinked: errs %v, notes %v", errs, notes)
@@ -264,13 +271,13 @@ func TestARelabelledObjectGoesWithItsNewChannel(t *testing.T) {
 			return nil
 		}
 	}
-	testenv.Eventually(t, testenv.WaitTimeout, linkedTo(news))
+	testenv.Eventually(t, linkedTo(news))
 
 	moved.Labels = testenv.Labelled("weather")
 	if err := env.Client.Update(context.Background(), moved); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, testenv.WaitTimeout, linkedTo(weather))
+	testenv.Eventually(t, linkedTo(weather))
 	if pass := c.Sweep(context.Background(), news); !pass.Done() || pass.DeletedTotal() != 0 {
 		t.Fatalf("news's pass: deleted %d, errs %v: it took an object relabelled to weather", pass.DeletedTotal(), pass.Errs)
 	}

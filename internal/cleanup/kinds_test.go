@@ -89,13 +89,17 @@ func TestUnusableCleanupKindsAreSkippedUntilUsable(t *testing.T) {
 	}
 
 	// The grant comes later.
-	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{GenerateName: "kinds-test-"},
-		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "watch", "delete"}}}}
+	role := &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "kinds-test-"},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "watch", "delete"}},
+		},
+	}
 	env.Create(t, role)
 	env.Create(t, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{GenerateName: "kinds-test-"},
 		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
 		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}}})
-	testenv.Eventually(t, testenv.WaitTimeout, func() error {
+	testenv.Eventually(t, func() error {
 		kinds.checkAll(ctx)
 		if st := kinds.usable(configMaps); st.use != Usable || st.reason != "" {
 			return fmt.Errorf("configmaps still unusable: %s", st.reason)

@@ -5,7 +5,7 @@ Licensed under the Apache License, Version 2.0 (the "License");
 you may not use this file except in compliance with the License.
 You may obtain a copy of the License at
 
-    http://www.apache.org/licenses/LICENSE-2.0
+	http://www.apache.org/licenses/LICENSE-2.0
 
 Unless required by applicable law or agreed to in writing, software
 distributed under the License is distributed on an "AS IS" BASIS,
@@ -13,6 +13,7 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 */
+
 package cleanup
 
 import (
@@ -52,10 +53,8 @@ func TestMain(m *testing.M) {
 // cache has it.
 func channel(t *testing.T, ns, name string) *chatv1alpha1.OfficialChannel {
 	t.Helper()
-	ch := env.NewChannel(t, ns, name, chatv1alpha1.OfficialChannelSpec{SDKAppID: testenv.DemoApp,
-		OfficialAccountID: "@TOA#_" + ns + "_" + name})
-	testenv.WaitCached(t, env.Manager.GetCache(), ch)
-	return ch
+	return env.CreateChannel(t, ns, name, chatv1alpha1.OfficialChannelSpec{SDKAppID: testenv.DemoApp,
+		OfficialAccountID: "@TOA#_" + ns + "_" + name}, testenv.InCache(env.Manager.GetCache()))
 }
 
 // configMapsOnly is a kindTracker that knows one usable kind: ConfigMaps.
@@ -81,7 +80,7 @@ func cachedConfigMaps(t *testing.T, ns string) metav1.PartialObjectMetadataList 
 	t.Helper()
 	var snapshot metav1.PartialObjectMetadataList
 	snapshot.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
-	testenv.Eventually(t, testenv.WaitTimeout, func() error {
+	testenv.Eventually(t, func() error {
 		err := env.Manager.GetCache().List(context.Background(), &snapshot, client.InNamespace(ns))
 		if err != nil || len(snapshot.Items) == 0 {
 			return fmt.Errorf("not cached yet: %v", err)

@@ -5,7 +5,7 @@ Licensed under the Apache License, Version 2.0 (the "License");
 you may not use this file except in compliance with the License.
 You may obtain a copy of the License at
 
-    http://www.apache.org/licenses/LICENSE-2.0
+	http://www.apache.org/licenses/LICENSE-2.0
 
 Unless required by applicable law or agreed to in writing, software
 distributed under the License is distributed on an "AS IS" BASIS,
@@ -13,6 +13,7 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 */
+
 package cleanup
 
 import (
@@ -60,7 +61,7 @@ func TestAPassKeepsEveryRemainingObject(t *testing.T) {
 		}
 	}
 	c := configMapCleaner(env.Manager.GetCache(), configMapLinks(t))
-	testenv.Eventually(t, testenv.WaitTimeout, func() error { // the index and the cache show all, half terminating
+	testenv.Eventually(t, func() error { // the index and the cache show all, half terminating
 		found, _, errs := c.findLinked(ctx, ch)
 		terminating := 0
 		for _, l := range found {
@@ -104,7 +105,7 @@ func TestConcurrentPassesOfManyChannels(t *testing.T) {
 		}
 	}
 	c := configMapCleaner(env.Manager.GetCache(), configMapLinks(t))
-	testenv.Eventually(t, testenv.WaitTimeout, func() error {
+	testenv.Eventually(t, func() error {
 		for _, ch := range chs {
 			if found, _, errs := c.findLinked(ctx, ch); len(errs) > 0 || len(found) != each {
 				return fmt.Errorf("%s: found %d, errs %v", ch.Name, len(found), errs)
@@ -202,7 +203,7 @@ func TestAnObjectReplacedUnderTheSameNameIsReadAfresh(t *testing.T) {
 			}
 
 			c.Cache, c.links = env.Manager.GetCache(), configMapLinks(t)
-			testenv.Eventually(t, testenv.WaitTimeout, func() error {
+			testenv.Eventually(t, func() error {
 				if res := c.Sweep(ctx, ch); !res.Done() {
 					return fmt.Errorf("next pass: errs %v, remaining %v", res.Errs, res.Remaining)
 				}

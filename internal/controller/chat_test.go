@@ -69,7 +69,12 @@ func failChat(t *testing.T, mode fakechat.FailMode) {
 	t.Cleanup(chat.ClearFailure)
 }
 
-func waitSynced(t *testing.T, ch *chatv1alpha1.OfficialChannel, status metav1.ConditionStatus, reason string) *chatv1alpha1.OfficialChannel {
+func waitSynced(
+	t *testing.T,
+	ch *chatv1alpha1.OfficialChannel,
+	status metav1.ConditionStatus,
+	reason string,
+) *chatv1alpha1.OfficialChannel {
 	t.Helper()
 	waitFor(t, ch, func(got *chatv1alpha1.OfficialChannel) error {
 		if c := condition(got, chatv1alpha1.ConditionSynced); c == nil || c.Status != status || c.Reason != reason {
@@ -77,7 +82,7 @@ func waitSynced(t *testing.T, ch *chatv1alpha1.OfficialChannel, status metav1.Co
 		}
 		return nil
 	})
-	return getChannel(t, ch)
+	return env.Channel(t, ch)
 }
 
 // A forged destruction of an account that exists deletes nothing: the
@@ -98,7 +103,7 @@ func TestForgedDestructionIsRefuted(t *testing.T) {
 		}
 		return nil
 	})
-	got = getChannel(t, ch)
+	got = env.Channel(t, ch)
 	if got.Status.Phase != chatv1alpha1.PhaseActive || got.Status.Destruction != nil || got.Status.DestroyedAt != "" ||
 		got.Status.RefutedDestruction.ClientIP != "198.51.100.66" || got.Status.Cleanup != nil {
 		t.Fatalf("status after refutation %+v", got.Status)
@@ -214,7 +219,7 @@ func TestAppWithoutCredentialsIsNotObserved(t *testing.T) {
 	got := waitSynced(t, ch, metav1.ConditionUnknown, chatv1alpha1.ReasonNoCredentials)
 	destroy(t, got)
 	waitForPhase(t, ch, chatv1alpha1.PhaseCleanedUp)
-	if got := getChannel(t, ch); got.Status.Destruction.ConfirmedAt != nil {
+	if got := env.Channel(t, ch); got.Status.Destruction.ConfirmedAt != nil {
 		t.Fatalf("a destruction of an app without credentials says it was confirmed: %+v", got.Status.Destruction)
 	}
 	if n := chat.CallsFor(testenv.DemoApp); n != 0 {
@@ -233,7 +238,7 @@ func TestChatCredentialsAreHotReloaded(t *testing.T) {
 	chat.Destroy(chatApp, ch.Spec.OfficialAccountID)
 	report(t, ch, "203.0.113.3")
 	waitSynced(t, ch, metav1.ConditionFalse, chatv1alpha1.ReasonCredentialsRefused)
-	if got := getChannel(t, ch); got.Status.Phase != chatv1alpha1.PhaseReported || !env.Exists(t, cm) {
+	if got := env.Channel(t, ch); got.Status.Phase != chatv1alpha1.PhaseReported || !env.Exists(t, cm) {
 		t.Fatalf("phase %s with a refused key", got.Status.Phase)
 	}
 	setChatKey(t, chatAppKey)
@@ -290,7 +295,7 @@ func TestChatCallsStayWithinTheRateLimit(t *testing.T) {
 		}
 		return nil
 	}
-	testenv.Eventually(t, testenv.WaitTimeout, waitForList)
+	testenv.Eventually(t, waitForList)
 	if got := chat.MaxCallsInAnySecond(chatApp); got > chatQPS {
 		t.Fatalf("the fake saw %d calls in one second; --chat-api-qps is %d", got, chatQPS)
 	}
@@ -318,7 +323,7 @@ func TestReportHoldsWhileCredentialsAreGone(t *testing.T) {
 	t.Cleanup(func() { setChatKey(t, chatAppKey) })
 	waitSynced(t, ch, metav1.ConditionUnknown, chatv1alpha1.ReasonNoCredentials)
 	time.Sleep(2 * time.Second)
-	if got := getChannel(t, ch); got.Status.Phase != chatv1alpha1.PhaseReported || got.Status.Cleanup != nil || !env.Exists(t, cm) {
+	if got := env.Channel(t, ch); got.Status.Phase != chatv1alpha1.PhaseReported || got.Status.Cleanup != nil || !env.Exists(t, cm) {
 		t.Fatalf("without credentials: phase %s, cleanup %+v", got.Status.Phase, got.Status.Cleanup)
 	}
 	chat.ClearFailure()
@@ -347,7 +352,7 @@ func TestAnOldVerdictDoesNotDestroyANewChannel(t *testing.T) {
 		return nil
 	})
 	waitForPhase(t, second, chatv1alpha1.PhaseActive)
-	if got := getChannel(t, second); got.Status.Destruction != nil || got.Status.Cleanup != nil || !env.Exists(t, cm) {
+	if got := env.Channel(t, second); got.Status.Destruction != nil || got.Status.Cleanup != nil || !env.Exists(t, cm) {
 		t.Fatalf("a channel of a re-created account was destroyed by an old answer: %+v", got.Status)
 	}
 }

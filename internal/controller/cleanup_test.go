@@ -65,12 +65,21 @@ func oneOfEachKind(ns, prefix string, labels map[string]string) []client.Object 
 		&corev1.Secret{ObjectMeta: m("secret"), StringData: map[string]string{"token": "s3cr3t"}},
 		&corev1.PersistentVolumeClaim{ObjectMeta: m("pvc"), Spec: corev1.PersistentVolumeClaimSpec{
 			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resourceQuantity("1Gi")}}}},
+			Resources: corev1.VolumeResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceStorage: resourceQuantity("1Gi")},
+			},
+		}},
 		&corev1.ServiceAccount{ObjectMeta: m("serviceaccount")},
 		&networkingv1.Ingress{ObjectMeta: m("ingress"), Spec: networkingv1.IngressSpec{DefaultBackend: &networkingv1.IngressBackend{
 			Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}}},
 		&autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: m("hpa"), Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "bot"}, MaxReplicas: 3}},
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{
+				APIVersion: "apps/v1",
+				Kind:       "Deployment",
+				Name:       "bot",
+			},
+			MaxReplicas: 3,
+		}},
 		&policyv1.PodDisruptionBudget{ObjectMeta: m("pdb"), Spec: policyv1.PodDisruptionBudgetSpec{
 			Selector: selector, MinAvailable: ptrIntOrString(intstr.FromInt32(1))}},
 	}
@@ -117,9 +126,17 @@ func TestCleanupDeletesExactlyTheLinkedObjects(t *testing.T) {
 
 	linked := oneOfEachKind(ns, "news", testenv.Labelled("news"))
 	owner := []metav1.OwnerReference{{APIVersion: chatv1alpha1.GroupVersion.String(), Kind: "OfficialChannel", Name: ch.Name, UID: ch.UID}}
-	linked = append(linked,
+	linked = append(
+		linked,
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "owned", OwnerReferences: owner}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "owned-and-labelled", Labels: testenv.Labelled("news"), OwnerReferences: owner}},
+		&corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{
+				Namespace:       ns,
+				Name:            "owned-and-labelled",
+				Labels:          testenv.Labelled("news"),
+				OwnerReferences: owner,
+			},
+		},
 		&corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "legacy", nil)},
 		&appsv1.Deployment{ObjectMeta: testenv.ObjectMeta(ns, "legacy-bot", nil), Spec: appsv1.DeploymentSpec{
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "bot"}}, Template: func() corev1.PodTemplateSpec {
@@ -128,16 +145,23 @@ func TestCleanupDeletesExactlyTheLinkedObjects(t *testing.T) {
 				return p
 			}()}},
 	)
-	unlinked := append(oneOfEachKind(ns, "weather", testenv.Labelled("weather")), // another channel's
+	unlinked := append(
+		oneOfEachKind(ns, "weather", testenv.Labelled("weather")), // another channel's
 		&corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "unlabelled", map[string]string{"app": "bot"})},
 		&corev1.Secret{ObjectMeta: testenv.ObjectMeta(ns, "label-key-only", map[string]string{"chat.channel-operator.io/other": "news"})},
-		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "owned-by-someone-else", OwnerReferences: []metav1.OwnerReference{
-			{APIVersion: "v1", Kind: "ConfigMap", Name: "x", UID: "00000000-0000-0000-0000-000000000001"}}}},
+		&corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "owned-by-someone-else", OwnerReferences: []metav1.OwnerReference{
+				{APIVersion: "v1", Kind: "ConfigMap", Name: "x", UID: "00000000-0000-0000-0000-000000000001"}}},
+		},
 		// The channel's UID under another kind is no reference to the channel.
-		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "uid-under-another-kind", OwnerReferences: []metav1.OwnerReference{
-			{APIVersion: "v1", Kind: "ConfigMap", Name: ch.Name, UID: ch.UID}}}},
-		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "uid-under-another-group", OwnerReferences: []metav1.OwnerReference{
-			{APIVersion: "example.com/v1", Kind: "OfficialChannel", Name: ch.Name, UID: ch.UID}}}},
+		&corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "uid-under-another-kind", OwnerReferences: []metav1.OwnerReference{
+				{APIVersion: "v1", Kind: "ConfigMap", Name: ch.Name, UID: ch.UID}}},
+		},
+		&corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "uid-under-another-group", OwnerReferences: []metav1.OwnerReference{
+				{APIVersion: "example.com/v1", Kind: "OfficialChannel", Name: ch.Name, UID: ch.UID}}},
+		},
 	)
 	// Same label value and the same names in another namespace.
 	unlinked = append(unlinked, oneOfEachKind(other, "news", testenv.Labelled("news"))...)
@@ -152,7 +176,7 @@ func TestCleanupDeletesExactlyTheLinkedObjects(t *testing.T) {
 	// finalizer; in a cluster kube-controller-manager removes it from an
 	// unused claim, here the test does, once the claim is being deleted.
 	pvc := &corev1.PersistentVolumeClaim{ObjectMeta: testenv.ObjectMeta(ns, "news-pvc", nil)}
-	testenv.Eventually(t, testenv.WaitTimeout, func() error {
+	testenv.Eventually(t, func() error {
 		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(pvc), pvc); err != nil {
 			return err
 		}
@@ -203,7 +227,7 @@ func TestCleanupDeletesExactlyTheLinkedObjects(t *testing.T) {
 	// one, and observedGeneration says when it has run.
 	late := &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "created-after-cleanup", testenv.Labelled("news"))}
 	env.Create(t, late)
-	patched := getChannel(t, ch)
+	patched := env.Channel(t, ch)
 	patched.Spec.CleanupPolicy = chatv1alpha1.CleanupPolicyOrphan
 	if err := env.Client.Update(context.Background(), patched); err != nil {
 		t.Fatal(err)
@@ -286,7 +310,9 @@ func TestBlastRadiusIsExactlyTheChannel(t *testing.T) {
 	neighbour := newChannel(t, nsA, "weather", chatv1alpha1.CleanupPolicyDelete)
 
 	ownedBy := func(ch *chatv1alpha1.OfficialChannel) []metav1.OwnerReference {
-		return []metav1.OwnerReference{{APIVersion: chatv1alpha1.GroupVersion.String(), Kind: "OfficialChannel", Name: ch.Name, UID: ch.UID}}
+		return []metav1.OwnerReference{
+			{APIVersion: chatv1alpha1.GroupVersion.String(), Kind: "OfficialChannel", Name: ch.Name, UID: ch.UID},
+		}
 	}
 	linked := oneOfEachKind(nsA, "news", testenv.Labelled("news"))
 	linked = append(linked,
@@ -330,11 +356,11 @@ func TestBlastRadiusIsExactlyTheChannel(t *testing.T) {
 		}
 	}
 	assertUntouched(t, before)
-	if got := getChannel(t, target); got.Status.Cleanup.Deleted != int32(len(linked)) {
+	if got := env.Channel(t, target); got.Status.Cleanup.Deleted != int32(len(linked)) {
 		t.Errorf("deleted %d, want exactly the %d linked objects", got.Status.Cleanup.Deleted, len(linked))
 	}
 	for _, ch := range []*chatv1alpha1.OfficialChannel{sameNameElsewhere, neighbour} {
-		if got := getChannel(t, ch); got.Status.Phase != chatv1alpha1.PhaseActive {
+		if got := env.Channel(t, ch); got.Status.Phase != chatv1alpha1.PhaseActive {
 			t.Errorf("%s/%s phase %q", ch.Namespace, ch.Name, got.Status.Phase)
 		}
 	}

@@ -54,7 +54,7 @@ func TestHeldObjectKeepsCleaningUpAndBlocksDeletion(t *testing.T) {
 	if env.Exists(t, free) {
 		t.Fatal("the free object was not deleted")
 	}
-	got := getChannel(t, ch)
+	got := env.Channel(t, ch)
 	if !strings.Contains(got.Status.Cleanup.Message, "configmaps/held") {
 		t.Fatalf("message %q does not name the held object", got.Status.Cleanup.Message)
 	}
@@ -120,7 +120,8 @@ func TestDeletingActiveChannelDeletesNothing(t *testing.T) {
 		t.Fatalf("no finalizer on an active channel: %v", ch.Finalizers)
 	}
 	c := condition(ch, chatv1alpha1.ConditionDestroyed)
-	if c == nil || c.Status != metav1.ConditionFalse || c.ObservedGeneration != ch.Generation || ch.Status.ObservedGeneration != ch.Generation {
+	if c == nil || c.Status != metav1.ConditionFalse || c.ObservedGeneration != ch.Generation ||
+		ch.Status.ObservedGeneration != ch.Generation {
 		t.Fatalf("status of an active channel: %+v", ch.Status)
 	}
 	objs := oneOfEachKind(ns, "news", testenv.Labelled("news"))
@@ -147,7 +148,7 @@ func TestDeletingCleanedUpChannelRunsNoSecondCleanup(t *testing.T) {
 	later := &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "later", testenv.Labelled("news"))}
 	env.Create(t, later)
 	before := snapshot(t, []client.Object{later})
-	if err := env.Client.Delete(ctx, getChannel(t, ch)); err != nil {
+	if err := env.Client.Delete(ctx, env.Channel(t, ch)); err != nil {
 		t.Fatal(err)
 	}
 	env.WaitGone(t, ch)
@@ -173,7 +174,7 @@ func TestDeletingADestroyedOrphanChannelDeletesNothing(t *testing.T) {
 		}
 		return nil
 	})
-	if err := env.Client.Delete(ctx, getChannel(t, ch)); err != nil {
+	if err := env.Client.Delete(ctx, env.Channel(t, ch)); err != nil {
 		t.Fatal(err)
 	}
 	env.WaitGone(t, ch)

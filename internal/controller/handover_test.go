@@ -69,7 +69,7 @@ func TestKeptDestructionIsHandedToAChannelCreatedLater(t *testing.T) {
 func TestChannelWithoutKeptDestructionStaysActive(t *testing.T) {
 	ns := env.Namespace(t, "nothing-kept")
 	ch := newChannel(t, ns, "calm", chatv1alpha1.CleanupPolicyDelete)
-	if got := getChannel(t, ch); got.Status.Destruction != nil || got.Status.ObservedGeneration != got.Generation {
+	if got := env.Channel(t, ch); got.Status.Destruction != nil || got.Status.ObservedGeneration != got.Generation {
 		t.Fatalf("status %+v", got.Status)
 	}
 }
@@ -88,7 +88,7 @@ func TestSiblingOfADestroyedChannelIsDestroyedToo(t *testing.T) {
 
 	destroy(t, a)
 	got := waitForPhase(t, b, chatv1alpha1.PhaseCleanedUp)
-	if d := got.Status.Destruction; d == nil || d.EventTime != getChannel(t, a).Status.Destruction.EventTime {
+	if d := got.Status.Destruction; d == nil || d.EventTime != env.Channel(t, a).Status.Destruction.EventTime {
 		t.Fatalf("sibling's destruction %+v", d)
 	}
 	if env.Exists(t, linked) {

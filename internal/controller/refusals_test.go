@@ -102,11 +102,11 @@ func TestRefusedObjectsDoNotHoldADeletedChannel(t *testing.T) {
 		}
 		return nil
 	})
-	if got := getChannel(t, ch); got.Status.ObservedGeneration >= generation {
+	if got := env.Channel(t, ch); got.Status.ObservedGeneration >= generation {
 		t.Errorf("observedGeneration %d after failed passes on generation %d", got.Status.ObservedGeneration, generation)
 	}
 
-	if err := env.Client.Delete(ctx, getChannel(t, ch)); err != nil {
+	if err := env.Client.Delete(ctx, env.Channel(t, ch)); err != nil {
 		t.Fatal(err)
 	}
 	env.WaitGone(t, ch)

@@ -35,8 +35,8 @@ import (
 func setPolicy(t *testing.T, ch *chatv1alpha1.OfficialChannel, policy chatv1alpha1.CleanupPolicy) int64 {
 	t.Helper()
 	var generation int64
-	testenv.Eventually(t, testenv.WaitTimeout, func() error {
-		got := getChannel(t, ch)
+	testenv.Eventually(t, func() error {
+		got := env.Channel(t, ch)
 		got.Spec.CleanupPolicy = policy
 		if err := env.Client.Update(context.Background(), got); err != nil {
 			return err // a conflict with the reconciler's status patch: again
@@ -78,7 +78,7 @@ func TestSpecEditAfterCleanupRunsNoSecondCleanup(t *testing.T) {
 			}
 			return nil
 		})
-		got := getChannel(t, ch)
+		got := env.Channel(t, ch)
 		c := condition(got, chatv1alpha1.ConditionCleanedUp)
 		if got.Status.Phase != chatv1alpha1.PhaseCleanedUp || c == nil || c.Status != metav1.ConditionTrue ||
 			c.ObservedGeneration != got.Generation {
@@ -86,7 +86,7 @@ func TestSpecEditAfterCleanupRunsNoSecondCleanup(t *testing.T) {
 		}
 	}
 	assertUntouched(t, before)
-	if got := getChannel(t, ch); got.Status.Cleanup == nil || got.Status.Cleanup.Deleted != 1 {
+	if got := env.Channel(t, ch); got.Status.Cleanup == nil || got.Status.Cleanup.Deleted != 1 {
 		t.Fatalf("cleanup %+v, want the one first deletion only", got.Status.Cleanup)
 	}
 	if started := countEvents(t, ch, controller.EventCleanupStarted); started != 1 {

@@ -152,7 +152,12 @@ func restartManager(t *testing.T) (start func()) {
 
 // --- helpers ---------------------------------------------------------------
 
-func newChannel(t *testing.T, ns, name string, policy chatv1alpha1.CleanupPolicy, linked ...chatv1alpha1.LinkedResource) *chatv1alpha1.OfficialChannel {
+func newChannel(
+	t *testing.T,
+	ns, name string,
+	policy chatv1alpha1.CleanupPolicy,
+	linked ...chatv1alpha1.LinkedResource,
+) *chatv1alpha1.OfficialChannel {
 	t.Helper()
 	ch := env.NewChannel(t, ns, name, chatv1alpha1.OfficialChannelSpec{SDKAppID: testenv.DemoApp,
 		OfficialAccountID: "@TOA#_" + ns + "_" + name, CleanupPolicy: policy, LinkedResources: linked})
@@ -164,21 +169,17 @@ func newChannel(t *testing.T, ns, name string, policy chatv1alpha1.CleanupPolicy
 func destroy(t *testing.T, ch *chatv1alpha1.OfficialChannel) {
 	t.Helper()
 	ctx := context.Background()
-	testenv.Eventually(t, testenv.WaitTimeout, func() error {
-		got := getChannel(t, ch)
+	testenv.Eventually(t, func() error {
+		got := env.Channel(t, ch)
 		base := got.DeepCopy()
-		if !status.RecordDestruction(got, chatv1alpha1.Destruction{EventTime: 1670574414123, OwnerAccount: "107867", ReceivedAt: metav1.Now()}) {
+		if !status.RecordDestruction(
+			got,
+			chatv1alpha1.Destruction{EventTime: 1670574414123, OwnerAccount: "107867", ReceivedAt: metav1.Now()},
+		) {
 			return nil
 		}
 		return env.Client.Status().Patch(ctx, got, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 	})
-}
-
-func getChannel(t *testing.T, ch *chatv1alpha1.OfficialChannel) *chatv1alpha1.OfficialChannel {
-	t.Helper()
-	got := ch.DeepCopy()
-	env.Get(t, got)
-	return got
 }
 
 func waitFor(t *testing.T, ch *chatv1alpha1.OfficialChannel, check func(*chatv1alpha1.OfficialChannel) error) {
@@ -194,7 +195,7 @@ func waitForPhase(t *testing.T, ch *chatv1alpha1.OfficialChannel, phase chatv1al
 		}
 		return nil
 	})
-	return getChannel(t, ch)
+	return env.Channel(t, ch)
 }
 
 func condition(ch *chatv1alpha1.OfficialChannel, condType string) *metav1.Condition {
@@ -220,7 +221,7 @@ func countEvents(t *testing.T, ch *chatv1alpha1.OfficialChannel, reason string) 
 
 func waitForEvents(t *testing.T, ch *chatv1alpha1.OfficialChannel, reasons ...string) {
 	t.Helper()
-	testenv.Eventually(t, testenv.WaitTimeout, func() error {
+	testenv.Eventually(t, func() error {
 		got := strings.Join(eventReasons(t, ch), ",")
 		for _, r := range reasons {
 			if !strings.Contains(got, r) {

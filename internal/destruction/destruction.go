@@ -66,7 +66,12 @@ func SetupIndex(ctx context.Context, indexer client.FieldIndexer) error {
 
 // ListCached lists, from the cache, every OfficialChannel of the channel, in
 // every namespace.
-func ListCached(ctx context.Context, cache client.Reader, sdkAppID int64, officialAccountID string) ([]chatv1alpha1.OfficialChannel, error) {
+func ListCached(
+	ctx context.Context,
+	cache client.Reader,
+	sdkAppID int64,
+	officialAccountID string,
+) ([]chatv1alpha1.OfficialChannel, error) {
 	var list chatv1alpha1.OfficialChannelList
 	if err := cache.List(ctx, &list, client.MatchingFields{ChannelIndex: Key(sdkAppID, officialAccountID)}); err != nil {
 		return nil, fmt.Errorf("listing OfficialChannels from the cache: %w", err)
@@ -78,7 +83,13 @@ func ListCached(ctx context.Context, cache client.Reader, sdkAppID int64, offici
 // through the CRD's selectable fields: it sees objects the cache may not have
 // caught up with yet. In every namespace, unless opts say otherwise
 // (client.InNamespace).
-func ListLive(ctx context.Context, api client.Reader, sdkAppID int64, officialAccountID string, opts ...client.ListOption) ([]chatv1alpha1.OfficialChannel, error) {
+func ListLive(
+	ctx context.Context,
+	api client.Reader,
+	sdkAppID int64,
+	officialAccountID string,
+	opts ...client.ListOption,
+) ([]chatv1alpha1.OfficialChannel, error) {
 	var list chatv1alpha1.OfficialChannelList
 	opts = append(opts, client.MatchingFields{
 		fieldSDKAppID:          strconv.FormatInt(sdkAppID, 10),

@@ -171,10 +171,22 @@ func TestConfinedApplyKeptIgnoresUnwatchedChannels(t *testing.T) {
 	w := newChannel(t, watched, "news", "@TOA#_ns_kept")
 	w.Status.Destruction = &chatv1alpha1.Destruction{EventTime: 26}
 	outKey := client.ObjectKeyFromObject(out)
-	if reqs := confined(s, watched).SiblingsToTell(ctx, w); slices.ContainsFunc(reqs, func(r reconcile.Request) bool { return r.NamespacedName == outKey }) {
+	if reqs := confined(
+		s,
+		watched,
+	).SiblingsToTell(ctx, w); slices.ContainsFunc(
+		reqs,
+		func(r reconcile.Request) bool { return r.NamespacedName == outKey },
+	) {
 		t.Fatalf("SiblingsToTell = %v; want no channel outside told", reqs)
 	}
-	if reqs := recorder(s, nil).SiblingsToTell(ctx, w); !slices.ContainsFunc(reqs, func(r reconcile.Request) bool { return r.NamespacedName == outKey }) {
+	if reqs := recorder(
+		s,
+		nil,
+	).SiblingsToTell(ctx, w); !slices.ContainsFunc(
+		reqs,
+		func(r reconcile.Request) bool { return r.NamespacedName == outKey },
+	) {
 		t.Fatalf("SiblingsToTell unconfined = %v; want %s told", reqs, outKey)
 	}
 }
@@ -183,7 +195,7 @@ func TestConfinedApplyKeptIgnoresUnwatchedChannels(t *testing.T) {
 // destruction.
 func waitDestroyedInCache(t *testing.T, ch *chatv1alpha1.OfficialChannel) {
 	t.Helper()
-	testenv.Eventually(t, testenv.WaitTimeout, func() error {
+	testenv.Eventually(t, func() error {
 		got := &chatv1alpha1.OfficialChannel{}
 		if err := env.Manager.GetCache().Get(context.Background(), client.ObjectKeyFromObject(ch), got); err != nil {
 			return err

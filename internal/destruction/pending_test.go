@@ -278,7 +278,7 @@ func TestSweeperSweepsUntilStopped(t *testing.T) {
 	}
 	done := make(chan error)
 	go func() { done <- sweeper.Start(ctx) }()
-	testenv.Eventually(t, testenv.WaitTimeout, func() error {
+	testenv.Eventually(t, func() error {
 		rec, err := s.Get(ctx, app, "@TOA#_swept", time.Now().Add(-2*time.Hour))
 		if err != nil || rec != nil {
 			return errors.New("the expired record is still there")

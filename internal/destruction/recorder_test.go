@@ -254,7 +254,7 @@ func TestApplyKeptHandsASiblingsDestruction(t *testing.T) {
 	}
 	later := newChannel(t, env.Namespace(t, "sib-b"), "later", "@TOA#_sibling")
 	later.Status.Phase = chatv1alpha1.PhaseActive // seen before the destruction
-	testenv.Eventually(t, testenv.WaitTimeout, func() error {
+	testenv.Eventually(t, func() error {
 		applied, err := recorder(s, nil).ApplyKept(ctx, later, time.Now())
 		if err != nil || !applied {
 			return fmt.Errorf("ApplyKept = %v, %v", applied, err)
@@ -289,7 +289,7 @@ func TestRecordBoundsItsFanOut(t *testing.T) {
 	for i := range n {
 		channels = append(channels, newChannel(t, ns, fmt.Sprintf("c%02d", i), "@TOA#_fan_out"))
 	}
-	testenv.Eventually(t, testenv.WaitTimeout, func() error {
+	testenv.Eventually(t, func() error {
 		list, err := ListCached(ctx, env.Manager.GetCache(), app, "@TOA#_fan_out")
 		if err != nil || len(list) != n {
 			return fmt.Errorf("%d of %d cached: %v", len(list), n, err)
@@ -339,7 +339,7 @@ func TestApplyKeptIgnoresAnOldSiblingDestruction(t *testing.T) {
 		t.Fatal(err)
 	}
 	later := newChannel(t, env.Namespace(t, "old-b"), "later", "@TOA#_old_news")
-	testenv.Eventually(t, testenv.WaitTimeout, func() error {
+	testenv.Eventually(t, func() error {
 		list, err := ListCached(ctx, env.Manager.GetCache(), app, "@TOA#_old_news")
 		for _, ch := range list {
 			if ch.Status.Destruction != nil {

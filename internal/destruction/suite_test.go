@@ -76,10 +76,8 @@ func record(account string, eventTime int64) Record {
 // newChannel creates an OfficialChannel and waits until the cache has it.
 func newChannel(t *testing.T, ns, name, account string) *chatv1alpha1.OfficialChannel {
 	t.Helper()
-	ch := env.NewChannel(t, ns, name, chatv1alpha1.OfficialChannelSpec{SDKAppID: app, OfficialAccountID: account})
-	testenv.WaitCached(t, env.Manager.GetCache(), ch)
-	env.Get(t, ch)
-	return ch
+	return env.CreateChannel(t, ns, name, chatv1alpha1.OfficialChannelSpec{SDKAppID: app, OfficialAccountID: account},
+		testenv.InCache(env.Manager.GetCache()))
 }
 
 // interceptPatches routes every status write through hook, which decides
@@ -91,7 +89,8 @@ func interceptPatches(t *testing.T, hook func(ctx context.Context, obj client.Ob
 		t.Fatal(err)
 	}
 	return interceptor.NewClient(base, interceptor.Funcs{
-		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch,
+			opts ...client.SubResourcePatchOption) error {
 			return hook(ctx, obj, func() error { return c.SubResource(sub).Patch(ctx, obj, patch, opts...) })
 		},
 	})

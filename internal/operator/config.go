@@ -13,6 +13,7 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 */
+
 package operator
 
 import (
@@ -73,7 +74,7 @@ func Default() Config {
 	var c Config
 	fs := flag.NewFlagSet("defaults", flag.ContinueOnError)
 	c.BindFlags(fs)
-	c.Namespace = "default"
+	c.Namespace = DefaultNamespace
 	return c
 }
 

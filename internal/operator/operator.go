@@ -13,6 +13,7 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 */
+
 // Package operator wires the channel-operator into a controller-runtime
 // manager: the credentials of Chat's REST API, the observer, the recorder of
 // destructions, the reconciler, the sweeper of pending records and the
@@ -203,6 +204,9 @@ func setupReconciler(mgr ctrl.Manager, c Config, o options, op *Operator) (*cont
 	return r, nil
 }
 
+// DefaultNamespace is the manager's namespace out of a cluster.
+const DefaultNamespace = "default"
+
 // serviceAccountNamespaceFile holds the Pod's namespace when running in a cluster.
 const serviceAccountNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
@@ -216,13 +220,13 @@ func Namespace() (string, error) {
 	}
 	b, err := os.ReadFile(serviceAccountNamespaceFile)
 	if errors.Is(err, os.ErrNotExist) {
-		return "default", nil
+		return DefaultNamespace, nil
 	}
 	if err != nil {
-		return "default", fmt.Errorf("reading the service account namespace: %w", err)
+		return DefaultNamespace, fmt.Errorf("reading the service account namespace: %w", err)
 	}
 	if ns := strings.TrimSpace(string(b)); ns != "" {
 		return ns, nil
 	}
-	return "default", nil
+	return DefaultNamespace, nil
 }

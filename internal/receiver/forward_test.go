@@ -64,11 +64,14 @@ func TestForwardedCallbacksAreRecordedLikeDirectOnes(t *testing.T) {
 		return resp.StatusCode, a
 	}
 
-	status, a := post(via(callbackURL(signedApp, testToken, callback.CommandDestroyed)), destroyedBody(t, ch.Spec.OfficialAccountID, 1700000005000))
+	status, a := post(
+		via(callbackURL(signedApp, testToken, callback.CommandDestroyed)),
+		destroyedBody(t, ch.Spec.OfficialAccountID, 1700000005000),
+	)
 	if status != http.StatusOK || a.ActionStatus != callback.StatusOK || own != 0 {
 		t.Fatalf("forwarded destroyed callback: %d %+v (own backend called %d times)", status, a, own)
 	}
-	if d := get(t, ch).Status.Destruction; d == nil || d.EventTime != 1700000005000 || d.ClientIP != "203.0.113.7" {
+	if d := env.Channel(t, ch).Status.Destruction; d == nil || d.EventTime != 1700000005000 || d.ClientIP != "203.0.113.7" {
 		t.Fatalf("destruction after a forwarded callback: %+v", d)
 	}
 
@@ -80,7 +83,10 @@ func TestForwardedCallbacksAreRecordedLikeDirectOnes(t *testing.T) {
 	}
 
 	// The receiver's refusal is relayed unchanged: a wrong token stays 401.
-	status, a = post(via(callbackURL(signedApp, "not-the-token", callback.CommandDestroyed)), destroyedBody(t, ch.Spec.OfficialAccountID, 1700000006000))
+	status, a = post(
+		via(callbackURL(signedApp, "not-the-token", callback.CommandDestroyed)),
+		destroyedBody(t, ch.Spec.OfficialAccountID, 1700000006000),
+	)
 	if status != http.StatusUnauthorized || a.ActionStatus != callback.StatusFail {
 		t.Fatalf("forwarded forged callback: %d %+v", status, a)
 	}

@@ -72,7 +72,13 @@ func FuzzReceiverHandler(f *testing.F) {
 	f.Add(http.MethodPost, signed, "application/json", destroyed, true)
 	f.Add(http.MethodPost, signed, "", destroyed, false)
 	f.Add(http.MethodGet, signed, "application/json", destroyed, false)
-	f.Add(http.MethodPost, "SdkAppid=1400000002&CallbackCommand="+url.QueryEscape(callback.CommandDestroyed), "application/json", destroyed, false)
+	f.Add(
+		http.MethodPost,
+		"SdkAppid=1400000002&CallbackCommand="+url.QueryEscape(callback.CommandDestroyed),
+		"application/json",
+		destroyed,
+		false,
+	)
 	f.Add(http.MethodPost, signed+"&Sign=00", "application/json", destroyed, false)
 	f.Add(http.MethodPost, signed, "text/plain", []byte(`{"CallbackCommand":1}`), false)
 

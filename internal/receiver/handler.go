@@ -183,7 +183,14 @@ func (r *Receiver) recordProfile(ctx context.Context, w http.ResponseWriter, app
 
 // recordDestroyed makes the destruction durable within the answer budget
 // and answers OK only once it is.
-func (r *Receiver) recordDestroyed(ctx context.Context, w http.ResponseWriter, app int64, cmd callback.Command, d *callback.Destroyed, start time.Time) string {
+func (r *Receiver) recordDestroyed(
+	ctx context.Context,
+	w http.ResponseWriter,
+	app int64,
+	cmd callback.Command,
+	d *callback.Destroyed,
+	start time.Time,
+) string {
 	// The write goes on if the caller hangs up: what it told us is kept if it
 	// can be, within the budget.
 	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), start.Add(r.opts.AnswerBudget))

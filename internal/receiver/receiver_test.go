@@ -54,7 +54,7 @@ func TestSignedDocumentedSampleRecordsDestruction(t *testing.T) {
 	}
 
 	// Written before the answer: no waiting.
-	got := get(t, ch)
+	got := env.Channel(t, ch)
 	st := got.Status
 	if st.Phase != chatv1alpha1.PhaseDestroyed || st.DestroyedAt != "2022-12-09T08:26:54.123Z" {
 		t.Fatalf("phase %q destroyedAt %q", st.Phase, st.DestroyedAt)
@@ -65,7 +65,8 @@ func TestSignedDocumentedSampleRecordsDestruction(t *testing.T) {
 		t.Fatalf("destruction = %+v", d)
 	}
 	c := meta.FindStatusCondition(st.Conditions, chatv1alpha1.ConditionDestroyed)
-	if c == nil || c.Status != metav1.ConditionTrue || c.Reason != chatv1alpha1.ReasonCallbackReceived || c.ObservedGeneration != got.Generation {
+	if c == nil || c.Status != metav1.ConditionTrue || c.Reason != chatv1alpha1.ReasonCallbackReceived ||
+		c.ObservedGeneration != got.Generation {
 		t.Fatalf("Destroyed condition = %+v", c)
 	}
 }
@@ -101,8 +102,19 @@ func TestBadRequestsAreRefusedAndWriteNothing(t *testing.T) {
 		{name: "GET", method: http.MethodGet, url: good(), want: http.StatusMethodNotAllowed},
 		{name: "PUT", method: http.MethodPut, url: good(), body: body, want: http.StatusMethodNotAllowed},
 		{name: "body over 64 KiB", url: good(), body: padded(body, callback.MaxBodyBytes+1), want: http.StatusRequestEntityTooLarge},
-		{name: "chunked body over 64 KiB", url: good(), body: padded(body, callback.MaxBodyBytes+1), chunked: true, want: http.StatusRequestEntityTooLarge},
-		{name: "too large wins over unknown app", url: good(set(callback.ParamSDKAppID, "42")), body: padded(body, 2*callback.MaxBodyBytes), want: http.StatusRequestEntityTooLarge},
+		{
+			name:    "chunked body over 64 KiB",
+			url:     good(),
+			body:    padded(body, callback.MaxBodyBytes+1),
+			chunked: true,
+			want:    http.StatusRequestEntityTooLarge,
+		},
+		{
+			name: "too large wins over unknown app",
+			url:  good(set(callback.ParamSDKAppID, "42")),
+			body: padded(body, 2*callback.MaxBodyBytes),
+			want: http.StatusRequestEntityTooLarge,
+		},
 		{name: "SdkAppid missing", url: good(del(callback.ParamSDKAppID)), body: body, want: http.StatusForbidden},
 		{name: "SdkAppid unknown", url: good(set(callback.ParamSDKAppID, "1400009999")), body: body, want: http.StatusForbidden},
 		{name: "SdkAppid twice", url: good(add(callback.ParamSDKAppID, "1400009999")), body: body, want: http.StatusForbidden},
@@ -112,23 +124,63 @@ func TestBadRequestsAreRefusedAndWriteNothing(t *testing.T) {
 		{name: "RequestTime missing", url: good(del(callback.ParamRequestTime)), body: body, want: http.StatusUnauthorized},
 		{name: "Sign twice", url: good(add(callback.ParamSign, "00")), body: body, want: http.StatusUnauthorized},
 		{name: "replayed 61 s later", url: good(signedAt(time.Now().Add(-61 * time.Second))), body: body, want: http.StatusUnauthorized},
-		{name: "RequestTime from the future", url: good(signedAt(time.Now().Add(90 * time.Second))), body: body, want: http.StatusUnauthorized},
-		{name: "unsigned app without --allow-unsigned-callbacks", url: callbackURL(unsignedApp, "", callback.CommandDestroyed), body: body, want: http.StatusUnauthorized},
-		{name: "unauthorized wins over bad body", url: good(del(callback.ParamSign)), body: []byte("nonsense"), want: http.StatusUnauthorized},
+		{
+			name: "RequestTime from the future",
+			url:  good(signedAt(time.Now().Add(90 * time.Second))),
+			body: body,
+			want: http.StatusUnauthorized,
+		},
+		{
+			name: "unsigned app without --allow-unsigned-callbacks",
+			url:  callbackURL(unsignedApp, "", callback.CommandDestroyed),
+			body: body,
+			want: http.StatusUnauthorized,
+		},
+		{
+			name: "unauthorized wins over bad body",
+			url:  good(del(callback.ParamSign)),
+			body: []byte("nonsense"),
+			want: http.StatusUnauthorized,
+		},
 		{name: "body not JSON", url: good(), body: []byte("CallbackCommand=x"), want: http.StatusBadRequest},
 		{name: "body empty", url: good(), body: nil, want: http.StatusBadRequest},
 		{name: "body JSON array", url: good(), body: []byte(`[` + string(body) + `]`), want: http.StatusBadRequest},
-		{name: "deeply nested JSON", url: good(), body: []byte(strings.Repeat("[", 30000) + strings.Repeat("]", 30000)), want: http.StatusBadRequest},
-		{name: "body command differs from query", url: good(set(callback.ParamCommand, callback.CommandAfterCreate)), body: body, want: http.StatusBadRequest},
+		{
+			name: "deeply nested JSON",
+			url:  good(),
+			body: []byte(strings.Repeat("[", 30000) + strings.Repeat("]", 30000)),
+			want: http.StatusBadRequest,
+		},
+		{
+			name: "body command differs from query",
+			url:  good(set(callback.ParamCommand, callback.CommandAfterCreate)),
+			body: body,
+			want: http.StatusBadRequest,
+		},
 		{name: "query command missing", url: good(del(callback.ParamCommand)), body: body, want: http.StatusBadRequest},
-		{name: "query command twice", url: good(add(callback.ParamCommand, callback.CommandDestroyed)), body: body, want: http.StatusBadRequest},
+		{
+			name: "query command twice",
+			url:  good(add(callback.ParamCommand, callback.CommandDestroyed)),
+			body: body,
+			want: http.StatusBadRequest,
+		},
 		{name: "contenttype not json", url: good(set(callback.ParamContentType, "xml")), body: body, want: http.StatusBadRequest},
 		{name: "Content-Type XML", url: good(), body: body, contentType: "application/xml", want: http.StatusBadRequest},
 		{name: "Official_Account malformed", url: good(), body: destroyedBody(t, "news", 1700000000000), want: http.StatusBadRequest},
-		{name: "EventTime in the year 10000", url: good(), body: destroyedBody(t, account, callback.MaxEventTime), want: http.StatusBadRequest},
-		{name: "EventTime missing", url: good(), body: []byte(`{"CallbackCommand":"` + callback.CommandDestroyed + `","Official_Account":"` + account + `"}`), want: http.StatusBadRequest},
+		{
+			name: "EventTime in the year 10000",
+			url:  good(),
+			body: destroyedBody(t, account, callback.MaxEventTime),
+			want: http.StatusBadRequest,
+		},
+		{
+			name: "EventTime missing",
+			url:  good(),
+			body: []byte(`{"CallbackCommand":"` + callback.CommandDestroyed + `","Official_Account":"` + account + `"}`),
+			want: http.StatusBadRequest,
+		},
 	}
-	before := get(t, ch)
+	before := env.Channel(t, ch)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			method := tt.method
@@ -153,7 +205,7 @@ func TestBadRequestsAreRefusedAndWriteNothing(t *testing.T) {
 			if a.status != tt.want || a.ActionStatus != callback.StatusFail || a.ErrorCode != tt.want || a.ErrorInfo == "" {
 				t.Fatalf("answer = %+v, want %d FAIL with a reason", a, tt.want)
 			}
-			after := get(t, ch)
+			after := env.Channel(t, ch)
 			if after.ResourceVersion != before.ResourceVersion || after.Status.Destruction != nil {
 				t.Fatalf("a refused callback changed the OfficialChannel: %+v", after.Status)
 			}
@@ -180,7 +232,7 @@ func TestOptPlatformIsAFreeString(t *testing.T) {
 		if a.status != http.StatusOK {
 			t.Fatalf("OptPlatform %q: answer %+v", platform, a)
 		}
-		if got := get(t, ch).Status.Destruction; got == nil || got.OptPlatform != platform {
+		if got := env.Channel(t, ch).Status.Destruction; got == nil || got.OptPlatform != platform {
 			t.Fatalf("OptPlatform %q: destruction %+v", platform, got)
 		}
 	}
@@ -197,7 +249,8 @@ func TestOtherCommandsAreAnsweredOKAndCounted(t *testing.T) {
 		{"OfficialAccount.CallbackAfterAddSubscriber", "OfficialAccount.CallbackAfterAddSubscriber",
 			[]byte(`{"CallbackCommand":"OfficialAccount.CallbackAfterAddSubscriber","Official_Account":"@TOA#_other_commands",` +
 				`"EventTime":1700000000000,"SubscribeAccountList":[{"Subscriber_Account":"a"}]}`)},
-		{"OfficialAccount.CallbackSomethingNew", otherCommand, []byte(`{"CallbackCommand":"OfficialAccount.CallbackSomethingNew","EventTime":1}`)},
+		{"OfficialAccount.CallbackSomethingNew", otherCommand,
+			[]byte(`{"CallbackCommand":"OfficialAccount.CallbackSomethingNew","EventTime":1}`)},
 	} {
 		counter := callbacksTotal.WithLabelValues(tt.label, resultIgnored)
 		before := testutil.ToFloat64(counter)
@@ -209,7 +262,7 @@ func TestOtherCommandsAreAnsweredOKAndCounted(t *testing.T) {
 			t.Fatalf("%s: counter %s/%s went %v -> %v", tt.command, tt.label, resultIgnored, before, got)
 		}
 	}
-	if got := get(t, ch); got.ResourceVersion != ch.ResourceVersion {
+	if got := env.Channel(t, ch); got.ResourceVersion != ch.ResourceVersion {
 		t.Fatalf("a command the operator does not act on changed the OfficialChannel: %+v", got.Status)
 	}
 }
@@ -228,27 +281,35 @@ func TestProfileCallbacksFillStatusAccount(t *testing.T) {
 	}
 	ok := callbacksTotal.WithLabelValues(callback.CommandAfterCreate, resultOK)
 	before := testutil.ToFloat64(ok)
-	if a := post(t, callbackURL(signedApp, testToken, callback.CommandAfterCreate), body("created.json", 1700000000000)); a.status != http.StatusOK {
+	if a := post(
+		t,
+		callbackURL(signedApp, testToken, callback.CommandAfterCreate),
+		body("created.json", 1700000000000),
+	); a.status != http.StatusOK {
 		t.Fatalf("created: answer %+v", a)
 	}
-	got := get(t, ch).Status.Account
+	got := env.Channel(t, ch).Status.Account
 	if got == nil || got.Name != "TestOfficialAccount" || got.OwnerAccount != "107867" || got.ObservedAt != nil {
 		t.Fatalf("status.account after the created callback: %+v", got)
 	}
 	if testutil.ToFloat64(ok) != before+1 {
 		t.Fatal("the created callback was not counted as ok")
 	}
-	if a := post(t, callbackURL(signedApp, testToken, callback.CommandInfoChanged), body("info-changed.json", 1700000001000)); a.status != http.StatusOK {
+	if a := post(
+		t,
+		callbackURL(signedApp, testToken, callback.CommandInfoChanged),
+		body("info-changed.json", 1700000001000),
+	); a.status != http.StatusOK {
 		t.Fatalf("info changed: answer %+v", a)
 	}
-	got = get(t, ch).Status.Account
+	got = env.Channel(t, ch).Status.Account
 	if got.Name != "NewName" || got.Introduction != "NewNotification" || got.FaceURL != "http://this.is.newface.url" ||
 		got.Organization != "NewOrganization" || got.OwnerAccount != "107867" {
 		t.Fatalf("status.account after the info-changed callback: %+v", got)
 	}
 
 	// An observation at 1700000005 s saw a later profile: an older callback changes nothing.
-	cur := get(t, ch)
+	cur := env.Channel(t, ch)
 	base := cur.DeepCopy()
 	observed := metav1.NewTime(time.UnixMilli(1700000005000))
 	cur.Status.Account.ObservedAt = &observed
@@ -256,10 +317,14 @@ func TestProfileCallbacksFillStatusAccount(t *testing.T) {
 	if err := env.Client.Status().Patch(context.Background(), cur, client.MergeFrom(base)); err != nil {
 		t.Fatal(err)
 	}
-	if a := post(t, callbackURL(signedApp, testToken, callback.CommandInfoChanged), body("info-changed.json", 1700000002000)); a.status != http.StatusOK {
+	if a := post(
+		t,
+		callbackURL(signedApp, testToken, callback.CommandInfoChanged),
+		body("info-changed.json", 1700000002000),
+	); a.status != http.StatusOK {
 		t.Fatalf("stale info changed: answer %+v", a)
 	}
-	if got := get(t, ch).Status.Account; got.Name != "Observed" {
+	if got := env.Channel(t, ch).Status.Account; got.Name != "Observed" {
 		t.Fatalf("a callback older than the last observation replaced it: %+v", got)
 	}
 }

@@ -54,11 +54,15 @@ func TestChannelInTwoNamespacesIsRecordedInBoth(t *testing.T) {
 		t.Fatalf("answer %+v", ans)
 	}
 	for _, ch := range []*chatv1alpha1.OfficialChannel{a, b} {
-		if got := get(t, ch); got.Status.Phase != chatv1alpha1.PhaseDestroyed || got.Status.DestroyedAt != "2023-11-14T22:13:20.123Z" {
+		if got := env.Channel(
+			t,
+			ch,
+		); got.Status.Phase != chatv1alpha1.PhaseDestroyed ||
+			got.Status.DestroyedAt != "2023-11-14T22:13:20.123Z" {
 			t.Fatalf("%s/%s: status %+v", ch.Namespace, ch.Name, got.Status)
 		}
 	}
-	if got := get(t, other); got.Status.Destruction != nil {
+	if got := env.Channel(t, other); got.Status.Destruction != nil {
 		t.Fatalf("the same channel ID of another app was marked destroyed: %+v", got.Status)
 	}
 }
@@ -69,10 +73,14 @@ func TestDuplicatesAndOutOfOrderRepeatsChangeNothing(t *testing.T) {
 	ch := newChannel(t, ns, "dups", signedApp, account)
 	const first = int64(1700000005000)
 
-	if a := post(t, callbackURL(signedApp, testToken, callback.CommandDestroyed), destroyedBody(t, account, first)); a.status != http.StatusOK {
+	if a := post(
+		t,
+		callbackURL(signedApp, testToken, callback.CommandDestroyed),
+		destroyedBody(t, account, first),
+	); a.status != http.StatusOK {
 		t.Fatalf("answer %+v", a)
 	}
-	recorded := get(t, ch)
+	recorded := env.Channel(t, ch)
 	if recorded.Status.Destruction == nil {
 		t.Fatal("the first destruction was answered OK but not recorded")
 	}
@@ -81,7 +89,7 @@ func TestDuplicatesAndOutOfOrderRepeatsChangeNothing(t *testing.T) {
 		if a.status != http.StatusOK || a.ActionStatus != callback.StatusOK {
 			t.Fatalf("repeat with EventTime %d: answer %+v", eventTime, a)
 		}
-		got := get(t, ch)
+		got := env.Channel(t, ch)
 		if got.ResourceVersion != recorded.ResourceVersion || got.Status.Destruction == nil ||
 			*got.Status.Destruction != *recorded.Status.Destruction || got.Status.DestroyedAt != status.FormatEventTime(first) {
 			t.Fatalf("repeat with EventTime %d changed the destruction: %+v", eventTime, got.Status.Destruction)
@@ -118,7 +126,7 @@ func TestTokenChangeIsHonouredWithoutRestart(t *testing.T) {
 	body := destroyedBody(t, account, 1700000007000)
 
 	secret := &corev1.Secret{}
-	key := client.ObjectKey{Namespace: testenv.OperatorNamespace, Name: secretName}
+	key := client.ObjectKey{Namespace: testenv.OperatorNamespace, Name: SecretName}
 	if err := env.Client.Get(ctx, key, secret); err != nil {
 		t.Fatal(err)
 	}
@@ -128,8 +136,12 @@ func TestTokenChangeIsHonouredWithoutRestart(t *testing.T) {
 	}
 	// Probe with a command the receiver does not act on, so that nothing is
 	// recorded while the change propagates.
-	eventually(t, func() error {
-		if a := post(t, callbackURL(rotatingApp, "first-token", callback.CommandAfterCreate), sample(t, "created.json")); a.status != http.StatusUnauthorized {
+	testenv.Eventually(t, func() error {
+		if a := post(
+			t,
+			callbackURL(rotatingApp, "first-token", callback.CommandAfterCreate),
+			sample(t, "created.json"),
+		); a.status != http.StatusUnauthorized {
 			return fmt.Errorf("old token: answer %+v", a)
 		}
 		return nil
@@ -137,13 +149,13 @@ func TestTokenChangeIsHonouredWithoutRestart(t *testing.T) {
 	if a := post(t, callbackURL(rotatingApp, "first-token", callback.CommandDestroyed), body); a.status != http.StatusUnauthorized {
 		t.Fatalf("old token after the change: answer %+v", a)
 	}
-	if got := get(t, ch); got.Status.Destruction != nil {
+	if got := env.Channel(t, ch); got.Status.Destruction != nil {
 		t.Fatal("a callback signed with the old token was recorded")
 	}
 	if a := post(t, callbackURL(rotatingApp, "second-token", callback.CommandDestroyed), body); a.status != http.StatusOK {
 		t.Fatalf("new token: answer %+v", a)
 	}
-	if got := get(t, ch); got.Status.Destruction == nil {
+	if got := env.Channel(t, ch); got.Status.Destruction == nil {
 		t.Fatal("a callback signed with the new token was not recorded")
 	}
 
@@ -155,7 +167,7 @@ func TestTokenChangeIsHonouredWithoutRestart(t *testing.T) {
 	if err := env.Client.Update(ctx, secret); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		if a := post(t, callbackURL(rotatingApp, "second-token", callback.CommandDestroyed), body); a.status != http.StatusForbidden {
 			return fmt.Errorf("removed app: answer %+v", a)
 		}
@@ -199,7 +211,7 @@ func TestFailedWriteIsAnsweredFail(t *testing.T) {
 	if elapsed > 1500*time.Millisecond {
 		t.Fatalf("answered after %s, beyond the 1.5 s ceiling", elapsed)
 	}
-	if got := get(t, ch); got.Status.Destruction != nil {
+	if got := env.Channel(t, ch); got.Status.Destruction != nil {
 		t.Fatalf("status written despite failures: %+v", got.Status)
 	}
 }
@@ -263,7 +275,7 @@ func TestSequentialCallbacksAreAllRecorded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		list, err := destruction.ListCached(context.Background(), recorder.Cache, signedApp, fmt.Sprintf("@TOA#_latency_%d", n-1))
 		if err != nil || len(list) == 0 {
 			return errors.New("channels not cached yet")
@@ -299,7 +311,7 @@ func TestSequentialCallbacksAreAllRecorded(t *testing.T) {
 func TestDeletedCallbackSecretRefusesEveryApp(t *testing.T) {
 	ctx := context.Background()
 	secret := &corev1.Secret{}
-	key := client.ObjectKey{Namespace: testenv.OperatorNamespace, Name: secretName}
+	key := client.ObjectKey{Namespace: testenv.OperatorNamespace, Name: SecretName}
 	if err := env.Client.Get(ctx, key, secret); err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +322,7 @@ func TestDeletedCallbackSecretRefusesEveryApp(t *testing.T) {
 	probe := func(app int64, token string) int {
 		return post(t, callbackURL(app, token, callback.CommandAfterCreate), sample(t, "created.json")).status
 	}
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		for app, token := range map[int64]string{signedApp: testToken, unsignedApp: ""} {
 			if s := probe(app, token); s != http.StatusForbidden {
 				return fmt.Errorf("app %d answered %d with the Secret gone", app, s)
@@ -321,7 +333,7 @@ func TestDeletedCallbackSecretRefusesEveryApp(t *testing.T) {
 	if err := env.Client.Create(ctx, restore); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		if s := probe(signedApp, testToken); s != http.StatusOK {
 			return fmt.Errorf("answered %d after the Secret came back", s)
 		}
@@ -361,11 +373,16 @@ func TestDestructionOfAnAppWithCredentialsIsReported(t *testing.T) {
 		Pending: recorder.Pending, Confirms: confirms})
 	r.tokens.Store(recv.tokens.Load())
 	r.ready.Store(true)
-	a := serve(t, r, callbackURL(signedApp, testToken, callback.CommandDestroyed), destroyedBody(t, ch.Spec.OfficialAccountID, 1700000004000))
+	a := serve(
+		t,
+		r,
+		callbackURL(signedApp, testToken, callback.CommandDestroyed),
+		destroyedBody(t, ch.Spec.OfficialAccountID, 1700000004000),
+	)
 	if a.status != http.StatusOK {
 		t.Fatalf("answer %+v", a)
 	}
-	got := get(t, ch)
+	got := env.Channel(t, ch)
 	c := meta.FindStatusCondition(got.Status.Conditions, chatv1alpha1.ConditionDestroyed)
 	d := got.Status.Destruction
 	if got.Status.Phase != chatv1alpha1.PhaseReported || c == nil || c.Status != metav1.ConditionUnknown ||

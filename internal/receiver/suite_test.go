@@ -33,8 +33,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 	"github.com/channel-operator/channel-operator/internal/callback"
@@ -43,7 +41,8 @@ import (
 )
 
 const (
-	secretName = "callback-tokens"
+	// SecretName is the suite's callback Secret.
+	SecretName = "callback-tokens"
 
 	signedApp   = testenv.DemoApp // token: testToken
 	unsignedApp = signedApp + 1   // empty token
@@ -59,28 +58,17 @@ var (
 	endpoint string // http://host:port/callback
 )
 
-// TestMain runs one control plane and one manager with the receiver for the
-// whole package. No reconciler runs: the receiver's part ends with the
-// destruction recorded, and that is what these tests look at.
-func TestMain(m *testing.M) {
-	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true)))
-	testenv.Run(testenv.RunInput{
-		M:        m,
-		SetupEnv: setupEnv,
-		ManagerInput: testenv.ManagerInput{
-			SetupIndexes: func(ctx context.Context, mgr ctrl.Manager) error {
-				return destruction.SetupIndex(ctx, mgr.GetFieldIndexer())
-			},
-			SetupReconcilers: setupReceiver,
-			ReadyCheck:       func() error { return recv.ReadyCheck(nil) },
-		},
-	})
-}
+// The package's TestMain (main_test.go, in package receiver_test, which may
+// import internal/operator) runs one control plane and one manager set up by
+// operator.Setup without the reconciler: the receiver's part ends with the
+// destruction recorded, and that is what these tests look at. It hands the
+// suite what it set up through these hooks.
 
-func setupEnv(e *testenv.Env) error {
+// SetupEnv prepares the control plane: the callback Secret.
+func SetupEnv(e *testenv.Env) error {
 	env = e
 	return e.Client.Create(context.Background(), &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: testenv.OperatorNamespace, Name: secretName},
+		ObjectMeta: metav1.ObjectMeta{Namespace: testenv.OperatorNamespace, Name: SecretName},
 		Data: map[string][]byte{
 			strconv.FormatInt(signedApp, 10):   []byte(testToken + "\n"),
 			strconv.FormatInt(unsignedApp, 10): nil,
@@ -90,21 +78,19 @@ func setupEnv(e *testenv.Env) error {
 	})
 }
 
-func setupReceiver(ctx context.Context, mgr ctrl.Manager) error {
-	pending = &destruction.PendingStore{Client: env.Client, Namespace: testenv.OperatorNamespace, MaxRecords: 100, TTL: time.Hour}
-	recorder = &destruction.Recorder{Cache: mgr.GetCache(), API: mgr.GetAPIReader(), Client: mgr.GetClient(), Pending: pending}
-	recv = New(testOptions(), recorder)
-	if err := recv.SetupWithManager(ctx, mgr); err != nil {
-		return err
-	}
+// SuiteOptions are the receiver's options in the suite.
+func SuiteOptions() Options { return testOptions() }
+
+// UseSuite hands the suite the running manager's receiver and recorder.
+func UseSuite(r *Receiver, rec *destruction.Recorder, p *destruction.PendingStore) {
+	recv, recorder, pending = r, rec, p
 	endpoint = "http://" + recv.Addr() + Path
-	return nil
 }
 
 func testOptions() Options {
 	return Options{
 		BindAddress:  "127.0.0.1:0",
-		Secret:       types.NamespacedName{Namespace: testenv.OperatorNamespace, Name: secretName},
+		Secret:       types.NamespacedName{Namespace: testenv.OperatorNamespace, Name: SecretName},
 		MaxSkew:      time.Minute,
 		MaxInflight:  64,
 		AnswerBudget: DefaultAnswerBudget,
@@ -202,15 +188,9 @@ func post(t testing.TB, u string, body []byte) answer {
 
 func newChannel(t testing.TB, ns, name string, app int64, account string) *chatv1alpha1.OfficialChannel {
 	t.Helper()
-	ch := env.NewChannel(t, ns, name, chatv1alpha1.OfficialChannelSpec{SDKAppID: app, OfficialAccountID: account})
 	// The receiver finds it in the cache, as it would in a running cluster.
-	testenv.WaitCached(t, recorder.Cache, ch)
-	return get(t, ch)
-}
-
-func eventually(t testing.TB, check func() error) {
-	t.Helper()
-	testenv.Eventually(t, testenv.WaitTimeout, check)
+	return env.CreateChannel(t, ns, name, chatv1alpha1.OfficialChannelSpec{SDKAppID: app, OfficialAccountID: account},
+		testenv.InCache(recorder.Cache))
 }
 
 // recorder captures an answer from a handler called without a network.
@@ -228,13 +208,6 @@ func (r respRecorder) answer(t testing.TB) answer {
 		t.Fatalf("answer %q: %v", r.Body.String(), err)
 	}
 	return a
-}
-
-func get(t testing.TB, ch *chatv1alpha1.OfficialChannel) *chatv1alpha1.OfficialChannel {
-	t.Helper()
-	got := ch.DeepCopy()
-	env.Get(t, got)
-	return got
 }
 
 func hasPending(t testing.TB, app int64, account string) bool {

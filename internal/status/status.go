@@ -145,7 +145,11 @@ func Unannounced(ch *chatv1alpha1.OfficialChannel) bool {
 // the Destroyed condition says.
 func MarkActive(ch *chatv1alpha1.OfficialChannel) {
 	ch.Status.Phase = chatv1alpha1.PhaseActive
-	if c := meta.FindStatusCondition(ch.Status.Conditions, chatv1alpha1.ConditionDestroyed); c == nil || c.Reason != chatv1alpha1.ReasonRefuted {
+	if c := meta.FindStatusCondition(
+		ch.Status.Conditions,
+		chatv1alpha1.ConditionDestroyed,
+	); c == nil ||
+		c.Reason != chatv1alpha1.ReasonRefuted {
 		set(ch, chatv1alpha1.ConditionDestroyed, metav1.ConditionFalse, chatv1alpha1.ReasonActive,
 			"No destruction callback has been received for this channel")
 	} else {

@@ -23,6 +23,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/channel-operator/channel-operator/test/testenv"
 )
 
 const (
@@ -118,7 +120,7 @@ func TestLinkedResourcesNeedTheUsersDeleteRight(t *testing.T) {
 	// The API server enforces a policy once it has loaded it and its
 	// binding: until then a server-side dry run of the forbidden channel
 	// goes through.
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		out, err := asEditor("create", "--dry-run=server", "-f", secret)
 		if err == nil {
 			return fmt.Errorf("a channel linking a Secret %s may not delete is not refused yet: %s", channelEditor, out)
@@ -146,7 +148,7 @@ func TestLinkedResourcesNeedTheUsersDeleteRight(t *testing.T) {
 	if out, err := asEditor("create", "-f", ok); err != nil {
 		t.Fatalf("linking objects the editor may delete was refused: %v\n%s", err, out)
 	}
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		got := jsonpath(t, tenantNamespace, "ochan/links-configmaps", "{.status.phase} {.metadata.finalizers}")
 		if !strings.HasPrefix(got, "Active ") || !strings.Contains(got, "chat.channel-operator.io/cleanup") {
 			return fmt.Errorf("phase and finalizers %q", got)

@@ -27,6 +27,7 @@ import (
 	"github.com/channel-operator/channel-operator/internal/callback"
 	"github.com/channel-operator/channel-operator/internal/chatapi"
 	"github.com/channel-operator/channel-operator/internal/chatapi/fakechat"
+	"github.com/channel-operator/channel-operator/test/testenv"
 )
 
 // The installed operator, with its ServiceAccount's RBAC, given REST
@@ -61,7 +62,7 @@ func TestChatAPIConfirmsDestructionsInTheInstalledOperator(t *testing.T) {
 	kubectl(t, "apply", "-f", manifest)
 	t.Cleanup(func() { deleteChannels(t, ns+"/live", ns+"/gone") })
 	for _, ch := range []string{"live", "gone"} {
-		eventually(t, func() error {
+		testenv.Eventually(t, func() error {
 			got := jsonpath(t, ns, "ochan/"+ch, `{.status.conditions[?(@.type=="Synced")].reason} {.status.account.subscriberCount}`)
 			if got != "Observed 77" {
 				return fmt.Errorf("%s: Synced reason and subscribers %q", ch, got)
@@ -75,7 +76,7 @@ func TestChatAPIConfirmsDestructionsInTheInstalledOperator(t *testing.T) {
 		a.ActionStatus != callback.StatusOK {
 		t.Fatalf("forged callback: %d %+v", status, a)
 	}
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		got := jsonpath(t, ns, "ochan/live", `{.status.phase} {.status.conditions[?(@.type=="Destroyed")].reason} {.status.refutedDestruction.clientIP}`)
 		if got != "Active Refuted 198.51.100.4" {
 			return fmt.Errorf("live: %q", got)

@@ -139,7 +139,7 @@ func TestDestroyedCallbacksCleanUpWithTheOperatorsRBAC(t *testing.T) {
 	kubectl(t, "apply", "-f", manifest)
 	ns := "e2e-newsroom"
 	for _, ch := range []string{"news", "sports", "archive"} {
-		eventually(t, func() error {
+		testenv.Eventually(t, func() error {
 			if p := jsonpath(t, ns, "ochan/"+ch, "{.status.phase}"); p != "Active" {
 				return fmt.Errorf("%s phase %q", ch, p)
 			}
@@ -158,7 +158,7 @@ func TestDestroyedCallbacksCleanUpWithTheOperatorsRBAC(t *testing.T) {
 		t.Fatalf("archive: %d %+v", status, a)
 	}
 
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		if p := jsonpath(t, ns, "ochan/news", "{.status.phase}"); p != "CleanedUp" {
 			return fmt.Errorf("news phase %q", p)
 		}
@@ -171,7 +171,7 @@ func TestDestroyedCallbacksCleanUpWithTheOperatorsRBAC(t *testing.T) {
 	if got := jsonpath(t, ns, "ochan/news", cleanup); got != "True 7 0" {
 		t.Fatalf("news CleanedUp/deleted/remaining = %q, want \"True 7 0\"", got)
 	}
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		events := kubectl(t, "events", "-n", ns, "--for", "officialchannel/news")
 		for _, reason := range []string{"DestructionRecorded", "CleanupStarted", "CleanedUp"} {
 			if !strings.Contains(events, reason) {
@@ -195,7 +195,7 @@ func TestDestroyedCallbacksCleanUpWithTheOperatorsRBAC(t *testing.T) {
 	}
 
 	// archive is Orphan: destroyed, nothing deleted.
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		got := jsonpath(t, ns, "ochan/archive", `{.status.phase} {.status.conditions[?(@.type=="CleanedUp")].reason}`)
 		if got != "Destroyed Orphaned" {
 			return fmt.Errorf("archive phase/reason %q", got)
@@ -233,7 +233,7 @@ func TestReapplyingTheInstallKeepsTheTokens(t *testing.T) {
 	if got := jsonpath(t, operatorNamespace, "secret/channel-operator-callback", "{.data."+app+"}"); got == "" {
 		t.Fatal("the token is gone from the callback Secret")
 	}
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		status, a := postDestroyed(t, "@TOA#_e2e_after_reapply", token)
 		if status != http.StatusOK || a.ActionStatus != callback.StatusOK {
 			return fmt.Errorf("a signed callback after the re-apply: %d %+v", status, a)
@@ -280,7 +280,7 @@ kind: ConfigMap
 metadata: {name: counted-config, namespace: e2e-metrics, labels: {chat.channel-operator.io/official-channel: counted}}
 `)
 	kubectl(t, "apply", "-f", manifest)
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		if p := jsonpath(t, "e2e-metrics", "ochan/gauge", "{.status.phase}"); p != "Active" {
 			return fmt.Errorf("gauge phase %q", p)
 		}
@@ -289,7 +289,7 @@ metadata: {name: counted-config, namespace: e2e-metrics, labels: {chat.channel-o
 	if status, a := postDestroyed(t, "@TOA#_e2e_metrics_counted", token); status != http.StatusOK {
 		t.Fatalf("destroyed callback: %d %+v", status, a)
 	}
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		if p := jsonpath(t, "e2e-metrics", "ochan/counted", "{.status.phase}"); p != "CleanedUp" {
 			return fmt.Errorf("counted phase %q", p)
 		}

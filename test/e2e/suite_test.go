@@ -135,11 +135,6 @@ func kubectl(t *testing.T, args ...string) string {
 }
 
 // eventually polls until check passes.
-func eventually(t *testing.T, check func() error) {
-	t.Helper()
-	testenv.Eventually(t, testenv.WaitTimeout, check)
-}
-
 func jsonpath(t *testing.T, ns, obj, path string) string {
 	t.Helper()
 	return kubectl(t, "get", obj, "-n", ns, "-o", "jsonpath="+path)

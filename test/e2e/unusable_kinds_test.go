@@ -87,7 +87,7 @@ func TestUnusableCleanupKindIsReportedAndPickedUpLater(t *testing.T) {
 		t.Fatalf("destroyed callback: %d %+v", status, a)
 	}
 	const reason = "roles.rbac.authorization.k8s.io: RBAC does not allow list cluster-wide"
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		got := jsonpath(t, "e2e-unusable", "ochan/news", `{.status.phase} {.status.conditions[?(@.type=="CleanedUp")].reason}`)
 		if got != "CleaningUp CleanupFailed" {
 			return fmt.Errorf("phase/reason %q", got)

@@ -505,7 +505,7 @@ func postDestroyedTo(t *testing.T, endpoint, account string) {
 
 func waitPhase(t *testing.T, ns, name, phase string) {
 	t.Helper()
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		if p := jsonpath(t, ns, "ochan/"+name, "{.status.phase}"); p != phase {
 			return fmt.Errorf("%s/%s phase %q, want %s", ns, name, p, phase)
 		}
@@ -518,7 +518,7 @@ func waitPhase(t *testing.T, ns, name, phase string) {
 // the kubernetes.io/pvc-protection finalizer, and no controller runs here).
 func waitCleanedUp(t *testing.T, ns, name string) {
 	t.Helper()
-	eventually(t, func() error {
+	testenv.Eventually(t, func() error {
 		pvc := &corev1.PersistentVolumeClaim{}
 		err := env.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name + "-data"}, pvc)
 		if err == nil && pvc.DeletionTimestamp != nil && len(pvc.Finalizers) > 0 {

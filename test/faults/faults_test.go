@@ -84,7 +84,7 @@ func TestAPIServerOutageLosesNoAnsweredCallback(t *testing.T) {
 	}
 	lost := 0
 	for _, i := range ok {
-		if d := get(t, chs[i]).Status.Destruction; d == nil || d.EventTime != 1700000000000+int64(i) {
+		if d := env.Channel(t, chs[i]).Status.Destruction; d == nil || d.EventTime != 1700000000000+int64(i) {
 			lost++
 			t.Errorf("callback %d answered OK but its destruction is not in status: %+v", i, d)
 		}
@@ -93,9 +93,9 @@ func TestAPIServerOutageLosesNoAnsweredCallback(t *testing.T) {
 
 	// The Chat backend, with retries on, sends the failed ones again: now
 	// they are recorded.
-	testenv.Eventually(t, waitTimeout, func() error {
+	testenv.EventuallyWithin(t, waitTimeout, func() error {
 		for _, i := range failed {
-			if get(t, chs[i]).Status.Destruction != nil {
+			if env.Channel(t, chs[i]).Status.Destruction != nil {
 				continue
 			}
 			if a := destroy(mgr.CallbackURL, chs[i], 1700000000000+int64(i)); !a.ok() {
@@ -105,7 +105,7 @@ func TestAPIServerOutageLosesNoAnsweredCallback(t *testing.T) {
 		return nil
 	})
 	for _, ch := range chs {
-		if get(t, ch).Status.Destruction == nil {
+		if env.Channel(t, ch).Status.Destruction == nil {
 			t.Errorf("%s: no destruction after the retries", ch.Name)
 		}
 	}
@@ -143,8 +143,8 @@ func TestKilledManagerFinishesCleanup(t *testing.T) {
 	if a := destroy(first.CallbackURL, ch, 1700000000000); !a.ok() {
 		t.Fatalf("callback: %+v", a)
 	}
-	testenv.Eventually(t, waitTimeout, func() error {
-		got := get(t, ch)
+	testenv.EventuallyWithin(t, waitTimeout, func() error {
+		got := env.Channel(t, ch)
 		if got.Status.Phase != chatv1alpha1.PhaseCleaningUp || got.Status.Cleanup == nil || got.Status.Cleanup.Remaining != 1 {
 			return fmt.Errorf("phase %q cleanup %+v", got.Status.Phase, got.Status.Cleanup)
 		}
@@ -153,7 +153,7 @@ func TestKilledManagerFinishesCleanup(t *testing.T) {
 	first.Kill()
 
 	// While no manager runs: the hold goes, and another linked object appears.
-	testenv.Eventually(t, waitTimeout, func() error {
+	testenv.EventuallyWithin(t, waitTimeout, func() error {
 		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(held), held); err != nil {
 			return err
 		}
@@ -168,8 +168,8 @@ func TestKilledManagerFinishesCleanup(t *testing.T) {
 	// The killed leader never released its lease: the second one takes over
 	// once the lease expires.
 	startManager(t, "second", "--leader-elect")
-	testenv.Eventually(t, waitTimeout, func() error {
-		if p := get(t, ch).Status.Phase; p != chatv1alpha1.PhaseCleanedUp {
+	testenv.EventuallyWithin(t, waitTimeout, func() error {
+		if p := env.Channel(t, ch).Status.Phase; p != chatv1alpha1.PhaseCleanedUp {
 			return fmt.Errorf("phase %q", p)
 		}
 		return nil
@@ -229,9 +229,9 @@ func TestTwoReplicasRecordOnceAndCleanUpOnce(t *testing.T) {
 		t.Errorf("error answer: %s", s)
 	}
 
-	testenv.Eventually(t, waitTimeout, func() error {
+	testenv.EventuallyWithin(t, waitTimeout, func() error {
 		for _, ch := range chs {
-			if p := get(t, ch).Status.Phase; p != chatv1alpha1.PhaseCleanedUp {
+			if p := env.Channel(t, ch).Status.Phase; p != chatv1alpha1.PhaseCleanedUp {
 				return fmt.Errorf("%s phase %q", ch.Name, p)
 			}
 		}
@@ -239,7 +239,7 @@ func TestTwoReplicasRecordOnceAndCleanUpOnce(t *testing.T) {
 	})
 	// Events are sent apart from the status write: wait until every one the
 	// cleanup emits has arrived, then count them.
-	testenv.Eventually(t, waitTimeout, func() error {
+	testenv.EventuallyWithin(t, waitTimeout, func() error {
 		for _, ch := range chs {
 			for _, reason := range []string{"DestructionRecorded", "CleanupStarted", "CleanedUp"} {
 				if eventCount(t, ch, reason) == 0 {
@@ -250,7 +250,7 @@ func TestTwoReplicasRecordOnceAndCleanUpOnce(t *testing.T) {
 		return nil
 	})
 	for _, ch := range chs {
-		got := get(t, ch)
+		got := env.Channel(t, ch)
 		if got.Status.Destruction.EventTime != first {
 			t.Errorf("%s: recorded EventTime %d, want the first one %d", ch.Name, got.Status.Destruction.EventTime, first)
 		}

@@ -109,24 +109,15 @@ func channels(t *testing.T, prefix string, n int, policy chatv1alpha1.CleanupPol
 			t.Fatal(err)
 		}
 	}
-	testenv.Eventually(t, waitTimeout, func() error {
+	testenv.EventuallyWithin(t, waitTimeout, func() error {
 		for _, ch := range out {
-			if got := get(t, ch); got.Status.Phase != chatv1alpha1.PhaseActive {
+			if got := env.Channel(t, ch); got.Status.Phase != chatv1alpha1.PhaseActive {
 				return fmt.Errorf("%s phase %q", ch.Name, got.Status.Phase)
 			}
 		}
 		return nil
 	})
 	return out
-}
-
-func get(t *testing.T, ch *chatv1alpha1.OfficialChannel) *chatv1alpha1.OfficialChannel {
-	t.Helper()
-	got := &chatv1alpha1.OfficialChannel{}
-	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(ch), got); err != nil {
-		t.Fatal(err)
-	}
-	return got
 }
 
 // answer is what a callback got back: an HTTP status and the Chat answer,

@@ -48,7 +48,7 @@ func (e *Env) Get(t testing.TB, obj client.Object) {
 func WaitFor[T client.Object](t testing.TB, e *Env, obj T, check func(T) error) T {
 	t.Helper()
 	var got T
-	Eventually(t, WaitTimeout, func() error {
+	Eventually(t, func() error {
 		got = obj.DeepCopyObject().(T)
 		if err := e.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), got); err != nil {
 			return err
@@ -61,7 +61,7 @@ func WaitFor[T client.Object](t testing.TB, e *Env, obj T, check func(T) error) 
 // WaitGone waits until obj is deleted: only NotFound counts as gone.
 func (e *Env) WaitGone(t testing.TB, obj client.Object) {
 	t.Helper()
-	Eventually(t, WaitTimeout, func() error {
+	Eventually(t, func() error {
 		err := e.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj.DeepCopyObject().(client.Object))
 		if apierrors.IsNotFound(err) {
 			return nil
@@ -84,7 +84,7 @@ func (e *Env) NewChannel(t testing.TB, ns, name string, spec chatv1alpha1.Offici
 // operator's cache would have it a moment after it was created.
 func WaitCached(t testing.TB, cache client.Reader, obj client.Object) {
 	t.Helper()
-	Eventually(t, WaitTimeout, func() error {
+	Eventually(t, func() error {
 		got := obj.DeepCopyObject().(client.Object)
 		if err := cache.Get(context.Background(), client.ObjectKeyFromObject(obj), got); err != nil {
 			return fmt.Errorf("not in the cache yet: %w", err)
@@ -151,11 +151,46 @@ const HoldFinalizer = "example.com/hold"
 // Release removes HoldFinalizer from obj.
 func (e *Env) Release(t testing.TB, obj client.Object) {
 	t.Helper()
-	Eventually(t, WaitTimeout, func() error {
+	Eventually(t, func() error {
 		if err := e.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
 			return client.IgnoreNotFound(err)
 		}
 		controllerutil.RemoveFinalizer(obj, HoldFinalizer)
 		return e.Client.Update(context.Background(), obj)
 	})
+}
+
+// Channel reads ch's current state from the API server.
+func (e *Env) Channel(t testing.TB, ch *chatv1alpha1.OfficialChannel) *chatv1alpha1.OfficialChannel {
+	t.Helper()
+	got := ch.DeepCopy()
+	e.Get(t, got)
+	return got
+}
+
+// CreateOption changes what CreateChannel waits for.
+type CreateOption func(*createOptions)
+
+type createOptions struct{ caches []client.Reader }
+
+// InCache makes CreateChannel return once cache (a manager's) has the
+// channel, as a running operator's would a moment after it was created.
+func InCache(cache client.Reader) CreateOption {
+	return func(o *createOptions) { o.caches = append(o.caches, cache) }
+}
+
+// CreateChannel creates an OfficialChannel with spec in ns and returns it as
+// the API server has it.
+func (e *Env) CreateChannel(t testing.TB, ns, name string, spec chatv1alpha1.OfficialChannelSpec,
+	opts ...CreateOption) *chatv1alpha1.OfficialChannel {
+	t.Helper()
+	var o createOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	ch := e.NewChannel(t, ns, name, spec)
+	for _, cache := range o.caches {
+		WaitCached(t, cache, ch)
+	}
+	return e.Channel(t, ch)
 }

@@ -67,7 +67,7 @@ func TestControlPlaneDiesWithTheTestProcess(t *testing.T) {
 	if len(lines) != 3 {
 		t.Fatalf("recorded %q, want etcd, kube-apiserver and the certificate directory", lines)
 	}
-	Eventually(t, WaitTimeout, func() error {
+	Eventually(t, func() error {
 		for _, l := range lines[:2] {
 			pid, err := strconv.Atoi(l)
 			if err != nil {

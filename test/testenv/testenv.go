@@ -336,9 +336,15 @@ func (e *Env) setup(in RunInput) error {
 	return nil
 }
 
-// Eventually polls check until it returns nil or timeout passes, then fails
-// the test with check's last error.
-func Eventually(t testing.TB, timeout time.Duration, check func() error) {
+// Eventually polls check until it returns nil or WaitTimeout passes, then
+// fails the test with check's last error.
+func Eventually(t testing.TB, check func() error) {
+	t.Helper()
+	EventuallyWithin(t, WaitTimeout, check)
+}
+
+// EventuallyWithin is Eventually with another timeout.
+func EventuallyWithin(t testing.TB, timeout time.Duration, check func() error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
