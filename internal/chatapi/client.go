@@ -302,7 +302,7 @@ func (c *Client) call(ctx context.Context, creds Credentials, accounts []string)
 			return nil, e
 		}
 		start := time.Now()
-		ans, f := c.once(ctx, creds, sig, accounts)
+		ans, f := c.attempt(ctx, creds, sig, accounts)
 		c.observe(ans, f, time.Since(start))
 		if f == nil {
 			return ans, nil
@@ -407,7 +407,7 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 }
 
 // once makes one HTTP call and reads its answer.
-func (c *Client) once(ctx context.Context, creds Credentials, sig string, accounts []string) (*answer, *failure) {
+func (c *Client) attempt(ctx context.Context, creds Credentials, sig string, accounts []string) (*answer, *failure) {
 	body := request{ResponseFilter: responseFilter{OfficialAccountBaseInfoFilter: responseFields}}
 	for _, a := range accounts {
 		body.OfficialAccountIDList = append(body.OfficialAccountIDList, accountID{OfficialAccount: a})

@@ -40,12 +40,12 @@ const (
 	EventDestructionRecovered = "DestructionRecovered"
 )
 
-// awaitAnswer re-runs a reconcile that waits for the observer, in case its
-// wake-up is lost; the answer wakes it first (a new leader reconciles every
-// channel anyway). Each such requeue is a reconcile of every channel that
-// asked: at 10,000 channels a minute made one needless pass a minute after
-// start, so it is as long as the default resync.
-const awaitAnswer = 10 * time.Minute
+// answerRecheckAfter is how long a reconcile that waits for the observer
+// waits before it looks again, in case the answer's wake-up is lost; the
+// answer wakes it first (a new leader reconciles every channel anyway). Each
+// such requeue is a reconcile of every channel that asked, so it is as long
+// as the default resync (docs/benchmarks.md).
+const answerRecheckAfter = 10 * time.Minute
 
 // userSigWarning is how long before its expiry a given UserSig is mentioned
 // in the Synced condition.
@@ -126,10 +126,10 @@ func holdIf(hold bool, g gate) gate {
 }
 
 // retryAt requeues when the verdict says to look again, or after
-// awaitAnswer in case the answer's wake-up is lost.
+// answerRecheckAfter in case the answer's wake-up is lost.
 func retryAt(v observer.Verdict) ctrl.Result {
 	if v.RetryAt.IsZero() {
-		return ctrl.Result{RequeueAfter: awaitAnswer}
+		return ctrl.Result{RequeueAfter: answerRecheckAfter}
 	}
 	return ctrl.Result{RequeueAfter: max(time.Until(v.RetryAt), time.Millisecond)}
 }

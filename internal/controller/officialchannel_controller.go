@@ -260,7 +260,7 @@ func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, ch *chatv1alpha
 		// Never reached while syncWithChat holds unconfirmed reports; kept
 		// so that no future path deletes on an unconfirmed report.
 		log.Info("Not cleaning up: the reported destruction is not confirmed")
-		return ctrl.Result{RequeueAfter: awaitAnswer}, cleanup.Pass{}
+		return ctrl.Result{RequeueAfter: answerRecheckAfter}, cleanup.Pass{}
 	}
 	if status.StartCleanup(ch) {
 		r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventCleanupStarted, "Cleanup",

@@ -216,17 +216,17 @@ func (o *Observer) Verdict(ch *chatv1alpha1.OfficialChannel) Verdict {
 	q := questionOf(ch)
 	switch {
 	case !ok:
-		v.Answer, v.RetryAt = Pending, o.request(app, account)
+		v.Answer, v.RetryAt = Pending, o.requestUnlessPaused(app, account)
 	case obs.Err != nil:
 		v.Answer, v.Observation = Failed, obs
 		v.current = d != nil && o.askedAfter(app, account, q, obs, questionSince(ch))
 		if v.RetryAt = obs.At.Add(obs.RetryAfter()); !time.Now().Before(v.RetryAt) {
-			v.RetryAt = o.request(app, account)
+			v.RetryAt = o.requestUnlessPaused(app, account)
 		}
 	case (d != nil || obs.Gone) && !o.askedAfter(app, account, q, obs, questionSince(ch)):
 		// A verdict (gone, or exists against a report) counts only from a
 		// question asked after the report and after the channel existed.
-		v.Answer, v.RetryAt = Pending, o.request(app, account)
+		v.Answer, v.RetryAt = Pending, o.requestUnlessPaused(app, account)
 	case obs.Gone:
 		o.settle(app, account, q)
 		v.Answer, v.Observation = Gone, obs
@@ -294,11 +294,11 @@ func (o *Observer) settle(app int64, account, q string) {
 	o.mu.Unlock()
 }
 
-// request asks for a new observation of the account; its channels are woken
-// when it comes. Requests for an account already queued are one request.
-// While the app is paused (Chat refused its credentials) nothing is asked,
-// and request returns when to ask again (zero otherwise).
-func (o *Observer) request(app int64, account string) (pausedUntil time.Time) {
+// requestUnlessPaused queues a new observation of the account, unless the
+// app is paused (Chat refused its credentials): then it returns when the
+// pause ends, and asks nothing. The account's channels are woken when the
+// answer comes; requests for an account already queued are one request.
+func (o *Observer) requestUnlessPaused(app int64, account string) (pausedUntil time.Time) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if until := o.paused[app]; time.Now().Before(until) {
@@ -394,7 +394,7 @@ func (o *Observer) sweep(ctx context.Context, log logr.Logger) {
 		if !o.HasCredentials(ch.Spec.SDKAppID) || !Observable(ch) {
 			continue
 		}
-		o.request(ch.Spec.SDKAppID, ch.Spec.OfficialAccountID)
+		o.requestUnlessPaused(ch.Spec.SDKAppID, ch.Spec.OfficialAccountID)
 		asked++
 	}
 	o.mu.Lock()

@@ -156,7 +156,7 @@ func TestRequestsAndFailures(t *testing.T) {
 	o, chat := setup(t, 1)
 	chat.SetFailure(fakechat.FailInternal)
 	for range 5 {
-		o.request(app, "@TOA#_bot0")
+		o.requestUnlessPaused(app, "@TOA#_bot0")
 	}
 	run(t, o)
 	drain(t, o, 1)
@@ -164,13 +164,13 @@ func TestRequestsAndFailures(t *testing.T) {
 	if obs.Err == nil || obs.Err.Reason != chatapi.ReasonUnreachable || obs.Failures != 1 || obs.RetryAfter() != 5*time.Second {
 		t.Fatalf("after a failure: %+v (retry after %s)", obs, obs.RetryAfter())
 	}
-	o.request(app, "@TOA#_bot0")
+	o.requestUnlessPaused(app, "@TOA#_bot0")
 	drain(t, o, 1)
 	if obs, _ = o.latest(app, "@TOA#_bot0"); obs.Failures != 2 || obs.RetryAfter() != 10*time.Second {
 		t.Fatalf("after two failures: %+v", obs)
 	}
 	chat.ClearFailure()
-	o.request(app, "@TOA#_bot0")
+	o.requestUnlessPaused(app, "@TOA#_bot0")
 	drain(t, o, 1)
 	if obs, _ = o.latest(app, "@TOA#_bot0"); obs.Err != nil || obs.Failures != 0 || obs.RetryAfter() != 0 {
 		t.Fatalf("after a success: %+v", obs)
@@ -295,4 +295,21 @@ func (q *queue) queuedOrNil() map[string]struct{} {
 		return nil
 	}
 	return q.queued
+}
+
+// The observer follows its credentials by itself: a change of them ends
+// every pause and wakes the resync loop.
+func TestNewCredentialsKickTheObserver(t *testing.T) {
+	creds := &Credentials{Log: logr.Discard()}
+	o := New(nil, creds, nil, time.Hour)
+	o.paused[app] = time.Now().Add(time.Hour)
+	creds.SecretChanged(nil)
+	select {
+	case <-o.kick:
+	default:
+		t.Fatal("a change of the credentials did not kick the observer")
+	}
+	if len(o.paused) != 0 {
+		t.Fatalf("pauses after new credentials: %v", o.paused)
+	}
 }

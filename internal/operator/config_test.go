@@ -1,0 +1,105 @@
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package operator
+
+import (
+	"flag"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/channel-operator/channel-operator/internal/observer"
+	"github.com/channel-operator/channel-operator/internal/receiver"
+)
+
+// The defaults are a configuration that works, and they resolve the
+// Secrets in the manager's namespace.
+func TestDefaultsValidate(t *testing.T) {
+	c := Default()
+	c.Namespace = "ops"
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if want := (types.NamespacedName{Namespace: "ops", Name: receiver.DefaultSecretName}); c.Callback.Secret != want {
+		t.Errorf("callback Secret %v, want %v", c.Callback.Secret, want)
+	}
+	if want := (types.NamespacedName{Namespace: "ops", Name: observer.DefaultSecretName}); c.ChatAPISecretRef() != want {
+		t.Errorf("Chat API Secret %v, want %v", c.ChatAPISecretRef(), want)
+	}
+	if len(c.cleanupKinds) == 0 || c.WatchedNamespaces() != nil {
+		t.Errorf("kinds %v, namespaces %v", c.cleanupKinds, c.WatchedNamespaces())
+	}
+}
+
+// Flags set on the command line reach the configuration.
+func TestFlagsReachTheConfig(t *testing.T) {
+	var c Config
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	c.BindFlags(fs)
+	err := fs.Parse([]string{"--watch-namespaces=a,b", "--callback-secret=sec/tokens", "--chat-api-qps=5",
+		"--max-concurrent-reconciles=9", "--callback-max-skew=30s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Namespace = "ops"
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.WatchedNamespaces(); len(got) != 2 || c.Callback.Secret.String() != "sec/tokens" || c.ChatAPIQPS != 5 ||
+		c.MaxConcurrentReconciles != 9 || c.Callback.MaxSkew != 30*time.Second {
+		t.Fatalf("config %+v", c)
+	}
+}
+
+// Each setting that cannot work is refused with an error naming its flag.
+func TestValidateRefusesWhatCannotWork(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"unknown kind syntax", func(c *Config) { c.CleanupKinds = "deployments.apps,,x y" }, ""},
+		{"bad namespace", func(c *Config) { c.WatchNamespaces = "Not_A_Namespace" }, ""},
+		{"no namespace", func(c *Config) { c.Namespace = "" }, "namespace"},
+		{"bad callback Secret", func(c *Config) { c.CallbackSecret = "a/b/c" }, "--callback-secret"},
+		{"no bind address", func(c *Config) { c.Callback.BindAddress = "" }, "--callback-bind-address"},
+		{"zero skew", func(c *Config) { c.Callback.MaxSkew = 0 }, "--callback-max-skew"},
+		{"zero inflight", func(c *Config) { c.Callback.MaxInflight = 0 }, "--callback-max-inflight"},
+		{"zero recheck", func(c *Config) { c.KindRecheckInterval = 0 }, "--cleanup-kinds-recheck-interval"},
+		{"zero workers", func(c *Config) { c.MaxConcurrentReconciles = 0 }, "--max-concurrent-reconciles"},
+		{"bad Chat API Secret", func(c *Config) { c.ChatAPISecret = "a/b/c" }, "--chat-api-secret"},
+		{"zero QPS", func(c *Config) { c.ChatAPIQPS = 0 }, "--chat-api-qps"},
+		{"negative timeout", func(c *Config) { c.ChatAPITimeout = -time.Second }, "--chat-api-timeout"},
+		{"zero resync", func(c *Config) { c.ChatAPIResync = 0 }, "--chat-api-resync-interval"},
+		{"zero TTL", func(c *Config) { c.PendingTTL = 0 }, "--pending-destruction-ttl"},
+		{"zero max", func(c *Config) { c.PendingMax = 0 }, "--pending-destruction-max"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			tc.edit(&c)
+			err := c.Validate()
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not name %s", err, tc.want)
+			}
+		})
+	}
+}
