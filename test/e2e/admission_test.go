@@ -321,7 +321,8 @@ metadata: {name: bot-database, namespace: %[1]s, labels: {chat.channel-operator.
 	// The Active channel, created by an administrator; the editor deletes it.
 	kubectl(t, "create", "-f", channel("@TOA#_e2e_bot"))
 	testenv.Eventually(t, func() error {
-		if got := jsonpath(t, tenantNamespace, "ochan/bot", `{.status.phase} {.status.conditions[?(@.type=="Synced")].reason}`); got != "Active Observed" {
+		got := jsonpath(t, tenantNamespace, "ochan/bot", `{.status.phase} {.status.conditions[?(@.type=="Synced")].reason}`)
+		if got != "Active Observed" {
 			return fmt.Errorf("phase and Synced reason %q", got)
 		}
 		return nil
