@@ -80,6 +80,21 @@ func TestValidChannelIsAcceptedAndDefaulted(t *testing.T) {
 			t.Errorf("spec did not round-trip: %+v", got.Spec)
 		}
 	}
+	for _, delay := range []string{"0", "0s", "90s", "1h30m", "1.5h", "8760h"} {
+		u := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": chatv1alpha1.GroupVersion.String(), "kind": "OfficialChannel",
+			"metadata": map[string]any{"namespace": ns, "name": "delay-" + strings.ReplaceAll(delay, ".", "-")},
+			"spec":     map[string]any{"sdkAppID": int64(1400000001), "officialAccountID": "@TOA#_news", "cleanupDelay": delay},
+		}}
+		if err := env.Client.Create(ctx, u); err != nil {
+			t.Errorf("creating a channel with cleanupDelay %q: %v", delay, err)
+			continue
+		}
+		got := &chatv1alpha1.OfficialChannel{}
+		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(u), got); err != nil {
+			t.Fatalf("reading the channel with cleanupDelay %q as a typed object: %v", delay, err)
+		}
+	}
 }
 
 func TestInvalidChannelIsRejected(t *testing.T) {
@@ -106,6 +121,13 @@ func TestInvalidChannelIsRejected(t *testing.T) {
 		{"officialAccountID non-ASCII", func(s map[string]any) { s["officialAccountID"] = "@TOA#_café" }, "spec.officialAccountID", "printable ASCII"},
 		{"officialAccountID DEL", func(s map[string]any) { s["officialAccountID"] = "@TOA#_\x7f" }, "spec.officialAccountID", "printable ASCII"},
 		{"cleanupPolicy unknown", func(s map[string]any) { s["cleanupPolicy"] = "Keep" }, "spec.cleanupPolicy", `supported values: "Delete", "Orphan"`},
+		{"cleanupDelay negative", func(s map[string]any) { s["cleanupDelay"] = "-1h" }, "spec.cleanupDelay", "not negative"},
+		{"cleanupDelay not a duration", func(s map[string]any) { s["cleanupDelay"] = "soon" }, "spec.cleanupDelay", "not negative"},
+		{"cleanupDelay days", func(s map[string]any) { s["cleanupDelay"] = "2d" }, "spec.cleanupDelay", "such as 90s, 30m or 1h30m"},
+		{"cleanupDelay over a year", func(s map[string]any) { s["cleanupDelay"] = "8761h" }, "spec.cleanupDelay", "at most 8760h"},
+		{"cleanupDelay overflowing", func(s map[string]any) { s["cleanupDelay"] = "9999999999999h" }, "spec.cleanupDelay", ""},
+		{"cleanupDelay too long", func(s map[string]any) { s["cleanupDelay"] = strings.Repeat("1h", 17) }, "spec.cleanupDelay",
+			"may not be more than 32 bytes"},
 		{"linkedResources name missing", func(s map[string]any) {
 			s["linkedResources"] = []any{map[string]any{"apiVersion": "v1", "kind": "ConfigMap"}}
 		}, "spec.linkedResources[0].name", "Required value"},
@@ -344,6 +366,7 @@ func TestKubectlShowsPrinterColumns(t *testing.T) {
 	ch.Status.DestroyedAt = "2022-12-09T08:26:54.123Z"
 	subscribers := int64(1234)
 	ch.Status.Account = &chatv1alpha1.AccountStatus{Name: "Morning-News", SubscriberCount: &subscribers}
+	ch.Status.Inventory = &chatv1alpha1.Inventory{Count: 7}
 	if err := env.Client.Status().Update(ctx, ch); err != nil {
 		t.Fatal(err)
 	}
@@ -374,12 +397,13 @@ func TestKubectlShowsPrinterColumns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "NAME ACCOUNT APP PHASE DESTROYED AGE POLICY DELETED REMAINING CHANNEL SUBSCRIBERS"
+	want := "NAME ACCOUNT APP PHASE DESTROYED AGE POLICY DELETED REMAINING LINKED CHANNEL SUBSCRIBERS"
 	if header := strings.Fields(strings.SplitN(out, "\n", 2)[0]); strings.Join(header, " ") != want {
 		t.Fatalf("kubectl get ochan -o wide header = %q", header)
 	}
 	row := strings.Fields(strings.SplitN(out, "\n", 3)[1])
-	if !strings.Contains(out, "Delete") || len(row) < 2 || row[len(row)-2] != "Morning-News" || row[len(row)-1] != "1234" {
-		t.Fatalf("kubectl get ochan -o wide does not show the policy, the channel's name and its subscribers:\n%s", out)
+	if !strings.Contains(out, "Delete") || len(row) < 3 || row[len(row)-3] != "7" || row[len(row)-2] != "Morning-News" ||
+		row[len(row)-1] != "1234" {
+		t.Fatalf("kubectl get ochan -o wide does not show the policy, the linked count, the channel's name and its subscribers:\n%s", out)
 	}
 }

@@ -26,6 +26,19 @@ const (
 
 	// CleanupFinalizer keeps an OfficialChannel until a started cleanup has finished.
 	CleanupFinalizer = "chat.channel-operator.io/cleanup"
+
+	// ProtectAnnotation, "true" on a linked object, keeps it from every
+	// cleanup: it is listed and counted, never deleted.
+	ProtectAnnotation = "chat.channel-operator.io/protect"
+	// HoldAnnotation, "true" on an OfficialChannel, holds a cleanup that has
+	// not started, for as long as it is there.
+	HoldAnnotation = "chat.channel-operator.io/hold"
+	// ApproveCleanupAnnotation, "true" on an OfficialChannel, starts its due
+	// cleanup beyond the deletion budget.
+	ApproveCleanupAnnotation = "chat.channel-operator.io/approve-cleanup"
+
+	// MaxInventoryEntries is the most entries status.inventory lists.
+	MaxInventoryEntries = 100
 )
 
 // CleanupPolicy says what happens to a channel's linked objects once the channel
@@ -84,6 +97,16 @@ const (
 	ReasonOrphaned = "Orphaned"
 	// ReasonCleanupFailed: a list or delete call failed; it is retried.
 	ReasonCleanupFailed = "CleanupFailed"
+	// ReasonScheduled: the cleanup waits for status.cleanup.notBefore
+	// (spec.cleanupDelay after the destruction was confirmed or recorded).
+	ReasonScheduled = "Scheduled"
+	// ReasonHeld: the hold annotation holds the cleanup.
+	ReasonHeld = "Held"
+	// ReasonBudgetExceeded: the deletion budget (--cleanup-budget) has no
+	// room; the cleanup starts when it has, or once approved.
+	ReasonBudgetExceeded = "BudgetExceeded"
+	// ReasonDryRun: the operator runs with --dry-run and deletes nothing.
+	ReasonDryRun = "DryRun"
 
 	// ReasonReported: a callback reported the destruction; the REST API is
 	// asked to confirm it before anything is deleted.
@@ -177,6 +200,17 @@ type OfficialChannelSpec struct {
 	// +listType=atomic
 	// +optional
 	LinkedResources []LinkedResource `json:"linkedResources,omitempty"`
+
+	// cleanupDelay is how long after the destruction was confirmed (or
+	// recorded, for an app without REST credentials) the cleanup starts:
+	// a grace period to hold it in. Default: the operator's
+	// --default-cleanup-delay (0s unless set). A Go duration, e.g. 30m or 1h30m.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$')",message="must be a duration that is not negative, such as 90s, 30m or 1h30m"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^(0|([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+)$') || duration(self) <= duration('8760h')",message="must be at most 8760h (a year)"
+	// +optional
+	CleanupDelay *metav1.Duration `json:"cleanupDelay,omitempty"`
 }
 
 // Destruction is what the Chat backend reported when it destroyed the channel,
@@ -279,6 +313,60 @@ type CleanupStatus struct {
 	// message says what the last attempt found or what failed.
 	// +optional
 	Message string `json:"message,omitempty"`
+
+	// protected counts the linked objects the cleanup keeps because they
+	// carry the protect annotation.
+	// +optional
+	Protected int32 `json:"protected,omitempty"`
+
+	// notBefore is when a scheduled cleanup may start (spec.cleanupDelay
+	// after the destruction was confirmed or recorded).
+	// +optional
+	NotBefore *metav1.Time `json:"notBefore,omitempty"`
+}
+
+// InventoryEntry names one object linked to the channel.
+type InventoryEntry struct {
+	// apiVersion of the object.
+	// +required
+	APIVersion string `json:"apiVersion"`
+
+	// kind of the object.
+	// +required
+	Kind string `json:"kind"`
+
+	// name of the object, in the OfficialChannel's namespace.
+	// +required
+	Name string `json:"name"`
+
+	// protected is true when the object carries the protect annotation: no
+	// cleanup deletes it.
+	// +optional
+	Protected bool `json:"protected,omitempty"`
+}
+
+// Inventory lists the objects linked to the channel: what a cleanup would
+// delete. Kept current while the channel is Active or Reported; once the
+// destruction is recorded it is the cleanup's plan and no longer changes.
+type Inventory struct {
+	// count is how many objects are linked, all of them listed or not.
+	// +required
+	Count int32 `json:"count"`
+
+	// entries are the linked objects, sorted by apiVersion, kind and name;
+	// the first 100.
+	// +kubebuilder:validation:MaxItems=100
+	// +listType=atomic
+	// +optional
+	Entries []InventoryEntry `json:"entries,omitempty"`
+
+	// truncated is true when more objects are linked than entries lists.
+	// +optional
+	Truncated bool `json:"truncated,omitempty"`
+
+	// updatedAt is when the inventory last changed.
+	// +optional
+	UpdatedAt *metav1.Time `json:"updatedAt,omitempty"`
 }
 
 // OfficialChannelStatus is the observed state of an OfficialChannel.
@@ -308,6 +396,11 @@ type OfficialChannelStatus struct {
 	// account mirrors the channel's profile on the Chat side.
 	// +optional
 	Account *AccountStatus `json:"account,omitempty"`
+
+	// inventory lists the objects linked to the channel: what its cleanup
+	// would delete, and, once the destruction is recorded, the plan.
+	// +optional
+	Inventory *Inventory `json:"inventory,omitempty"`
 
 	// cleanup reports the deletion of linked objects.
 	// +optional
@@ -341,6 +434,7 @@ type OfficialChannelStatus struct {
 // +kubebuilder:printcolumn:name="Policy",type=string,JSONPath=`.spec.cleanupPolicy`,priority=1
 // +kubebuilder:printcolumn:name="Deleted",type=integer,JSONPath=`.status.cleanup.deleted`,priority=1
 // +kubebuilder:printcolumn:name="Remaining",type=integer,JSONPath=`.status.cleanup.remaining`,priority=1
+// +kubebuilder:printcolumn:name="Linked",type=integer,JSONPath=`.status.inventory.count`,priority=1
 // +kubebuilder:printcolumn:name="Channel",type=string,JSONPath=`.status.account.name`,priority=1
 // +kubebuilder:printcolumn:name="Subscribers",type=integer,JSONPath=`.status.account.subscriberCount`,priority=1
 

@@ -267,7 +267,7 @@ func (b *bench) startManager() error {
 		Kubeconfig: b.env.KubeconfigPath,
 		Namespace:  operatorNamespace,
 		Args: []string{"--max-concurrent-reconciles=" + strconv.Itoa(reconcilers), "--pprof-bind-address=" + b.pprofAddr,
-			"--chat-api-resync-interval=" + b.resync.String()},
+			"--chat-api-resync-interval=" + b.resync.String(), "--cleanup-budget=0"},
 		Output:       b.mgrLog,
 		ReadyTimeout: 5 * time.Minute,
 		Env:          b.mgrEnv,

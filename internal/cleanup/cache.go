@@ -24,6 +24,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+
+	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/internal/text"
 )
 
 // CacheOptions are the manager cache's options. The cache holds the
@@ -71,14 +74,19 @@ func ParseWatchNamespaces(s string) ([]string, error) {
 	return namespaces, nil
 }
 
+// maxProtectValue is as much of the protect annotation's value as the
+// cache keeps: enough for "true" and for a note on any other value.
+const maxProtectValue = 32
+
 var stripManagedFields = cache.TransformStripManagedFields()
 
 // StripMetadata keeps, of an object the cache holds as metadata only, what
 // finding and deleting linked objects needs: name, namespace, uid,
-// resourceVersion, labels, ownerReferences, finalizers and deletionTimestamp.
-// The rest goes: annotations above all, where kubectl apply's
-// last-applied-configuration holds a Secret's whole data. Other objects lose
-// their managedFields, which nobody reads.
+// resourceVersion, labels, ownerReferences, finalizers, deletionTimestamp and
+// the protect annotation (its value cut short: a tenant may write up to
+// 256 KiB there). The rest goes: other annotations above all, where kubectl
+// apply's last-applied-configuration holds a Secret's whole data. Other
+// objects lose their managedFields, which nobody reads.
 func StripMetadata(in any) (any, error) {
 	obj, ok := in.(*metav1.PartialObjectMetadata)
 	if !ok {
@@ -97,6 +105,9 @@ func StripMetadata(in any) (any, error) {
 		OwnerReferences:   m.OwnerReferences,
 		Finalizers:        m.Finalizers,
 		DeletionTimestamp: m.DeletionTimestamp,
+	}
+	if v, ok := m.Annotations[chatv1alpha1.ProtectAnnotation]; ok {
+		obj.Annotations = map[string]string{chatv1alpha1.ProtectAnnotation: text.Cut(v, maxProtectValue)}
 	}
 	return obj, nil
 }

@@ -17,6 +17,7 @@ limitations under the License.
 package cleanup
 
 import (
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -57,6 +58,27 @@ func TestStripMetadataKeepsWhatTheCleanupReads(t *testing.T) {
 	got := out.(*metav1.PartialObjectMetadata)
 	if !equality.Semantic.DeepEqual(got.ObjectMeta, kept) || got.Kind != "Secret" || got.APIVersion != "v1" {
 		t.Fatalf("stripped metadata %+v, want exactly %+v", got.ObjectMeta, kept)
+	}
+}
+
+// The protect annotation stays, cut short: a tenant's 256 KiB value costs
+// the cache 32 bytes, and protects nothing.
+func TestStripMetadataKeepsTheProtectAnnotationShort(t *testing.T) {
+	for _, tc := range []struct{ value, want string }{
+		{"true", "true"},
+		{"yes", "yes"},
+		{"true" + strings.Repeat("x", 256<<10), "true" + strings.Repeat("x", 28)},
+	} {
+		in := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "db", Annotations: map[string]string{
+			chatv1alpha1.ProtectAnnotation: tc.value, corev1.LastAppliedConfigAnnotation: "{}"}}}
+		out, err := StripMetadata(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := out.(*metav1.PartialObjectMetadata).Annotations
+		if len(got) != 1 || got[chatv1alpha1.ProtectAnnotation] != tc.want {
+			t.Errorf("annotations kept for protect=%.10q: %v, want only protect=%q", tc.value, got, tc.want)
+		}
 	}
 }
 

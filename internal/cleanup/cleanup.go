@@ -23,11 +23,13 @@ package cleanup
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -82,7 +84,14 @@ type Options struct {
 	API client.Reader
 	// Client deletes, and asks the API server what the operator may do.
 	Client client.Client
+	// InventoryInterval coalesces the wake-ups of channels whose linked
+	// objects change: a channel is woken at most once per interval for its
+	// inventory. Zero: DefaultInventoryInterval.
+	InventoryInterval time.Duration
 }
+
+// DefaultInventoryInterval is --inventory-interval's default.
+const DefaultInventoryInterval = 30 * time.Second
 
 // New returns a Cleaner for mgr. It makes no call to the API server: the
 // kinds are checked once the leader runs (SetupWithController).
@@ -99,9 +108,40 @@ func New(mgr ctrl.Manager, o Options) (*Cleaner, error) {
 	kinds.mapper, kinds.discovery, kinds.reviews = mgr.GetRESTMapper(), disco, o.Client
 	kinds.namespaces, kinds.channels, kinds.interval = o.Namespaces, o.Cache, interval
 	kinds.woken, kinds.log = make(chan event.GenericEvent), mgr.GetLogger().WithName("cleanup-kinds")
+	inventory := o.InventoryInterval
+	if inventory <= 0 {
+		inventory = DefaultInventoryInterval
+	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &chatv1alpha1.OfficialChannel{}, listedIndex,
+		listedKeys); err != nil {
+		return nil, fmt.Errorf("indexing spec.linkedResources: %w", err)
+	}
 	return &Cleaner{Cache: o.Cache, API: o.API, Client: o.Client, links: newLinkIndex(), mapper: mgr.GetRESTMapper(),
-		kinds: kinds, deletes: make(chan struct{}, max(1, o.MaxDeletes))}, nil
+		kinds: kinds, deletes: make(chan struct{}, max(1, o.MaxDeletes)), inventoryInterval: inventory}, nil
 }
+
+// listedIndex is the field index of OfficialChannels by the objects their
+// spec.linkedResources name, as listedKey renders them.
+const listedIndex = "spec.linkedResources.object"
+
+func listedKeys(obj client.Object) []string {
+	ch, ok := obj.(*chatv1alpha1.OfficialChannel)
+	if !ok || len(ch.Spec.LinkedResources) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(ch.Spec.LinkedResources))
+	for _, ref := range ch.Spec.LinkedResources {
+		gv, err := schema.ParseGroupVersion(ref.APIVersion)
+		if err != nil {
+			continue
+		}
+		keys = append(keys, listedKey(gv.Group, ref.Kind, ref.Name))
+	}
+	return keys
+}
+
+// listedKey names an object of a kind (group and kind, any version).
+func listedKey(group, kind, name string) string { return group + "/" + kind + "/" + name }
 
 func newKindTracker(kinds []schema.GroupResource) *kindTracker {
 	return &kindTracker{kinds: kinds, state: map[schema.GroupResource]kindState{}, checked: make(chan struct{})}
@@ -140,9 +180,95 @@ func (c *Cleaner) watchMetadata(ctl controller.Controller, mgr ctrl.Manager, lin
 		}
 		obj := &metav1.PartialObjectMetadata{}
 		obj.SetGroupVersionKind(gvk)
-		return ctl.Watch(source.Kind[client.Object](mgr.GetCache(), obj, handler.EnqueueRequestsFromMapFunc(c.channelOfLinked),
-			beingDeleted))
+		if err := ctl.Watch(source.Kind[client.Object](mgr.GetCache(), obj, handler.EnqueueRequestsFromMapFunc(c.channelOfLinked),
+			beingDeleted)); err != nil {
+			return err
+		}
+		return ctl.Watch(source.Kind[client.Object](mgr.GetCache(), obj.DeepCopy(), c.inventoryChanges()))
 	}
+}
+
+// inventoryChanges wakes the channels whose inventory an object's change
+// changes (it is linked or unlinked, protected or not), once per inventory
+// interval at most: a change waits that long for the next ones, and a
+// channel whose objects change all the time is reconciled, and written,
+// once per interval. Channels whose inventory is the plan already
+// (destroyed) are not woken.
+func (c *Cleaner) inventoryChanges() handler.TypedEventHandler[client.Object, reconcile.Request] {
+	wake := func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request], objs ...client.Object) {
+		for _, key := range c.inventoryChannels(ctx, objs...) {
+			q.AddAfter(reconcile.Request{NamespacedName: key}, c.inventoryInterval)
+		}
+	}
+	return handler.TypedFuncs[client.Object, reconcile.Request]{
+		CreateFunc: func(ctx context.Context, e event.TypedCreateEvent[client.Object],
+			q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			wake(ctx, q, e.Object)
+		},
+		UpdateFunc: func(ctx context.Context, e event.TypedUpdateEvent[client.Object],
+			q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if inventoryFieldsChanged(e.ObjectOld, e.ObjectNew) {
+				wake(ctx, q, e.ObjectOld, e.ObjectNew)
+			}
+		},
+		DeleteFunc: func(ctx context.Context, e event.TypedDeleteEvent[client.Object],
+			q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			wake(ctx, q, e.Object)
+		},
+	}
+}
+
+// inventoryFieldsChanged reports whether an update changes what an
+// inventory says of the object: its link label, its channel owners, its
+// protect annotation. Most updates (a Deployment's status) change none.
+func inventoryFieldsChanged(old, obj client.Object) bool {
+	return old.GetLabels()[chatv1alpha1.LinkLabel] != obj.GetLabels()[chatv1alpha1.LinkLabel] ||
+		old.GetAnnotations()[chatv1alpha1.ProtectAnnotation] != obj.GetAnnotations()[chatv1alpha1.ProtectAnnotation] ||
+		!slices.Equal(channelOwners(old), channelOwners(obj))
+}
+
+// inventoryChannels are the channels objs may be linked to (by label,
+// ownerReference or spec.linkedResources) whose inventory is live.
+func (c *Cleaner) inventoryChannels(ctx context.Context, objs ...client.Object) []types.NamespacedName {
+	var keys []types.NamespacedName
+	add := func(ch *chatv1alpha1.OfficialChannel) {
+		key := types.NamespacedName{Namespace: ch.Namespace, Name: ch.Name}
+		if status.InventoryLive(ch) && !slices.Contains(keys, key) {
+			keys = append(keys, key)
+		}
+	}
+	for _, obj := range objs {
+		names := channelOwnerNames(obj)
+		if name := obj.GetLabels()[chatv1alpha1.LinkLabel]; name != "" {
+			names = append(names, name)
+		}
+		for _, name := range names {
+			ch := &chatv1alpha1.OfficialChannel{}
+			if err := c.Cache.Get(ctx, client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}, ch); err == nil {
+				add(ch)
+			}
+		}
+		gvk := obj.GetObjectKind().GroupVersionKind()
+		var listing chatv1alpha1.OfficialChannelList
+		if err := c.Cache.List(ctx, &listing, client.InNamespace(obj.GetNamespace()), client.UnsafeDisableDeepCopy,
+			client.MatchingFields{listedIndex: listedKey(gvk.Group, gvk.Kind, obj.GetName())}); err == nil {
+			for i := range listing.Items {
+				add(&listing.Items[i])
+			}
+		}
+	}
+	return keys
+}
+
+// channelOwnerNames are the names of the OfficialChannels among obj's owners.
+func channelOwnerNames(obj client.Object) []string {
+	var names []string
+	for _, ref := range obj.GetOwnerReferences() {
+		if refersToChannel(ref) {
+			names = append(names, ref.Name)
+		}
+	}
+	return names
 }
 
 // beingDeleted passes the events of objects that wait for their finalizers:
@@ -159,14 +285,9 @@ var beingDeleted = predicate.Funcs{
 // OfficialChannel, and only while that channel is being cleaned up: objects
 // change all the time, channels that are not being cleaned up need no wake-up.
 func (c *Cleaner) channelOfLinked(ctx context.Context, obj client.Object) []reconcile.Request {
-	var names []string
+	names := channelOwnerNames(obj)
 	if name := obj.GetLabels()[chatv1alpha1.LinkLabel]; name != "" {
 		names = append(names, name)
-	}
-	for _, ref := range obj.GetOwnerReferences() {
-		if refersToChannel(ref) {
-			names = append(names, ref.Name)
-		}
 	}
 	var reqs []reconcile.Request
 	for _, name := range names {

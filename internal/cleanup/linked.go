@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -33,6 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/internal/status"
 	"github.com/channel-operator/channel-operator/internal/text"
 )
 
@@ -44,6 +46,28 @@ type Linked struct {
 
 func (l Linked) String() string {
 	return fmt.Sprintf("%s/%s", l.resource, l.obj.Name)
+}
+
+// Protected reports whether the object carries the protect annotation set
+// to "true"; note says so when it is set to anything else.
+func (l Linked) Protected() (bool, string) {
+	v, ok := l.obj.Annotations[chatv1alpha1.ProtectAnnotation]
+	switch {
+	case !ok:
+		return false, ""
+	case v == "true":
+		return true, ""
+	}
+	return false, fmt.Sprintf("%s: annotation %s=%q is not \"true\" and protects nothing", l,
+		chatv1alpha1.ProtectAnnotation, text.Abbrev(v, 32))
+}
+
+// Entry is the object as status.inventory lists it.
+func (l Linked) Entry() chatv1alpha1.InventoryEntry {
+	gvk := l.obj.GroupVersionKind()
+	protected, _ := l.Protected()
+	return chatv1alpha1.InventoryEntry{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Name: l.obj.Name,
+		Protected: protected}
 }
 
 // Pass is what one pass over a channel's linked objects found and did.
@@ -60,6 +84,9 @@ type Pass struct {
 	// Refused counts the remaining objects whose deletion the API server
 	// refused (Forbidden): no retry will delete them until someone grants it.
 	Refused int
+	// Protected lists the linked objects kept by the protect annotation:
+	// never deleted, not waited for.
+	Protected []Linked
 }
 
 // cacheListTimeout bounds the reads of one cleanup kind from its index and
@@ -124,6 +151,8 @@ type Cleaner struct {
 
 	// deletes bounds the deletions in flight across all reconciles.
 	deletes chan struct{}
+	// inventoryInterval coalesces the wake-ups of changed inventories.
+	inventoryInterval time.Duration
 
 	// counted holds, per channel, the UIDs of the objects whose deletion
 	// was counted: the cache may still show an object held by its finalizers
@@ -292,6 +321,14 @@ func (c *Cleaner) Sweep(ctx context.Context, ch *chatv1alpha1.OfficialChannel) P
 		}
 	}
 	for _, l := range found {
+		protected, note := l.Protected()
+		if note != "" {
+			res.Notes = append(res.Notes, note)
+		}
+		if protected {
+			res.Protected = append(res.Protected, l)
+			continue
+		}
 		if l.obj.DeletionTimestamp != nil {
 			remain(l, nil) // held by its finalizers
 			continue
@@ -341,18 +378,16 @@ func (c *Cleaner) Sweep(ctx context.Context, ch *chatv1alpha1.OfficialChannel) P
 func (p Pass) Message() string {
 	var parts []string
 	switch {
+	case p.Done() && len(p.Protected) > 0:
+		parts = append(parts, "No linked object remains but the protected ones")
 	case p.Done():
 		parts = append(parts, "No linked object remains")
 	case len(p.Remaining) > 0:
-		names := make([]string, 0, 5)
-		for i, l := range p.Remaining {
-			if i == 5 {
-				names = append(names, fmt.Sprintf("and %d more", len(p.Remaining)-5))
-				break
-			}
-			names = append(names, l.String())
-		}
-		parts = append(parts, fmt.Sprintf("Waiting for %d linked object(s) to go: %s", len(p.Remaining), strings.Join(names, ", ")))
+		parts = append(parts, fmt.Sprintf("Waiting for %d linked object(s) to go: %s", len(p.Remaining), Names(p.Remaining, 5)))
+	}
+	if len(p.Protected) > 0 {
+		parts = append(parts, fmt.Sprintf("Kept %d protected object(s) (%s=true): %s", len(p.Protected),
+			chatv1alpha1.ProtectAnnotation, Names(p.Protected, 5)))
 	}
 	if len(p.Errs) > 0 {
 		parts = append(parts, "Errors: "+p.Err().Error())
@@ -360,6 +395,61 @@ func (p Pass) Message() string {
 	parts = append(parts, p.Notes...)
 	// Status messages stay within 1 KiB, the mark included.
 	return text.Abbrev(strings.Join(parts, ". "), 1021)
+}
+
+// Names lists the first n objects, and how many more there are.
+func Names(objs []Linked, n int) string {
+	names := make([]string, 0, n+1)
+	for i, l := range objs {
+		if i == n {
+			names = append(names, fmt.Sprintf("and %d more", len(objs)-n))
+			break
+		}
+		names = append(names, l.String())
+	}
+	return strings.Join(names, ", ")
+}
+
+// Plan is every object linked to a channel now: what a cleanup would
+// delete (Delete), and what it would keep (Protected).
+type Plan struct {
+	Delete    []Linked
+	Protected []Linked
+}
+
+// Entries are the plan as status.inventory lists it: all of it, sorted.
+func (p Plan) Entries() []chatv1alpha1.InventoryEntry {
+	entries := make([]chatv1alpha1.InventoryEntry, 0, len(p.Delete)+len(p.Protected))
+	for _, l := range slices.Concat(p.Delete, p.Protected) {
+		entries = append(entries, l.Entry())
+	}
+	status.SortInventory(entries)
+	return entries
+}
+
+// Plan finds what a cleanup of ch would do now, deleting nothing. Kinds
+// the operator may not use are left out (their objects cannot be found);
+// any other failed read fails the plan.
+func (c *Cleaner) Plan(ctx context.Context, ch *chatv1alpha1.OfficialChannel) (Plan, error) {
+	found, _, errs := c.findLinked(ctx, ch)
+	var failed []error
+	for _, err := range errs {
+		if !errors.Is(err, errUnusableKind) {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) > 0 {
+		return Plan{}, errors.Join(failed...)
+	}
+	var p Plan
+	for _, l := range found {
+		if protected, _ := l.Protected(); protected {
+			p.Protected = append(p.Protected, l)
+		} else {
+			p.Delete = append(p.Delete, l)
+		}
+	}
+	return p, nil
 }
 
 // ownedBy is true when obj has an ownerReference to ch: to an

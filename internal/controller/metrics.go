@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/internal/status"
 )
 
 var (
@@ -49,7 +50,12 @@ type phaseCollector struct {
 	reader client.Reader
 	desc   *prometheus.Desc
 	synced *prometheus.Desc
+	held   *prometheus.Desc
 }
+
+// heldReasons are why a due cleanup waits, as channel_operator_cleanups_held counts them.
+var heldReasons = []string{chatv1alpha1.ReasonScheduled, chatv1alpha1.ReasonHeld, chatv1alpha1.ReasonBudgetExceeded,
+	chatv1alpha1.ReasonDryRun}
 
 var phases = []chatv1alpha1.Phase{chatv1alpha1.PhaseActive, chatv1alpha1.PhaseReported, chatv1alpha1.PhaseDestroyed,
 	chatv1alpha1.PhaseCleaningUp, chatv1alpha1.PhaseCleanedUp}
@@ -59,12 +65,16 @@ func newPhaseCollector(reader client.Reader) *phaseCollector {
 		desc: prometheus.NewDesc("channel_operator_channels",
 			"OfficialChannels by phase (Unknown: not reconciled yet).", []string{"phase"}, nil),
 		synced: prometheus.NewDesc("channel_operator_channels_synced",
-			"OfficialChannels by the status of their Synced condition (True, False, Unknown).", []string{"status"}, nil)}
+			"OfficialChannels by the status of their Synced condition (True, False, Unknown).", []string{"status"}, nil),
+		held: prometheus.NewDesc("channel_operator_cleanups_held",
+			"Destroyed OfficialChannels whose cleanup waits, by reason (Scheduled, Held, BudgetExceeded, DryRun).",
+			[]string{"reason"}, nil)}
 }
 
 func (c *phaseCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.desc
 	ch <- c.synced
+	ch <- c.held
 }
 
 func (c *phaseCollector) Collect(ch chan<- prometheus.Metric) {
@@ -75,12 +85,17 @@ func (c *phaseCollector) Collect(ch chan<- prometheus.Metric) {
 	if err := c.reader.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
 		ch <- prometheus.NewInvalidMetric(c.desc, err)
 		ch <- prometheus.NewInvalidMetric(c.synced, err)
+		ch <- prometheus.NewInvalidMetric(c.held, err)
 		return
 	}
 	counts := map[chatv1alpha1.Phase]int{}
 	synced := map[metav1.ConditionStatus]int{}
+	held := map[string]int{}
 	for i := range list.Items {
 		counts[list.Items[i].Status.Phase]++
+		if reason := status.Waiting(&list.Items[i]); reason != "" {
+			held[reason]++
+		}
 		s := metav1.ConditionUnknown
 		if cond := meta.FindStatusCondition(list.Items[i].Status.Conditions, chatv1alpha1.ConditionSynced); cond != nil {
 			s = cond.Status
@@ -89,6 +104,9 @@ func (c *phaseCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, s := range []metav1.ConditionStatus{metav1.ConditionTrue, metav1.ConditionFalse, metav1.ConditionUnknown} {
 		ch <- prometheus.MustNewConstMetric(c.synced, prometheus.GaugeValue, float64(synced[s]), string(s))
+	}
+	for _, reason := range heldReasons {
+		ch <- prometheus.MustNewConstMetric(c.held, prometheus.GaugeValue, float64(held[reason]), reason)
 	}
 	for _, p := range phases {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[p]), string(p))

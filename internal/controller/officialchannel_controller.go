@@ -25,6 +25,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -46,6 +47,7 @@ import (
 	"github.com/channel-operator/channel-operator/internal/cleanup"
 	"github.com/channel-operator/channel-operator/internal/destruction"
 	"github.com/channel-operator/channel-operator/internal/observer"
+	"github.com/channel-operator/channel-operator/internal/safety"
 	"github.com/channel-operator/channel-operator/internal/status"
 	"github.com/channel-operator/channel-operator/internal/text"
 )
@@ -58,6 +60,10 @@ const (
 	EventCleanupFailed       = "CleanupFailed"
 	EventCleanupRefused      = "CleanupRefused"
 	EventCleanupSkipped      = "CleanupSkipped"
+	EventCleanupScheduled    = "CleanupScheduled"
+	EventCleanupHeld         = "CleanupHeld"
+	EventCleanupPlanned      = "CleanupPlanned"
+	EventBudgetExceeded      = "CleanupBudgetExceeded"
 )
 
 // Requeue back-off while linked objects remain (held by finalizers, say).
@@ -92,6 +98,13 @@ type OfficialChannelReconciler struct {
 	// KindRecheckInterval is how often a cleanup kind that is not usable
 	// (not served, or not granted) is checked again; a minute when zero.
 	KindRecheckInterval time.Duration
+	// InventoryInterval coalesces the writes of status.inventory: a changed
+	// inventory is written at most once per interval (--inventory-interval).
+	InventoryInterval time.Duration
+	// Safety is the grace period and the audit mode of cleanups.
+	Safety safety.Policy
+	// Budget bounds how many cleanups start per window; nil: no bound.
+	Budget *safety.Budget
 
 	cleaner *cleanup.Cleaner
 	// backoff paces the passes of a cleanup that waits for objects held by
@@ -157,6 +170,7 @@ func (r *OfficialChannelReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 
 	s := &scope{base: ch.DeepCopy(), channel: ch, forget: func() { r.forget(req.NamespacedName) }}
 	defer func() {
+		status.NoteIgnored(ch, safety.Ignored(ch))
 		if reterr == nil {
 			status.MarkObserved(ch)
 		}
@@ -181,7 +195,9 @@ func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, s *scop
 		logf.FromContext(ctx).Info("Recorded a destruction received before the OfficialChannel existed",
 			"eventTime", ch.Status.Destruction.EventTime)
 	}
+	inventoryDue := r.refreshInventory(ctx, ch)
 	res, g := r.syncWithChat(ctx, ch)
+	res = soonest(res, inventoryDue)
 	if g != proceed {
 		return res, nil
 	}
@@ -197,10 +213,182 @@ func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, s *scop
 	case !status.CleanupDue(ch):
 		status.MarkOrphaned(ch)
 	default:
+		if res, waits, err := r.guard(ctx, ch); waits || err != nil {
+			return res, err
+		}
 		res, pass := r.cleanUp(ctx, ch, req)
 		return res, pass.Err()
 	}
 	return ctrl.Result{}, nil
+}
+
+// soonest is res, requeued after d if that comes first (d 0: no requeue).
+func soonest(res ctrl.Result, d time.Duration) ctrl.Result {
+	if d > 0 && (res.RequeueAfter == 0 || d < res.RequeueAfter) {
+		res.RequeueAfter = d
+	}
+	return res
+}
+
+// refreshInventory brings status.inventory up to date while it is live
+// (no destruction recorded, or one only reported), and returns when to look
+// again: a changed inventory is written at most once per inventory interval,
+// and waits for the interval's end. Once the destruction is recorded the
+// inventory is the cleanup's plan and stays as it is. A plan that cannot be
+// read (a list failed) leaves the inventory as it was, for the next try.
+func (r *OfficialChannelReconciler) refreshInventory(ctx context.Context, ch *chatv1alpha1.OfficialChannel) time.Duration {
+	if !status.InventoryLive(ch) || !ch.DeletionTimestamp.IsZero() {
+		return 0
+	}
+	interval := r.inventoryInterval()
+	plan, err := r.cleaner.Plan(ctx, ch)
+	if err != nil {
+		logf.FromContext(ctx).Error(err, "Inventory not refreshed; trying again", "after", interval)
+		return interval
+	}
+	now := time.Now()
+	inv := status.Inventory(plan.Entries(), metav1.NewTime(now))
+	if status.SameInventory(ch.Status.Inventory, inv) {
+		return 0
+	}
+	if last := ch.Status.Inventory; last != nil && last.UpdatedAt != nil {
+		// updatedAt is kept to the second: a second more, so that no two
+		// writes fall within one interval.
+		if wait := last.UpdatedAt.Add(interval + time.Second).Sub(now); wait > 0 {
+			return wait
+		}
+	}
+	status.SetInventory(ch, inv)
+	return 0
+}
+
+func (r *OfficialChannelReconciler) inventoryInterval() time.Duration {
+	if r.InventoryInterval > 0 {
+		return r.InventoryInterval
+	}
+	return cleanup.DefaultInventoryInterval
+}
+
+// guard holds a due cleanup that has not started yet: by the hold
+// annotation, until spec.cleanupDelay has passed, in audit mode, or while
+// the deletion budget has no room. waits says it is held; res says when to
+// look again. A started cleanup is never held: it finishes.
+func (r *OfficialChannelReconciler) guard(ctx context.Context, ch *chatv1alpha1.OfficialChannel) (
+	res ctrl.Result, waits bool, err error) {
+	if status.CleanupStarted(ch) {
+		return ctrl.Result{}, false, nil
+	}
+	now := time.Now()
+	switch g, notBefore := r.Safety.Check(ch, now); g {
+	case safety.Held:
+		if status.MarkHeld(ch) {
+			r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventCleanupHeld, "Cleanup",
+				"The cleanup of channel %s is held by the annotation %s=true", ch.Spec.OfficialAccountID,
+				chatv1alpha1.HoldAnnotation)
+		}
+		return ctrl.Result{}, true, nil
+	case safety.Scheduled:
+		if status.MarkScheduled(ch, notBefore) {
+			r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventCleanupScheduled, "Cleanup",
+				"The cleanup of channel %s starts at %s (cleanupDelay %s)", ch.Spec.OfficialAccountID,
+				ch.Status.Cleanup.NotBefore.UTC().Format(time.RFC3339), r.Safety.Delay(ch))
+		}
+		return ctrl.Result{RequeueAfter: max(notBefore.Sub(now), time.Millisecond)}, true, nil
+	case safety.DryRun:
+		plan, err := r.cleaner.Plan(ctx, ch)
+		if err != nil {
+			return ctrl.Result{}, true, fmt.Errorf("planning the cleanup: %w", err)
+		}
+		msg := planMessage(plan)
+		if status.MarkDryRun(ch, msg) {
+			r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventCleanupPlanned, "Cleanup", "%s", msg)
+		}
+		return ctrl.Result{}, true, nil
+	}
+	if r.Budget == nil {
+		return ctrl.Result{}, false, nil
+	}
+	approved, _ := safety.Annotation(ch, chatv1alpha1.ApproveCleanupAnnotation)
+	ahead, err := r.budgetQueueAhead(ctx, ch)
+	if err != nil {
+		return ctrl.Result{}, true, err
+	}
+	grant, err := r.Budget.Take(ctx, safety.Request{Channel: ch, Approved: approved, Ahead: ahead}, now)
+	if err != nil {
+		return ctrl.Result{}, true, err
+	}
+	if grant.Started {
+		return ctrl.Result{}, false, nil
+	}
+	if status.MarkBudgetExceeded(ch, r.Budget.Limit.String()) {
+		r.Events.Eventf(ch, nil, corev1.EventTypeWarning, EventBudgetExceeded, "Cleanup",
+			"The deletion budget (%s cleanups) is used up: the cleanup of channel %s waits; annotate the OfficialChannel "+
+				"%s=true to start it now", r.Budget.Limit, ch.Spec.OfficialAccountID, chatv1alpha1.ApproveCleanupAnnotation)
+	}
+	return ctrl.Result{RequeueAfter: max(time.Until(grant.RetryAt), time.Millisecond)}, true, nil
+}
+
+// planMessage says what a cleanup would delete and keep.
+func planMessage(p cleanup.Plan) string {
+	msg := fmt.Sprintf("The cleanup would delete %d linked object(s)", len(p.Delete))
+	if len(p.Delete) > 0 {
+		msg += ": " + cleanup.Names(p.Delete, 5)
+	}
+	if len(p.Protected) > 0 {
+		msg += fmt.Sprintf("; it keeps %d protected one(s): %s", len(p.Protected), cleanup.Names(p.Protected, 5))
+	}
+	return msg
+}
+
+// budgetQueue is the field index of the channels that wait for the
+// deletion budget.
+const budgetQueue = "status.cleanup.waitsForBudget"
+
+func waitsForBudget(obj client.Object) []string {
+	ch, ok := obj.(*chatv1alpha1.OfficialChannel)
+	if !ok || status.Waiting(ch) != chatv1alpha1.ReasonBudgetExceeded || !ch.DeletionTimestamp.IsZero() {
+		return nil
+	}
+	return []string{"true"}
+}
+
+// budgetQueueAhead counts the channels that wait for the deletion budget
+// and go before ch: older destructions first (then by namespace and name),
+// approved and held ones aside.
+func (r *OfficialChannelReconciler) budgetQueueAhead(ctx context.Context, ch *chatv1alpha1.OfficialChannel) (int, error) {
+	var waiting chatv1alpha1.OfficialChannelList
+	if err := r.List(ctx, &waiting, client.MatchingFields{budgetQueue: "true"}, client.UnsafeDisableDeepCopy); err != nil {
+		return 0, fmt.Errorf("listing the cleanups waiting for the deletion budget: %w", err)
+	}
+	ahead := 0
+	for i := range waiting.Items {
+		o := &waiting.Items[i]
+		if o.UID == ch.UID || o.Status.Destruction == nil {
+			continue
+		}
+		if held, _ := safety.Annotation(o, chatv1alpha1.HoldAnnotation); held {
+			continue
+		}
+		if approved, _ := safety.Annotation(o, chatv1alpha1.ApproveCleanupAnnotation); approved {
+			continue
+		}
+		if before(o, ch) {
+			ahead++
+		}
+	}
+	return ahead, nil
+}
+
+// before orders the budget's queue: the older destruction first.
+func before(a, b *chatv1alpha1.OfficialChannel) bool {
+	ta, tb := a.Status.Destruction.ReceivedAt.Time, b.Status.Destruction.ReceivedAt.Time
+	if !ta.Equal(tb) {
+		return ta.Before(tb)
+	}
+	if a.Namespace != b.Namespace {
+		return a.Namespace < b.Namespace
+	}
+	return a.Name < b.Name
 }
 
 // reconcileDelete lets an OfficialChannel go once nothing needs it any more.
@@ -228,6 +416,20 @@ func (r *OfficialChannelReconciler) reconcileDelete(ctx context.Context, s *scop
 	}
 	r.announceDestruction(ch)
 	if status.CleanupDue(ch) && !status.CleanedUp(ch) {
+		if _, waits, err := r.guard(ctx, ch); err != nil {
+			return ctrl.Result{}, err
+		} else if waits {
+			// A cleanup that has not started is not run for a channel on its
+			// way out while a guard holds it: nothing is deleted, and the
+			// channel (and its namespace) is not held either.
+			reason := meta.FindStatusCondition(ch.Status.Conditions, chatv1alpha1.ConditionCleanedUp).Reason
+			r.Events.Eventf(ch, nil, corev1.EventTypeWarning, EventCleanupSkipped, "Cleanup",
+				"Letting the OfficialChannel go without deleting anything: its cleanup had not started (%s)", reason)
+			logf.FromContext(ctx).Info("Releasing OfficialChannel whose cleanup had not started; nothing deleted",
+				"reason", reason)
+			s.Release()
+			return ctrl.Result{}, nil
+		}
 		res, pass := r.cleanUp(ctx, ch, req)
 		switch {
 		case pass.BlockedOnlyByRefusals():
@@ -270,7 +472,7 @@ func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, ch *chatv1alpha
 
 	pass := r.cleaner.Sweep(ctx, ch)
 	status.RecordCleanupPass(ch, status.CleanupPass{
-		Deleted: pass.DeletedTotal(), Remaining: len(pass.Remaining), Failed: pass.Failed(),
+		Deleted: pass.DeletedTotal(), Remaining: len(pass.Remaining), Protected: len(pass.Protected), Failed: pass.Failed(),
 		Message: pass.Message(), At: metav1.Now(),
 	})
 	if pass.Failed() {
@@ -286,8 +488,14 @@ func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, ch *chatv1alpha
 	r.forget(req.NamespacedName)
 	status.MarkCleanedUp(ch)
 	cleanupDuration.Observe(time.Since(ch.Status.Destruction.ReceivedAt.Time).Seconds())
-	r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventCleanedUp, "Cleanup",
-		"Deleted %d linked object(s) of channel %s; none remains", ch.Status.Cleanup.Deleted, ch.Spec.OfficialAccountID)
+	if len(pass.Protected) > 0 {
+		r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventCleanedUp, "Cleanup",
+			"Deleted %d linked object(s) of channel %s; kept %d protected: %s", ch.Status.Cleanup.Deleted,
+			ch.Spec.OfficialAccountID, len(pass.Protected), cleanup.Names(pass.Protected, 10))
+	} else {
+		r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventCleanedUp, "Cleanup",
+			"Deleted %d linked object(s) of channel %s; none remains", ch.Status.Cleanup.Deleted, ch.Spec.OfficialAccountID)
+	}
 	log.Info("Cleanup done", "deleted", ch.Status.Cleanup.Deleted)
 	return ctrl.Result{}, pass
 }
@@ -363,9 +571,14 @@ func (r *OfficialChannelReconciler) patch(ctx context.Context, s *scope) error {
 func (r *OfficialChannelReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	workers := max(1, r.MaxConcurrentReconciles)
 	cleaner, err := cleanup.New(mgr, cleanup.Options{Kinds: r.CleanupKinds, Namespaces: r.WatchNamespaces,
-		RecheckInterval: r.KindRecheckInterval, MaxDeletes: workers, Cache: r.Client, API: r.APIReader, Client: r.Client})
+		RecheckInterval: r.KindRecheckInterval, MaxDeletes: workers, Cache: r.Client, API: r.APIReader, Client: r.Client,
+		InventoryInterval: r.InventoryInterval})
 	if err != nil {
 		return err
+	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &chatv1alpha1.OfficialChannel{}, budgetQueue,
+		waitsForBudget); err != nil {
+		return fmt.Errorf("indexing the cleanups that wait for the deletion budget: %w", err)
 	}
 	r.cleaner = cleaner
 	r.backoff = workqueue.NewTypedItemExponentialFailureRateLimiter[ctrl.Request](minCleanupRetry, maxCleanupRetry)

@@ -59,6 +59,8 @@ const (
 	// chatResync is the suite's --chat-api-resync-interval: long, so that
 	// no resync races a test; a test that needs one kicks op.Observer.
 	chatResync = time.Hour
+	// inventoryInterval is the suite's --inventory-interval.
+	inventoryInterval = 2 * time.Second
 )
 
 var (
@@ -97,6 +99,10 @@ func config() operator.Config {
 	c.Callback.BindAddress = "127.0.0.1:0"
 	c.PendingMax, c.PendingTTL = 10, time.Hour
 	c.ChatAPIQPS, c.ChatAPITimeout, c.ChatAPIResync = chatQPS, 2*time.Second, chatResync
+	// The suite destroys more channels than any budget allows; the budget
+	// has tests of its own.
+	c.CleanupBudget = "0"
+	c.InventoryInterval = inventoryInterval
 	if err := c.Validate(); err != nil {
 		panic(err)
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/channel-operator/channel-operator/internal/cleanup"
 	"github.com/channel-operator/channel-operator/internal/observer"
 	"github.com/channel-operator/channel-operator/internal/receiver"
+	"github.com/channel-operator/channel-operator/internal/safety"
 	"github.com/channel-operator/channel-operator/internal/secretwatch"
 )
 
@@ -62,10 +63,18 @@ type Config struct {
 	ChatAPITimeout time.Duration
 	ChatAPIResync  time.Duration
 
+	// Deletion safety.
+	InventoryInterval   time.Duration
+	DefaultCleanupDelay time.Duration
+	// CleanupBudget is N/duration, or 0 (off).
+	CleanupBudget string
+	DryRun        bool
+
 	// Resolved by Validate.
 	cleanupKinds    []schema.GroupResource
 	watchNamespaces []string
 	chatAPISecret   types.NamespacedName
+	cleanupBudget   safety.Limit
 }
 
 // Default is the configuration of a manager started without flags (and
@@ -123,6 +132,17 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ChatAPITimeout, "chat-api-timeout", 5*time.Second, "Timeout of one call to Chat's REST API.")
 	fs.DurationVar(&c.ChatAPIResync, "chat-api-resync-interval", observer.DefaultResyncInterval,
 		"How often every channel not yet destroyed is observed through Chat's REST API (±10% jitter).")
+	fs.DurationVar(&c.InventoryInterval, "inventory-interval", cleanup.DefaultInventoryInterval,
+		"How soon a change of a channel's linked objects reaches its status.inventory; a changed inventory is written "+
+			"at most once per interval.")
+	fs.DurationVar(&c.DefaultCleanupDelay, "default-cleanup-delay", 0,
+		"The spec.cleanupDelay of OfficialChannels that set none: how long after a destruction is confirmed "+
+			"(or recorded, without REST credentials) its cleanup starts.")
+	fs.StringVar(&c.CleanupBudget, "cleanup-budget", safety.DefaultBudget,
+		"The deletion budget: at most N cleanups start in any window of the duration, across the operator (N/duration, "+
+			"e.g. 20/10m); beyond it cleanups wait, or start once approved. 0 switches it off.")
+	fs.BoolVar(&c.DryRun, "dry-run", false,
+		"Audit mode: record and confirm destructions, plan their cleanups, delete nothing.")
 	c.Callback.AnswerBudget = receiver.DefaultAnswerBudget
 	c.Callback.Timeouts = receiver.DefaultTimeouts
 }
@@ -161,8 +181,20 @@ func (c *Config) Validate() error {
 	if c.PendingTTL <= 0 || c.PendingMax <= 0 {
 		return errors.New("--pending-destruction-ttl and --pending-destruction-max must be positive")
 	}
+	if c.cleanupBudget, err = safety.ParseLimit(c.CleanupBudget); err != nil {
+		return fmt.Errorf("--cleanup-budget %w", err)
+	}
+	if c.InventoryInterval <= 0 {
+		return fmt.Errorf("--inventory-interval must be positive, got %s", c.InventoryInterval)
+	}
+	if c.DefaultCleanupDelay < 0 {
+		return fmt.Errorf("--default-cleanup-delay must not be negative, got %s", c.DefaultCleanupDelay)
+	}
 	return nil
 }
+
+// Budget is the deletion budget; valid after Validate.
+func (c *Config) Budget() safety.Limit { return c.cleanupBudget }
 
 // WatchedNamespaces are the namespaces the operator works in (nil: all);
 // valid after Validate.

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -43,6 +44,7 @@ import (
 	"github.com/channel-operator/channel-operator/internal/destruction"
 	"github.com/channel-operator/channel-operator/internal/observer"
 	"github.com/channel-operator/channel-operator/internal/receiver"
+	"github.com/channel-operator/channel-operator/internal/safety"
 	"github.com/channel-operator/channel-operator/internal/secretwatch"
 )
 
@@ -57,7 +59,9 @@ type Operator struct {
 	Recorder    *destruction.Recorder
 	// Reconciler is nil with WithoutReconciler.
 	Reconciler *controller.OfficialChannelReconciler
-	Receiver   *receiver.Receiver
+	// Budget is the deletion budget; nil when off (or WithoutReconciler).
+	Budget   *safety.Budget
+	Receiver *receiver.Receiver
 }
 
 type options struct {
@@ -156,6 +160,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, c Config, opts ...Option) (*Op
 		// themselves.
 		Namespaces: c.watchNamespaces, Confirms: op.Credentials.Has}
 	if !o.noReconciler {
+		if !c.cleanupBudget.Off() {
+			op.Budget = &safety.Budget{Limit: c.cleanupBudget, Client: direct,
+				ConfigMap: types.NamespacedName{Namespace: c.Namespace, Name: safety.BudgetConfigMap}}
+		}
 		if op.Reconciler, err = setupReconciler(mgr, c, o, op); err != nil {
 			return nil, err
 		}
@@ -197,6 +205,9 @@ func setupReconciler(mgr ctrl.Manager, c Config, o options, op *Operator) (*cont
 		Events:                  mgr.GetEventRecorder("channel-operator"),
 		MaxConcurrentReconciles: c.MaxConcurrentReconciles,
 		KindRecheckInterval:     c.KindRecheckInterval,
+		InventoryInterval:       c.InventoryInterval,
+		Safety:                  safety.Policy{DefaultDelay: c.DefaultCleanupDelay, DryRun: c.DryRun},
+		Budget:                  op.Budget,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up OfficialChannel controller: %w", err)

@@ -101,13 +101,15 @@ func AwaitConfirmation(ch *chatv1alpha1.OfficialChannel, why string) {
 
 // NeedsConfirmation reports whether a recorded destruction waits for the
 // REST API: not confirmed, and no cleanup has started on it (a cleanup
-// started before the app had credentials is not taken back).
+// started before the app had credentials is not taken back). A cleanup
+// that waits (scheduled, held, over the budget) has not started: an app
+// given credentials meanwhile has its report confirmed or refuted first.
 func NeedsConfirmation(ch *chatv1alpha1.OfficialChannel) bool {
 	d := ch.Status.Destruction
 	if d == nil || d.ConfirmedAt != nil || CleanedUp(ch) || ch.Status.Phase == chatv1alpha1.PhaseCleaningUp {
 		return false
 	}
-	return ch.Status.Cleanup == nil
+	return ch.Status.Cleanup == nil || ch.Status.Cleanup.LastAttempt == nil
 }
 
 // Confirm records that the REST API found the reported account gone at at.
@@ -182,6 +184,8 @@ type CleanupPass struct {
 	Deleted int
 	// Remaining counts the linked objects still there.
 	Remaining int
+	// Protected counts the linked objects kept by the protect annotation.
+	Protected int
 	// Failed is true when a list or delete call failed.
 	Failed bool
 	// Message says what remains or failed, for people.
@@ -200,11 +204,17 @@ func RecordCleanupPass(ch *chatv1alpha1.OfficialChannel, pass CleanupPass) {
 		prev = ch.Status.Cleanup.Deleted
 	}
 	at := pass.At
+	var notBefore *metav1.Time
+	if ch.Status.Cleanup != nil {
+		notBefore = ch.Status.Cleanup.NotBefore
+	}
 	ch.Status.Cleanup = &chatv1alpha1.CleanupStatus{
 		Deleted:     prev + int32(pass.Deleted),
 		Remaining:   int32(pass.Remaining),
+		Protected:   int32(pass.Protected),
 		LastAttempt: &at,
 		Message:     pass.Message,
+		NotBefore:   notBefore,
 	}
 	switch {
 	case pass.Failed:

@@ -110,7 +110,7 @@ func setup(e *testenv.Env) error {
 		Binary:     testenv.ManagerBinary(),
 		Kubeconfig: kubeconfig,
 		Namespace:  operatorNamespace,
-		Args:       []string{"--leader-elect"},
+		Args:       suiteManagerArgs,
 		Output:     io.MultiWriter(mgrLog, prefixed(os.Stderr, "manager: ")),
 	})
 	if err != nil {
@@ -123,6 +123,11 @@ func setup(e *testenv.Env) error {
 	})
 	return nil
 }
+
+// suiteManagerArgs are the flags of the suite's manager: the tests destroy
+// more channels than the default deletion budget lets start (the budget's
+// own tests start managers with it).
+var suiteManagerArgs = []string{"--leader-elect", "--cleanup-budget=0"}
 
 // kubectl runs the built kubectl and fails the test on error.
 func kubectl(t *testing.T, args ...string) string {

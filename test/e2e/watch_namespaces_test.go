@@ -481,7 +481,7 @@ func stopSuiteManager(t *testing.T) {
 			Binary:       testenv.ManagerBinary(),
 			Kubeconfig:   operatorKubeconfig,
 			Namespace:    operatorNamespace,
-			Args:         []string{"--leader-elect"},
+			Args:         suiteManagerArgs,
 			CallbackPort: port,
 			Output:       io.MultiWriter(mgrLog, prefixed(os.Stderr, "manager: ")),
 		})

@@ -75,8 +75,10 @@ func startManager(t *testing.T, name string, args ...string) *managerproc.Proces
 		Binary:     testenv.ManagerBinary(),
 		Kubeconfig: env.KubeconfigPath,
 		Namespace:  operatorNamespace,
-		Args:       args,
-		Output:     logFile,
+		// The faults destroy more channels at once than the default
+		// deletion budget lets start.
+		Args:   append([]string{"--cleanup-budget=0"}, args...),
+		Output: logFile,
 	})
 	if err != nil {
 		raw, _ := os.ReadFile(logPath)
