@@ -81,7 +81,7 @@ fuzz: ## Run each fuzz target (about 20 s each); seeds and found failures live i
 # MUTATE_ALL=1 adds the envtest packages (slow: a control plane per mutant).
 MUTATE_FLOOR ?= 95
 MUTATE_PKGS := ./internal/callback ./internal/status ./internal/text
-MUTATE_ENVTEST_PKGS := ./internal/destruction ./internal/receiver ./internal/cleanup ./internal/controller
+MUTATE_ENVTEST_PKGS := ./internal/destruction ./internal/receiver ./internal/cleanup ./internal/controller ./internal/safety
 
 .PHONY: mutate
 mutate: gremlins $(if $(MUTATE_ALL),envtest) ## Mutation testing with a kill-rate floor (MUTATE_ALL=1: the envtest packages too); figures in docs/testing.md.

@@ -309,7 +309,7 @@ func (r *OfficialChannelReconciler) guard(ctx context.Context, ch *chatv1alpha1.
 		return ctrl.Result{}, false, nil
 	}
 	approved, _ := safety.Annotation(ch, chatv1alpha1.ApproveCleanupAnnotation)
-	ahead, err := r.budgetQueueAhead(ctx, ch)
+	ahead, err := r.budgetQueueAhead(ctx, ch, now)
 	if err != nil {
 		return ctrl.Result{}, true, err
 	}
@@ -340,41 +340,42 @@ func planMessage(p cleanup.Plan) string {
 	return msg
 }
 
-// budgetQueue is the field index of the channels that wait for the
-// deletion budget.
-const budgetQueue = "status.cleanup.waitsForBudget"
+// budgetQueue is the field index of the channels whose cleanup is due and
+// has not started: those that may wait for the deletion budget.
+const budgetQueue = "status.cleanup.due"
 
 func waitsForBudget(obj client.Object) []string {
 	ch, ok := obj.(*chatv1alpha1.OfficialChannel)
-	if !ok || status.Waiting(ch) != chatv1alpha1.ReasonBudgetExceeded || !ch.DeletionTimestamp.IsZero() {
+	if !ok || ch.Status.Phase != chatv1alpha1.PhaseDestroyed || !status.CleanupDue(ch) || status.CleanupStarted(ch) ||
+		!ch.DeletionTimestamp.IsZero() {
 		return nil
 	}
 	return []string{"true"}
 }
 
-// budgetQueueAhead counts the channels that wait for the deletion budget
-// and go before ch: older destructions first (then by namespace and name),
-// approved and held ones aside.
-func (r *OfficialChannelReconciler) budgetQueueAhead(ctx context.Context, ch *chatv1alpha1.OfficialChannel) (int, error) {
-	var waiting chatv1alpha1.OfficialChannelList
-	if err := r.List(ctx, &waiting, client.MatchingFields{budgetQueue: "true"}, client.UnsafeDisableDeepCopy); err != nil {
+// budgetQueueAhead counts the cleanups that go before ch's in the deletion
+// budget's queue: due now (not held, not scheduled later), not approved
+// (those never wait), of older destructions (then by namespace and name).
+// A new leader finds every due cleanup at once, and the oldest go first.
+func (r *OfficialChannelReconciler) budgetQueueAhead(ctx context.Context, ch *chatv1alpha1.OfficialChannel, now time.Time) (
+	int, error) {
+	var due chatv1alpha1.OfficialChannelList
+	if err := r.List(ctx, &due, client.MatchingFields{budgetQueue: "true"}, client.UnsafeDisableDeepCopy); err != nil {
 		return 0, fmt.Errorf("listing the cleanups waiting for the deletion budget: %w", err)
 	}
 	ahead := 0
-	for i := range waiting.Items {
-		o := &waiting.Items[i]
-		if o.UID == ch.UID || o.Status.Destruction == nil {
+	for i := range due.Items {
+		o := &due.Items[i]
+		if o.UID == ch.UID || o.Status.Destruction == nil || !before(o, ch) {
 			continue
 		}
-		if held, _ := safety.Annotation(o, chatv1alpha1.HoldAnnotation); held {
+		if g, _ := r.Safety.Check(o, now); g != safety.None {
 			continue
 		}
 		if approved, _ := safety.Annotation(o, chatv1alpha1.ApproveCleanupAnnotation); approved {
 			continue
 		}
-		if before(o, ch) {
-			ahead++
-		}
+		ahead++
 	}
 	return ahead, nil
 }
