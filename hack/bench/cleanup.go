@@ -194,6 +194,12 @@ func (b *bench) timeCleanup(channels []*chatv1alpha1.OfficialChannel, perChannel
 	if err := b.waitIdle(); err != nil {
 		return 0, err
 	}
+	// As in a cluster, where objects are there long before their channel
+	// is destroyed: every inventory lists them (the change reaches status
+	// within --inventory-interval), and no wake-up is left for later.
+	if err := b.waitInventory(channels, perChannel); err != nil {
+		return 0, err
+	}
 	channels, err := b.waitPhase(channels, chatv1alpha1.PhaseActive) // fresh copies
 	if err != nil {
 		return 0, err

@@ -33,10 +33,13 @@ limitations under the License.
 //     one.
 //  4. Ignored callbacks (ignored.go): the rate of callbacks the operator
 //     answers without acting on them, against a minimal Go handler.
+//  5. Deletion budget (safety.go): a burst of destructions against
+//     --cleanup-budget, counting the cleanups that start in the first window.
 //  3. Scale: the manager's resident memory once its caches have synced, and
 //     its time from start to ready, with many channels, ConfigMaps and Secrets,
 //     at two sizes, with GOMEMLIMIT as deployed; then a resync of those
-//     channels through a fake Chat REST API.
+//     channels through a fake Chat REST API, and the upkeep of their
+//     inventories while their linked objects change (safety.go).
 //
 // Channels of chatApp have REST credentials for the fake Chat REST API the
 // bench runs (chatapi.go): callbacks for them, a cleanup whose destructions
@@ -96,6 +99,9 @@ type bench struct {
 	// the manager as deployed.
 	mgrEnv   []string
 	memLimit int64
+	// budget is the manager's --cleanup-budget: off ("0") but for the
+	// budget's own run.
+	budget string
 }
 
 func main() {
@@ -126,7 +132,8 @@ func scaled(n int, scale float64) int { return max(1, int(float64(n)*scale)) }
 
 func run(scale float64) error {
 	root := testenv.RepoRoot()
-	b := &bench{ctx: context.Background(), scale: scale, outDir: filepath.Join(root, "bin", "bench-out"), started: time.Now()}
+	b := &bench{ctx: context.Background(), scale: scale, outDir: filepath.Join(root, "bin", "bench-out"), started: time.Now(),
+		budget: "0"}
 	if err := os.MkdirAll(b.outDir, 0o755); err != nil {
 		return err
 	}
@@ -172,6 +179,9 @@ func run(scale float64) error {
 	case "dense":
 		_, err := b.cleanupDense(denseChannels, 20)
 		return err
+	case "budget":
+		_, err := b.budgetBurst(scaled(200, scale), scaled(50, scale))
+		return err
 	case "scale":
 		if err := b.mgr.Stop(); err != nil {
 			return err
@@ -202,6 +212,10 @@ func run(scale float64) error {
 	if err != nil {
 		return fmt.Errorf("cleanup in one namespace: %w", err)
 	}
+	burst, err := b.budgetBurst(scaled(200, scale), scaled(50, scale))
+	if err != nil {
+		return fmt.Errorf("deletion budget: %w", err)
+	}
 	if err := b.mgr.Stop(); err != nil {
 		return fmt.Errorf("stopping manager: %w", err)
 	}
@@ -214,7 +228,8 @@ func run(scale float64) error {
 	}
 
 	rep := report{channels: scaled(callbackChannels, scale), scale: scale, callbacks: cb, cleanup: cl, dense: dense, scaleRes: sc,
-		elapsed: time.Since(b.started), k8sVersion: k8sVersion, credCallbacks: cbc, confirmed: clc, ignored: ig, goEnv: b.mgrEnv}
+		elapsed: time.Since(b.started), k8sVersion: k8sVersion, credCallbacks: cbc, confirmed: clc, ignored: ig, goEnv: b.mgrEnv,
+		budget: burst}
 	table := rep.table()
 	fmt.Print("\n" + table)
 	md, err := rep.markdown(table)
@@ -267,7 +282,7 @@ func (b *bench) startManager() error {
 		Kubeconfig: b.env.KubeconfigPath,
 		Namespace:  operatorNamespace,
 		Args: []string{"--max-concurrent-reconciles=" + strconv.Itoa(reconcilers), "--pprof-bind-address=" + b.pprofAddr,
-			"--chat-api-resync-interval=" + b.resync.String(), "--cleanup-budget=0"},
+			"--chat-api-resync-interval=" + b.resync.String(), "--cleanup-budget=" + b.budget},
 		Output:       b.mgrLog,
 		ReadyTimeout: 5 * time.Minute,
 		Env:          b.mgrEnv,

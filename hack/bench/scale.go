@@ -49,8 +49,10 @@ type scaleResult struct {
 	memLimit           int64
 	readyAfter         time.Duration
 	rssMiB, peakRSSMiB float64
-	// sweep is the resync measured at the first size only.
-	sweep sweepResult
+	// sweep is the resync measured at the first size only, and inventory
+	// the upkeep of the inventories.
+	sweep     sweepResult
+	inventory inventoryResult
 }
 
 // scaleRuns starts the manager against each size in turn, more channels and
@@ -134,7 +136,10 @@ func (b *bench) scaleRun(channels int, sweep bool) (scaleResult, error) {
 		return res, nil
 	}
 	var err error
-	res.sweep, err = b.measureSweep()
+	if res.sweep, err = b.measureSweep(); err != nil {
+		return res, err
+	}
+	res.inventory, err = b.inventoryUpkeep(channels)
 	return res, err
 }
 

@@ -16,10 +16,11 @@ limitations under the License.
 
 // Command demo shows the operator's main job on a local control plane, in
 // two acts. First, for an app without REST credentials: an OfficialChannel
-// with a Deployment, ConfigMap, Secret and Service linked to it; a signed
+// with a Deployment, ConfigMap, Secret and Service linked to it, and a
+// protected volume; its inventory (the plan) before anything happens; a signed
 // OfficialAccount.CallbackAfterOfficialAccountDestroyed sent to the receiver;
-// then the channel CleanedUp and its resources gone, the unlinked ConfigMap
-// still there. Second, for an app whose REST credentials point at a fake Chat
+// then the channel CleanedUp and its resources gone, the protected volume and
+// the unlinked ConfigMap still there. Second, for an app whose REST credentials point at a fake Chat
 // REST API: a forged destruction of a channel that still exists is refuted
 // and nothing is deleted; a channel destroyed without any callback is found
 // by observation and cleaned up. It stops everything it started and exits 0
@@ -69,8 +70,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "\ndemo failed:", err)
 		os.Exit(1)
 	}
-	fmt.Println("\nDemo done. Act one: the destroyed channel's Deployment, ConfigMap, Secret and Service are gone;" +
-		" the weather team's ConfigMap is not. Act two: a forged destruction was refuted and deleted nothing;" +
+	fmt.Println("\nDemo done. Act one: the destroyed channel's Deployment, ConfigMap, Secret and Service are gone, as its" +
+		" plan said; its protected volume and the weather team's ConfigMap are not." +
+		" Act two: a forged destruction was refuted and deleted nothing;" +
 		" a destruction no callback reported was found through Chat's REST API and cleaned up.")
 }
 
@@ -126,7 +128,8 @@ func run() error {
 	mgr, err := managerproc.Start(ctx, managerproc.Options{
 		Binary: testenv.ManagerBinary(), Kubeconfig: env.KubeconfigPath,
 		Namespace: operatorNamespace, Output: logFile,
-		Args: []string{"--leader-elect", "--chat-api-resync-interval=" + resync.String()},
+		// A short --inventory-interval, so that the plan is shown at once.
+		Args: []string{"--leader-elect", "--chat-api-resync-interval=" + resync.String(), "--inventory-interval=1s"},
 	})
 	if err != nil {
 		return fmt.Errorf("%w (log: %s)", err, logPath)
@@ -147,10 +150,19 @@ func run() error {
 	if err := waitFor(ctx, env, "newsroom", "penn-news", "Active"); err != nil {
 		return err
 	}
+	if _, err := kubectl(showObjects...); err != nil {
+		return err
+	}
+
+	step("The plan, before anything happens: what a destruction would delete (LINKED), the protected volume kept")
+	if err := waitForJSONPath(ctx, env, "newsroom", "penn-news", "{.status.inventory.count}", "5"); err != nil {
+		return err
+	}
 	if _, err := kubectl("get", "ochan", "-n", "newsroom", "-o", "wide"); err != nil {
 		return err
 	}
-	if _, err := kubectl(showObjects...); err != nil {
+	if _, err := kubectl("get", "ochan", "penn-news", "-n", "newsroom", "-o",
+		`jsonpath={range .status.inventory.entries[*]}{.kind}/{.name}{"\t"}protected={.protected}{"\n"}{end}`); err != nil {
 		return err
 	}
 
@@ -190,7 +202,7 @@ func sendCallback(ctx context.Context, root, url, sdkAppID, officialAccountID, a
 }
 
 // showObjects lists the newsroom's objects with the channel each is linked to.
-var showObjects = []string{"get", "deployments,configmaps,secrets,services", "-n", "newsroom",
+var showObjects = []string{"get", "deployments,configmaps,secrets,services,persistentvolumeclaims", "-n", "newsroom",
 	"-L", "chat.channel-operator.io/official-channel"}
 
 // waitFor waits until the channel reaches phase.
@@ -208,6 +220,13 @@ func check(ctx context.Context, env *testenv.Env) error {
 	}
 	if _, err := env.Kubectl(ctx, "get", "configmap/weather-config", "-n", "newsroom"); err != nil {
 		return errors.New("the unlinked ConfigMap weather-config was deleted")
+	}
+	if _, err := env.Kubectl(ctx, "get", "pvc/penn-news-archive", "-n", "newsroom"); err != nil {
+		return errors.New("the protected PersistentVolumeClaim penn-news-archive was deleted")
+	}
+	protected, err := env.Kubectl(ctx, "get", "ochan", "penn-news", "-n", "newsroom", "-o", "jsonpath={.status.cleanup.protected}")
+	if err != nil || protected != "1" {
+		return fmt.Errorf("status.cleanup.protected %q, want 1 (%v)", protected, err)
 	}
 	destroyedAt, err := env.Kubectl(ctx, "get", "ochan", "penn-news", "-n", "newsroom", "-o", "jsonpath={.status.destroyedAt}")
 	if err != nil || destroyedAt != "2022-12-09T08:26:54.123Z" {

@@ -213,8 +213,8 @@ func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, s *scop
 	case !status.CleanupDue(ch):
 		status.MarkOrphaned(ch)
 	default:
-		if res, waits, err := r.guard(ctx, ch); waits || err != nil {
-			return res, err
+		if held, waits, err := r.guard(ctx, ch); waits || err != nil {
+			return soonest(res, held.RequeueAfter), err
 		}
 		res, pass := r.cleanUp(ctx, ch, req)
 		return res, pass.Err()
@@ -233,11 +233,16 @@ func soonest(res ctrl.Result, d time.Duration) ctrl.Result {
 // refreshInventory brings status.inventory up to date while it is live
 // (no destruction recorded, or one only reported), and returns when to look
 // again: a changed inventory is written at most once per inventory interval,
-// and waits for the interval's end. Once the destruction is recorded the
-// inventory is the cleanup's plan and stays as it is. A plan that cannot be
-// read (a list failed) leaves the inventory as it was, for the next try.
+// and waits for the interval's end. A destruction the reconciler has not
+// acted on yet (just recorded, or reported and not confirmed) takes the plan
+// as it is now, whatever the interval: the plan it freezes is never one
+// that waited for its interval, nor missing (a destruction recorded before
+// any inventory was). Once the destruction is acted on, the inventory is the
+// cleanup's plan and stays as it is. A plan that cannot be read (a list
+// failed) leaves the inventory as it was, for the next try.
 func (r *OfficialChannelReconciler) refreshInventory(ctx context.Context, ch *chatv1alpha1.OfficialChannel) time.Duration {
-	if !status.InventoryLive(ch) || !ch.DeletionTimestamp.IsZero() {
+	planning := status.Unannounced(ch)
+	if (!status.InventoryLive(ch) && !planning) || !ch.DeletionTimestamp.IsZero() {
 		return 0
 	}
 	interval := r.inventoryInterval()
@@ -251,7 +256,7 @@ func (r *OfficialChannelReconciler) refreshInventory(ctx context.Context, ch *ch
 	if status.SameInventory(ch.Status.Inventory, inv) {
 		return 0
 	}
-	if last := ch.Status.Inventory; last != nil && last.UpdatedAt != nil {
+	if last := ch.Status.Inventory; last != nil && last.UpdatedAt != nil && !planning {
 		// updatedAt is kept to the second: a second more, so that no two
 		// writes fall within one interval.
 		if wait := last.UpdatedAt.Add(interval + time.Second).Sub(now); wait > 0 {
@@ -275,6 +280,11 @@ func (r *OfficialChannelReconciler) inventoryInterval() time.Duration {
 // look again. A started cleanup is never held: it finishes.
 func (r *OfficialChannelReconciler) guard(ctx context.Context, ch *chatv1alpha1.OfficialChannel) (
 	res ctrl.Result, waits bool, err error) {
+	if r.Safety.DryRun {
+		// Audit mode deletes nothing, not even for a cleanup that started
+		// before the operator was restarted with --dry-run to stop it.
+		return r.planOnly(ctx, ch)
+	}
 	if status.CleanupStarted(ch) {
 		return ctrl.Result{}, false, nil
 	}
@@ -295,20 +305,12 @@ func (r *OfficialChannelReconciler) guard(ctx context.Context, ch *chatv1alpha1.
 		}
 		return ctrl.Result{RequeueAfter: max(notBefore.Sub(now), time.Millisecond)}, true, nil
 	case safety.DryRun:
-		plan, err := r.cleaner.Plan(ctx, ch)
-		if err != nil {
-			return ctrl.Result{}, true, fmt.Errorf("planning the cleanup: %w", err)
-		}
-		msg := planMessage(plan)
-		if status.MarkDryRun(ch, msg) {
-			r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventCleanupPlanned, "Cleanup", "%s", msg)
-		}
-		return ctrl.Result{}, true, nil
+		return r.planOnly(ctx, ch)
 	}
 	if r.Budget == nil {
 		return ctrl.Result{}, false, nil
 	}
-	approved, _ := safety.Annotation(ch, chatv1alpha1.ApproveCleanupAnnotation)
+	approved := status.Approved(ch)
 	ahead, err := r.budgetQueueAhead(ctx, ch, now)
 	if err != nil {
 		return ctrl.Result{}, true, err
@@ -326,6 +328,19 @@ func (r *OfficialChannelReconciler) guard(ctx context.Context, ch *chatv1alpha1.
 				"%s=true to start it now", r.Budget.Limit, ch.Spec.OfficialAccountID, chatv1alpha1.ApproveCleanupAnnotation)
 	}
 	return ctrl.Result{RequeueAfter: max(time.Until(grant.RetryAt), time.Millisecond)}, true, nil
+}
+
+// planOnly records what the cleanup would do, in audit mode, and holds it.
+func (r *OfficialChannelReconciler) planOnly(ctx context.Context, ch *chatv1alpha1.OfficialChannel) (ctrl.Result, bool, error) {
+	plan, err := r.cleaner.Plan(ctx, ch)
+	if err != nil {
+		return ctrl.Result{}, true, fmt.Errorf("planning the cleanup: %w", err)
+	}
+	msg := planMessage(plan)
+	if status.MarkDryRun(ch, msg) {
+		r.Events.Eventf(ch, nil, corev1.EventTypeNormal, EventCleanupPlanned, "Cleanup", "%s", msg)
+	}
+	return ctrl.Result{}, true, nil
 }
 
 // planMessage says what a cleanup would delete and keep.
@@ -353,29 +368,28 @@ func waitsForBudget(obj client.Object) []string {
 	return []string{"true"}
 }
 
-// budgetQueueAhead counts the cleanups that go before ch's in the deletion
+// budgetQueueAhead lists the cleanups that go before ch's in the deletion
 // budget's queue: due now (not held, not scheduled later), not approved
 // (those never wait), of older destructions (then by namespace and name).
 // A new leader finds every due cleanup at once, and the oldest go first.
+// The budget leaves out those it has counted already (started, their
+// CleaningUp not cached yet).
 func (r *OfficialChannelReconciler) budgetQueueAhead(ctx context.Context, ch *chatv1alpha1.OfficialChannel, now time.Time) (
-	int, error) {
+	[]types.UID, error) {
 	var due chatv1alpha1.OfficialChannelList
 	if err := r.List(ctx, &due, client.MatchingFields{budgetQueue: "true"}, client.UnsafeDisableDeepCopy); err != nil {
-		return 0, fmt.Errorf("listing the cleanups waiting for the deletion budget: %w", err)
+		return nil, fmt.Errorf("listing the cleanups waiting for the deletion budget: %w", err)
 	}
-	ahead := 0
+	var ahead []types.UID
 	for i := range due.Items {
 		o := &due.Items[i]
 		if o.UID == ch.UID || o.Status.Destruction == nil || !before(o, ch) {
 			continue
 		}
-		if g, _ := r.Safety.Check(o, now); g != safety.None {
+		if g, _ := r.Safety.Check(o, now); g != safety.None || status.Approved(o) {
 			continue
 		}
-		if approved, _ := safety.Annotation(o, chatv1alpha1.ApproveCleanupAnnotation); approved {
-			continue
-		}
-		ahead++
+		ahead = append(ahead, o.UID)
 	}
 	return ahead, nil
 }

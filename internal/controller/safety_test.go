@@ -364,3 +364,18 @@ func TestARefutationDuringTheDelayCancelsTheCleanup(t *testing.T) {
 		t.Fatal("a refuted destruction deleted the ConfigMap")
 	}
 }
+
+// A destruction recorded before the reconciler wrote any inventory (a
+// callback a moment after the channel was created) still gets its plan,
+// taken when the reconciler first sees the destruction.
+func TestADestructionRecordedAtOnceStillGetsItsPlan(t *testing.T) {
+	ns := env.Namespace(t, "plan-at-once")
+	env.Create(t, configMap(ns, "config", testenv.Labelled("bot")), configMap(ns, "cache", testenv.Labelled("bot")))
+	ch := env.NewChannel(t, ns, "bot", chatv1alpha1.OfficialChannelSpec{SDKAppID: testenv.DemoApp,
+		OfficialAccountID: "@TOA#_plan_at_once", CleanupDelay: &metav1.Duration{Duration: time.Hour}})
+	destroy(t, ch)
+	got := waitForReason(t, ch, chatv1alpha1.ReasonScheduled)
+	if names := inventoryNames(got.Status.Inventory); !slices.Equal(names, []string{"ConfigMap/cache", "ConfigMap/config"}) {
+		t.Fatalf("the plan of a destruction recorded at once: %v (%+v)", names, got.Status.Inventory)
+	}
+}

@@ -19,6 +19,7 @@ package safety
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,7 +38,8 @@ import (
 // The deletion budget's ConfigMap, in the manager's namespace, records the
 // cleanups started within the window. The operator creates, reads and
 // updates it; nothing else does.
-// +kubebuilder:rbac:groups="",namespace=system,resources=configmaps,verbs=get;create;update
+// +kubebuilder:rbac:groups="",namespace=system,resources=configmaps,verbs=get;create
+// +kubebuilder:rbac:groups="",namespace=system,resources=configmaps,resourceNames=channel-operator-cleanup-budget,verbs=update
 
 // BudgetConfigMap is the name of the ConfigMap that holds the deletion
 // budget's window: one key per cleanup started in it (the channel's UID),
@@ -126,15 +128,28 @@ type Request struct {
 	Channel *chatv1alpha1.OfficialChannel
 	// Approved cleanups are never held by the budget; they count against it.
 	Approved bool
-	// Ahead counts the cleanups waiting for the budget that go before this
-	// one (older destructions): it starts only if the window has room for
-	// them too.
-	Ahead int
+	// Ahead are the channels (UIDs) of the cleanups waiting for the budget
+	// that go before this one (older destructions): it starts only if the
+	// window has room for them too. Those the window counts already (they
+	// started) are left out.
+	Ahead []types.UID
 }
 
 // busyRetry is how soon a cleanup behind others asks again while the
-// window has room for the ones ahead of it only.
-const busyRetry = 5 * time.Second
+// window has room for the ones ahead of it only; retryJitter spreads the
+// retries.
+const (
+	busyRetry   = 5 * time.Second
+	retryJitter = 2 * time.Second
+)
+
+// maxEntries bounds the window's entries (some 100 bytes each), far below a
+// ConfigMap's 1 MiB.
+const maxEntries = 4096
+
+// maxAttempts bounds the reads and writes of one Take that other replicas'
+// writes keep invalidating.
+const maxAttempts = 8
 
 // Take starts req's cleanup if the budget allows it at now.
 func (b *Budget) Take(ctx context.Context, req Request, now time.Time) (Grant, error) {
@@ -145,7 +160,7 @@ func (b *Budget) Take(ctx context.Context, req Request, now time.Time) (Grant, e
 	defer b.mu.Unlock()
 	for attempt := 0; ; attempt++ {
 		g, err := b.take(ctx, req, now)
-		if err == nil || attempt == 4 || (!apierrors.IsConflict(err) && !apierrors.IsAlreadyExists(err)) {
+		if err == nil || attempt == maxAttempts-1 || (!apierrors.IsConflict(err) && !apierrors.IsAlreadyExists(err)) {
 			return g, err
 		}
 		// Another replica (a leader handing over) wrote first: read again.
@@ -165,11 +180,25 @@ func (b *Budget) take(ctx context.Context, req Request, now time.Time) (Grant, e
 	}
 	live, pruned := liveStarts(cm.Data, now.Add(-b.Limit.Window))
 	room := b.Limit.N - len(live)
-	if !req.Approved && room <= req.Ahead {
-		if room > 0 {
-			return Grant{RetryAt: now.Add(busyRetry)}, nil
+	ahead := 0
+	for _, other := range req.Ahead {
+		if _, counted := cm.Data[string(other)]; !counted {
+			ahead++
 		}
-		return Grant{RetryAt: live[0].Add(b.Limit.Window)}, nil
+	}
+	if !req.Approved && room <= ahead {
+		// A little jitter: the channels that wait are not all woken at once.
+		jitter := time.Duration(rand.Int64N(int64(retryJitter)))
+		if room > 0 {
+			return Grant{RetryAt: now.Add(busyRetry + jitter)}, nil
+		}
+		return Grant{RetryAt: live[0].Add(b.Limit.Window + jitter)}, nil
+	}
+	if req.Approved && len(cm.Data)-pruned >= maxEntries {
+		// Approvals beyond any budget: the window is full of them. The
+		// cleanup starts (a person approved it) without an entry, so that
+		// the ConfigMap stays far below its size limit.
+		return Grant{Started: true}, nil
 	}
 	data := make(map[string]string, len(cm.Data)+1-pruned)
 	for k, v := range cm.Data {

@@ -125,13 +125,37 @@ func MarkHeld(ch *chatv1alpha1.OfficialChannel) bool {
 			chatv1alpha1.HoldAnnotation))
 }
 
-// MarkBudgetExceeded records that the deletion budget holds the cleanup
-// until retryAt at the latest, and reports whether it was not held by it
-// before.
+// MarkBudgetExceeded records that the deletion budget holds the cleanup,
+// and reports whether it was not held by it before. An approve-cleanup
+// annotation already there when the cleanup is first held (set in advance,
+// in a manifest say) is marked stale: it approves nothing until it is
+// removed and set again, so that a held cleanup waits for a person.
 func MarkBudgetExceeded(ch *chatv1alpha1.OfficialChannel, budget string) bool {
-	return markWaiting(ch, chatv1alpha1.ReasonBudgetExceeded,
-		fmt.Sprintf("The deletion budget (%s cleanups) is used up: the cleanup starts when it has room, "+
-			"or at once when the OfficialChannel is annotated %s=true", budget, chatv1alpha1.ApproveCleanupAnnotation))
+	c := meta.FindStatusCondition(ch.Status.Conditions, chatv1alpha1.ConditionCleanedUp)
+	wasHeld := c != nil && c.Reason == chatv1alpha1.ReasonBudgetExceeded
+	annotated := ch.Annotations[chatv1alpha1.ApproveCleanupAnnotation] == "true"
+	stale := annotated && (!wasHeld || strings.Contains(c.Message, staleApproval))
+	msg := fmt.Sprintf("The deletion budget (%s cleanups) is used up: the cleanup starts when it has room, "+
+		"or at once when the OfficialChannel is annotated %s=true.", budget, chatv1alpha1.ApproveCleanupAnnotation)
+	if stale {
+		msg += " " + staleApproval + ": it approves nothing until it is removed and set again."
+	}
+	return markWaiting(ch, chatv1alpha1.ReasonBudgetExceeded, msg)
+}
+
+// staleApproval marks, in the BudgetExceeded condition's message, an
+// approve-cleanup annotation that was there before the cleanup was held.
+const staleApproval = "The approve-cleanup annotation was there before the cleanup was held"
+
+// Approved reports whether a person approved the cleanup the deletion
+// budget holds: the approve-cleanup annotation is "true", and was set while
+// the budget held it (not in advance).
+func Approved(ch *chatv1alpha1.OfficialChannel) bool {
+	if ch.Annotations[chatv1alpha1.ApproveCleanupAnnotation] != "true" {
+		return false
+	}
+	c := meta.FindStatusCondition(ch.Status.Conditions, chatv1alpha1.ConditionCleanedUp)
+	return c != nil && c.Reason == chatv1alpha1.ReasonBudgetExceeded && !strings.Contains(c.Message, staleApproval)
 }
 
 // MarkDryRun records that the operator runs in audit mode: the cleanup is
@@ -142,10 +166,10 @@ func MarkDryRun(ch *chatv1alpha1.OfficialChannel, plan string) bool {
 }
 
 // Waiting is the reason a due cleanup waits for (Scheduled, Held,
-// BudgetExceeded, DryRun), or "".
+// BudgetExceeded, DryRun; a started one only DryRun), or "".
 func Waiting(ch *chatv1alpha1.OfficialChannel) string {
 	c := meta.FindStatusCondition(ch.Status.Conditions, chatv1alpha1.ConditionCleanedUp)
-	if c == nil || ch.Status.Phase != chatv1alpha1.PhaseDestroyed {
+	if c == nil || (ch.Status.Phase != chatv1alpha1.PhaseDestroyed && ch.Status.Phase != chatv1alpha1.PhaseCleaningUp) {
 		return ""
 	}
 	switch c.Reason {
@@ -155,12 +179,15 @@ func Waiting(ch *chatv1alpha1.OfficialChannel) string {
 	return ""
 }
 
-// markWaiting sets phase Destroyed and CleanedUp False with reason, and
+// markWaiting sets CleanedUp False with reason, and phase Destroyed (a
+// cleanup that started stays CleaningUp: only audit mode holds one), and
 // reports whether the reason is new.
 func markWaiting(ch *chatv1alpha1.OfficialChannel, reason, message string) bool {
 	c := meta.FindStatusCondition(ch.Status.Conditions, chatv1alpha1.ConditionCleanedUp)
 	isNew := c == nil || c.Reason != reason
-	ch.Status.Phase = chatv1alpha1.PhaseDestroyed
+	if ch.Status.Phase != chatv1alpha1.PhaseCleaningUp {
+		ch.Status.Phase = chatv1alpha1.PhaseDestroyed
+	}
 	set(ch, chatv1alpha1.ConditionCleanedUp, metav1.ConditionFalse, reason, message)
 	return isNew
 }

@@ -153,14 +153,62 @@ func TestWaitingReasons(t *testing.T) {
 			t.Fatalf("marked %s twice as new", step.reason)
 		}
 	}
+	// A pass keeps notBefore and counts the protected objects.
 	ch.Status.Phase = chatv1alpha1.PhaseCleaningUp
+	RecordCleanupPass(ch, CleanupPass{Deleted: 2, Remaining: 1, Protected: 1, At: metav1.Now()})
+	if c := ch.Status.Cleanup; c.Protected != 1 || c.Deleted != 2 || c.NotBefore == nil {
+		t.Fatalf("cleanup %+v", c)
+	}
 	if Waiting(ch) != "" || !CleanupStarted(ch) {
 		t.Fatal("a cleanup CleaningUp waits, or has not started")
 	}
-	// A pass keeps notBefore and counts the protected objects.
-	RecordCleanupPass(ch, CleanupPass{Deleted: 2, Protected: 1, At: metav1.Now()})
-	if c := ch.Status.Cleanup; c.Protected != 1 || c.Deleted != 2 || c.NotBefore == nil {
-		t.Fatalf("cleanup %+v", c)
+	// Audit mode holds even a started cleanup, which stays CleaningUp.
+	if !MarkDryRun(ch, "") || Waiting(ch) != chatv1alpha1.ReasonDryRun || ch.Status.Phase != chatv1alpha1.PhaseCleaningUp {
+		t.Fatalf("a started cleanup in audit mode: phase %s, waiting %q", ch.Status.Phase, Waiting(ch))
+	}
+}
+
+// An approval counts only when given while the budget holds the cleanup:
+// one set in advance is stale until removed and set again.
+func TestAnApprovalCountsOnlyWhileHeld(t *testing.T) {
+	approve := map[string]string{chatv1alpha1.ApproveCleanupAnnotation: "true"}
+	ch := destroyed()
+	ch.Annotations = approve
+	if Approved(ch) {
+		t.Fatal("approved before the budget held the cleanup")
+	}
+	MarkBudgetExceeded(ch, "20/10m")
+	if Approved(ch) {
+		t.Fatal("an approval set in advance counts")
+	}
+	MarkBudgetExceeded(ch, "20/10m") // still there: still stale
+	if Approved(ch) {
+		t.Fatal("an approval set in advance counts at the next reconcile")
+	}
+	ch.Annotations = nil
+	MarkBudgetExceeded(ch, "20/10m")
+	ch.Annotations = approve
+	if !Approved(ch) {
+		t.Fatal("an approval given while held does not count")
+	}
+	ch.Annotations = map[string]string{chatv1alpha1.ApproveCleanupAnnotation: "yes"}
+	if Approved(ch) {
+		t.Fatal("an approval other than \"true\" counts")
+	}
+	held := destroyed()
+	MarkBudgetExceeded(held, "20/10m")
+	held.Annotations = approve
+	if !Approved(held) {
+		t.Fatal("an approval given after the hold does not count")
+	}
+}
+
+func TestRefuteForgetsASchedule(t *testing.T) {
+	ch := destroyed()
+	MarkScheduled(ch, time.Unix(5000, 0))
+	Refute(ch, metav1.Now())
+	if ch.Status.Cleanup != nil {
+		t.Fatalf("cleanup %+v after a refutation of a cleanup that never ran", ch.Status.Cleanup)
 	}
 }
 

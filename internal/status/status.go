@@ -127,6 +127,9 @@ func Refute(ch *chatv1alpha1.OfficialChannel, at metav1.Time) {
 	ch.Status.RefutedDestruction = ch.Status.Destruction
 	ch.Status.Destruction = nil
 	ch.Status.DestroyedAt = ""
+	if c := ch.Status.Cleanup; c != nil && c.LastAttempt == nil {
+		ch.Status.Cleanup = nil // a schedule of a cleanup that never ran
+	}
 	ch.Status.Phase = chatv1alpha1.PhaseActive
 	set(ch, chatv1alpha1.ConditionDestroyed, metav1.ConditionFalse, chatv1alpha1.ReasonRefuted,
 		fmt.Sprintf("A callback reported the channel destroyed, but Chat's REST API found the account at %s; nothing is deleted",

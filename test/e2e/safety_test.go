@@ -77,12 +77,13 @@ data: {k: v}
 	return b.String()
 }()
 
-// startKillable starts a manager with the deletion budget given, as the
-// service account, killed (SIGKILL) when the test ends if not before.
-func startKillable(t *testing.T, name, budget string) *managerproc.Process {
+// startKillable starts a manager with the flags given (and
+// --leader-elect), as the service account, killed (SIGKILL) when the test
+// ends if not before.
+func startKillable(t *testing.T, name string, args ...string) *managerproc.Process {
 	t.Helper()
 	m, err := managerproc.Start(t.Context(), managerproc.Options{Binary: testenv.ManagerBinary(), Kubeconfig: operatorKubeconfig,
-		Namespace: operatorNamespace, Args: []string{"--leader-elect", budget}, Output: prefixed(os.Stderr, name+": ")})
+		Namespace: operatorNamespace, Args: append([]string{"--leader-elect"}, args...), Output: prefixed(os.Stderr, name+": ")})
 	if err != nil {
 		t.Fatalf("starting the %s: %v", name, err)
 	}
@@ -220,5 +221,61 @@ func TestDeletionSafetyAcrossRestarts(t *testing.T) {
 	waitCleanedUp(t, safetyNamespace, "third")
 	if configMapExists(t, "third") {
 		t.Fatal("the approved cleanup left the third ConfigMap")
+	}
+}
+
+const haltObjects = `apiVersion: v1
+kind: Namespace
+metadata: {name: e2e-halt}
+---
+apiVersion: chat.channel-operator.io/v1alpha1
+kind: OfficialChannel
+metadata: {name: halt, namespace: e2e-halt}
+spec: {sdkAppID: 1400000001, officialAccountID: "@TOA#_e2e_halt"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: halt-held
+  namespace: e2e-halt
+  labels: {chat.channel-operator.io/official-channel: halt}
+  finalizers: [example.com/hold]
+`
+
+// Restarted with --dry-run, the operator deletes nothing more, not even for
+// a cleanup under way: an emergency stop.
+func TestDryRunStopsACleanupUnderWay(t *testing.T) {
+	stopSuiteManager(t)
+	manifest := filepath.Join(t.TempDir(), "halt.yaml")
+	writeFile(t, manifest, haltObjects)
+	kubectl(t, "apply", "-f", manifest)
+	t.Cleanup(func() {
+		_, _ = env.Kubectl(t.Context(), "patch", "configmap", "halt-held", "-n", "e2e-halt", "--type=merge",
+			"-p", `{"metadata":{"finalizers":null}}`)
+		deleteChannels(t, "e2e-halt/halt")
+	})
+
+	enforcing := startKillable(t, "enforcing manager", "--cleanup-budget=0")
+	waitPhase(t, "e2e-halt", "halt", "Active")
+	if status, a := postDestroyedAt(t, enforcing.CallbackURL, testenv.DemoApp, "@TOA#_e2e_halt", token); status != http.StatusOK {
+		t.Fatalf("destroyed callback: %d %+v", status, a)
+	}
+	waitPhase(t, "e2e-halt", "halt", "CleaningUp")
+	enforcing.Kill()
+
+	startKillable(t, "dry-run manager", "--cleanup-budget=0", "--dry-run")
+	kubectl(t, "create", "configmap", "halt-late", "-n", "e2e-halt")
+	kubectl(t, "label", "configmap", "halt-late", "-n", "e2e-halt", "chat.channel-operator.io/official-channel=halt")
+	kubectl(t, "patch", "configmap", "halt-held", "-n", "e2e-halt", "--type=merge", "-p", `{"metadata":{"finalizers":null}}`)
+	testenv.Eventually(t, func() error {
+		got := jsonpath(t, "e2e-halt", "ochan/halt", `{.status.phase} {.status.conditions[?(@.type=="CleanedUp")].reason}`)
+		if got != "CleaningUp DryRun" {
+			return fmt.Errorf("phase and CleanedUp reason %q, want CleaningUp DryRun", got)
+		}
+		return nil
+	})
+	time.Sleep(2 * time.Second) // a pass would have run by now
+	if out := kubectl(t, "get", "configmap/halt-late", "-n", "e2e-halt", "--ignore-not-found", "-o", "name"); out == "" {
+		t.Fatal("a cleanup under way deleted an object after the restart with --dry-run")
 	}
 }
