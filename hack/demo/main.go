@@ -162,7 +162,7 @@ func run() error {
 		return err
 	}
 	if _, err := kubectl("get", "ochan", "penn-news", "-n", "newsroom", "-o",
-		`jsonpath={range .status.inventory.entries[*]}{.kind}/{.name}{"\t"}protected={.protected}{"\n"}{end}`); err != nil {
+		`jsonpath={range .status.inventory.entries[*]}{.kind}/{.name}{" "}{.protected}{"\n"}{end}`); err != nil {
 		return err
 	}
 
