@@ -244,7 +244,9 @@ func (c *Cleaner) inventoryChannels(ctx context.Context, objs ...client.Object) 
 		}
 		for _, name := range names {
 			ch := &chatv1alpha1.OfficialChannel{}
-			if err := c.Cache.Get(ctx, client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}, ch); err == nil {
+			// Read only: every change of every linked object passes here.
+			if err := c.Cache.Get(ctx, client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}, ch,
+				client.UnsafeDisableDeepCopy); err == nil {
 				add(ch)
 			}
 		}

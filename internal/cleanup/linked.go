@@ -302,6 +302,18 @@ func (c *Cleaner) getListed(ctx context.Context, namespace string, ref chatv1alp
 // object created anew under the same name is never touched.
 func (c *Cleaner) Sweep(ctx context.Context, ch *chatv1alpha1.OfficialChannel) Pass {
 	found, notes, errs := c.findLinked(ctx, ch)
+	return c.sweep(ctx, ch, found, notes, errs)
+}
+
+// SweepPlan is Sweep over the objects p found, a moment ago, in the same
+// reconcile: the first pass of a cleanup whose plan was just taken does
+// not find them all again.
+func (c *Cleaner) SweepPlan(ctx context.Context, ch *chatv1alpha1.OfficialChannel, p Plan) Pass {
+	return c.sweep(ctx, ch, p.found, p.notes, p.errs)
+}
+
+func (c *Cleaner) sweep(ctx context.Context, ch *chatv1alpha1.OfficialChannel, found []Linked, notes []string,
+	errs []error) Pass {
 	key := types.NamespacedName{Namespace: ch.Namespace, Name: ch.Name}
 	res := Pass{Deleted: map[schema.GroupResource]int{}, Notes: notes, Errs: errs}
 	var (
@@ -415,6 +427,12 @@ func Names(objs []Linked, n int) string {
 type Plan struct {
 	Delete    []Linked
 	Protected []Linked
+
+	// What the plan was made from, for a sweep in the same reconcile
+	// (SweepPlan): found, the notes, the kinds it may not use.
+	found []Linked
+	notes []string
+	errs  []error
 }
 
 // Entries are the plan as status.inventory lists it: all of it, sorted.
@@ -431,7 +449,7 @@ func (p Plan) Entries() []chatv1alpha1.InventoryEntry {
 // the operator may not use are left out (their objects cannot be found);
 // any other failed read fails the plan.
 func (c *Cleaner) Plan(ctx context.Context, ch *chatv1alpha1.OfficialChannel) (Plan, error) {
-	found, _, errs := c.findLinked(ctx, ch)
+	found, notes, errs := c.findLinked(ctx, ch)
 	var failed []error
 	for _, err := range errs {
 		if !errors.Is(err, errUnusableKind) {
@@ -441,7 +459,7 @@ func (c *Cleaner) Plan(ctx context.Context, ch *chatv1alpha1.OfficialChannel) (P
 	if len(failed) > 0 {
 		return Plan{}, errors.Join(failed...)
 	}
-	var p Plan
+	p := Plan{found: found, notes: notes, errs: errs}
 	for _, l := range found {
 		if protected, _ := l.Protected(); protected {
 			p.Protected = append(p.Protected, l)

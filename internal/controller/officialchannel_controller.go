@@ -195,7 +195,7 @@ func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, s *scop
 		logf.FromContext(ctx).Info("Recorded a destruction received before the OfficialChannel existed",
 			"eventTime", ch.Status.Destruction.EventTime)
 	}
-	inventoryDue := r.refreshInventory(ctx, ch)
+	inventoryDue, plan := r.refreshInventory(ctx, ch)
 	res, g := r.syncWithChat(ctx, ch)
 	res = soonest(res, inventoryDue)
 	if g != proceed {
@@ -216,7 +216,7 @@ func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, s *scop
 		if held, waits, err := r.guard(ctx, ch); waits || err != nil {
 			return soonest(res, held.RequeueAfter), err
 		}
-		res, pass := r.cleanUp(ctx, ch, req)
+		res, pass := r.cleanUp(ctx, ch, req, plan)
 		return res, pass.Err()
 	}
 	return ctrl.Result{}, nil
@@ -239,32 +239,34 @@ func soonest(res ctrl.Result, d time.Duration) ctrl.Result {
 // that waited for its interval, nor missing (a destruction recorded before
 // any inventory was). Once the destruction is acted on, the inventory is the
 // cleanup's plan and stays as it is. A plan that cannot be read (a list
-// failed) leaves the inventory as it was, for the next try.
-func (r *OfficialChannelReconciler) refreshInventory(ctx context.Context, ch *chatv1alpha1.OfficialChannel) time.Duration {
+// failed) leaves the inventory as it was, for the next try. The plan it
+// took is returned for a cleanup in the same reconcile.
+func (r *OfficialChannelReconciler) refreshInventory(ctx context.Context, ch *chatv1alpha1.OfficialChannel) (
+	time.Duration, *cleanup.Plan) {
 	planning := status.Unannounced(ch)
 	if (!status.InventoryLive(ch) && !planning) || !ch.DeletionTimestamp.IsZero() {
-		return 0
+		return 0, nil
 	}
 	interval := r.inventoryInterval()
 	plan, err := r.cleaner.Plan(ctx, ch)
 	if err != nil {
 		logf.FromContext(ctx).Error(err, "Inventory not refreshed; trying again", "after", interval)
-		return interval
+		return interval, nil
 	}
 	now := time.Now()
 	inv := status.Inventory(plan.Entries(), metav1.NewTime(now))
 	if status.SameInventory(ch.Status.Inventory, inv) {
-		return 0
+		return 0, &plan
 	}
 	if last := ch.Status.Inventory; last != nil && last.UpdatedAt != nil && !planning {
 		// updatedAt is kept to the second: a second more, so that no two
 		// writes fall within one interval.
 		if wait := last.UpdatedAt.Add(interval + time.Second).Sub(now); wait > 0 {
-			return wait
+			return wait, &plan
 		}
 	}
 	status.SetInventory(ch, inv)
-	return 0
+	return 0, &plan
 }
 
 func (r *OfficialChannelReconciler) inventoryInterval() time.Duration {
@@ -445,7 +447,7 @@ func (r *OfficialChannelReconciler) reconcileDelete(ctx context.Context, s *scop
 			s.Release()
 			return ctrl.Result{}, nil
 		}
-		res, pass := r.cleanUp(ctx, ch, req)
+		res, pass := r.cleanUp(ctx, ch, req, nil)
 		switch {
 		case pass.BlockedOnlyByRefusals():
 			// The API server refuses the operator these objects: waiting
@@ -466,12 +468,13 @@ func (r *OfficialChannelReconciler) reconcileDelete(ctx context.Context, s *scop
 	return ctrl.Result{}, nil
 }
 
-// cleanUp runs one pass over the channel's linked objects and records it.
+// cleanUp runs one pass over the channel's linked objects (those plan
+// found, when this reconcile took the plan) and records it.
 // It returns a requeue while linked objects wait for their finalizers, and
 // the pass: a failed one is the reconcile's error (counted, retried by the
 // controller's rate limiter, and observedGeneration stays where it was).
-func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, ch *chatv1alpha1.OfficialChannel, req ctrl.Request) (
-	ctrl.Result, cleanup.Pass) {
+func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, ch *chatv1alpha1.OfficialChannel, req ctrl.Request,
+	plan *cleanup.Plan) (ctrl.Result, cleanup.Pass) {
 	log := logf.FromContext(ctx)
 	if status.NeedsConfirmation(ch) && ch.Status.Phase == chatv1alpha1.PhaseReported {
 		// Never reached while syncWithChat holds unconfirmed reports; kept
@@ -485,7 +488,12 @@ func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, ch *chatv1alpha
 		log.Info("Cleanup started")
 	}
 
-	pass := r.cleaner.Sweep(ctx, ch)
+	var pass cleanup.Pass
+	if plan != nil {
+		pass = r.cleaner.SweepPlan(ctx, ch, *plan) // found a moment ago, for the plan
+	} else {
+		pass = r.cleaner.Sweep(ctx, ch)
+	}
 	status.RecordCleanupPass(ch, status.CleanupPass{
 		Deleted: pass.DeletedTotal(), Remaining: len(pass.Remaining), Protected: len(pass.Protected), Failed: pass.Failed(),
 		Message: pass.Message(), At: metav1.Now(),

@@ -42,6 +42,9 @@ func TestDefaultsValidate(t *testing.T) {
 	if want := (types.NamespacedName{Namespace: "ops", Name: observer.DefaultSecretName}); c.ChatAPISecretRef() != want {
 		t.Errorf("Chat API Secret %v, want %v", c.ChatAPISecretRef(), want)
 	}
+	if b := c.Budget(); b.N != 20 || b.Window != 10*time.Minute || c.DryRun || c.DefaultCleanupDelay != 0 {
+		t.Errorf("safety defaults: budget %v, dry run %v, delay %s; want 20/10m, off, 0s", b, c.DryRun, c.DefaultCleanupDelay)
+	}
 	if len(c.cleanupKinds) == 0 || c.WatchedNamespaces() != nil {
 		t.Errorf("kinds %v, namespaces %v", c.cleanupKinds, c.WatchedNamespaces())
 	}
@@ -53,7 +56,8 @@ func TestFlagsReachTheConfig(t *testing.T) {
 	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
 	c.BindFlags(fs)
 	err := fs.Parse([]string{"--watch-namespaces=a,b", "--callback-secret=sec/tokens", "--chat-api-qps=5",
-		"--max-concurrent-reconciles=9", "--callback-max-skew=30s"})
+		"--max-concurrent-reconciles=9", "--callback-max-skew=30s", "--cleanup-budget=50/1m", "--dry-run",
+		"--default-cleanup-delay=5m", "--inventory-interval=10s"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +66,9 @@ func TestFlagsReachTheConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := c.WatchedNamespaces(); len(got) != 2 || c.Callback.Secret.String() != "sec/tokens" || c.ChatAPIQPS != 5 ||
-		c.MaxConcurrentReconciles != 9 || c.Callback.MaxSkew != 30*time.Second {
+		c.MaxConcurrentReconciles != 9 || c.Callback.MaxSkew != 30*time.Second || c.Budget().N != 50 ||
+		c.Budget().Window != time.Minute || !c.DryRun || c.DefaultCleanupDelay != 5*time.Minute ||
+		c.InventoryInterval != 10*time.Second {
 		t.Fatalf("config %+v", c)
 	}
 }
@@ -77,6 +83,11 @@ func TestValidateRefusesWhatCannotWork(t *testing.T) {
 		{"unknown kind syntax", func(c *Config) { c.CleanupKinds = "deployments.apps,,x y" }, ""},
 		{"bad namespace", func(c *Config) { c.WatchNamespaces = "Not_A_Namespace" }, ""},
 		{"no namespace", func(c *Config) { c.Namespace = "" }, "namespace"},
+		{"budget without a window", func(c *Config) { c.CleanupBudget = "20" }, "--cleanup-budget"},
+		{"budget of nothing", func(c *Config) { c.CleanupBudget = "0/10m" }, "--cleanup-budget"},
+		{"budget of a bad window", func(c *Config) { c.CleanupBudget = "20/soon" }, "--cleanup-budget"},
+		{"inventory interval zero", func(c *Config) { c.InventoryInterval = 0 }, "--inventory-interval"},
+		{"negative default delay", func(c *Config) { c.DefaultCleanupDelay = -time.Second }, "--default-cleanup-delay"},
 		{"bad callback Secret", func(c *Config) { c.CallbackSecret = "a/b/c" }, "--callback-secret"},
 		{"no bind address", func(c *Config) { c.Callback.BindAddress = "" }, "--callback-bind-address"},
 		{"zero skew", func(c *Config) { c.Callback.MaxSkew = 0 }, "--callback-max-skew"},

@@ -279,3 +279,14 @@ func TestDryRunStopsACleanupUnderWay(t *testing.T) {
 		t.Fatal("a cleanup under way deleted an object after the restart with --dry-run")
 	}
 }
+
+// A malformed deletion budget stops the manager at start-up, naming the flag.
+func TestAMalformedBudgetStopsTheManager(t *testing.T) {
+	for _, budget := range []string{"20", "20/", "0/10m", "-1/10m", "20/soon"} {
+		cmd := exec.Command(testenv.ManagerBinary(), "--kubeconfig", operatorKubeconfig, "--cleanup-budget="+budget)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "--cleanup-budget") {
+			t.Errorf("--cleanup-budget=%s: err %v, output %q; want an exit naming the flag", budget, err, out)
+		}
+	}
+}
