@@ -238,11 +238,7 @@ func (c *Cleaner) inventoryChannels(ctx context.Context, objs ...client.Object) 
 		}
 	}
 	for _, obj := range objs {
-		names := channelOwnerNames(obj)
-		if name := obj.GetLabels()[chatv1alpha1.LinkLabel]; name != "" {
-			names = append(names, name)
-		}
-		for _, name := range names {
+		for _, name := range channelNames(obj) {
 			ch := &chatv1alpha1.OfficialChannel{}
 			// Read only: every change of every linked object passes here.
 			if err := c.Cache.Get(ctx, client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}, ch,
@@ -262,13 +258,17 @@ func (c *Cleaner) inventoryChannels(ctx context.Context, objs ...client.Object) 
 	return keys
 }
 
-// channelOwnerNames are the names of the OfficialChannels among obj's owners.
-func channelOwnerNames(obj client.Object) []string {
+// channelNames are the names of the OfficialChannels obj may be linked
+// to by ownerReference or by the link label, in its namespace.
+func channelNames(obj client.Object) []string {
 	var names []string
 	for _, ref := range obj.GetOwnerReferences() {
 		if refersToChannel(ref) {
 			names = append(names, ref.Name)
 		}
+	}
+	if name := obj.GetLabels()[chatv1alpha1.LinkLabel]; name != "" {
+		names = append(names, name)
 	}
 	return names
 }
@@ -287,10 +287,7 @@ var beingDeleted = predicate.Funcs{
 // OfficialChannel, and only while that channel is being cleaned up: objects
 // change all the time, channels that are not being cleaned up need no wake-up.
 func (c *Cleaner) channelOfLinked(ctx context.Context, obj client.Object) []reconcile.Request {
-	names := channelOwnerNames(obj)
-	if name := obj.GetLabels()[chatv1alpha1.LinkLabel]; name != "" {
-		names = append(names, name)
-	}
+	names := channelNames(obj)
 	var reqs []reconcile.Request
 	for _, name := range names {
 		key := client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}

@@ -34,6 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/internal/safety"
 	"github.com/channel-operator/channel-operator/internal/status"
 	"github.com/channel-operator/channel-operator/internal/text"
 )
@@ -51,15 +52,11 @@ func (l Linked) String() string {
 // Protected reports whether the object carries the protect annotation set
 // to "true"; note says so when it is set to anything else.
 func (l Linked) Protected() (bool, string) {
-	v, ok := l.obj.Annotations[chatv1alpha1.ProtectAnnotation]
-	switch {
-	case !ok:
-		return false, ""
-	case v == "true":
-		return true, ""
+	protected, note := safety.Annotation(l.obj, chatv1alpha1.ProtectAnnotation)
+	if note != "" {
+		note = fmt.Sprintf("%s: %s; it protects nothing", l, note)
 	}
-	return false, fmt.Sprintf("%s: annotation %s=%q is not \"true\" and protects nothing", l,
-		chatv1alpha1.ProtectAnnotation, text.Abbrev(v, 32))
+	return protected, note
 }
 
 // Entry is the object as status.inventory lists it.

@@ -53,10 +53,6 @@ type phaseCollector struct {
 	held   *prometheus.Desc
 }
 
-// heldReasons are why a due cleanup waits, as channel_operator_cleanups_held counts them.
-var heldReasons = []string{chatv1alpha1.ReasonScheduled, chatv1alpha1.ReasonHeld, chatv1alpha1.ReasonBudgetExceeded,
-	chatv1alpha1.ReasonDryRun}
-
 var phases = []chatv1alpha1.Phase{chatv1alpha1.PhaseActive, chatv1alpha1.PhaseReported, chatv1alpha1.PhaseDestroyed,
 	chatv1alpha1.PhaseCleaningUp, chatv1alpha1.PhaseCleanedUp}
 
@@ -105,7 +101,7 @@ func (c *phaseCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range []metav1.ConditionStatus{metav1.ConditionTrue, metav1.ConditionFalse, metav1.ConditionUnknown} {
 		ch <- prometheus.MustNewConstMetric(c.synced, prometheus.GaugeValue, float64(synced[s]), string(s))
 	}
-	for _, reason := range heldReasons {
+	for _, reason := range status.WaitingReasons {
 		ch <- prometheus.MustNewConstMetric(c.held, prometheus.GaugeValue, float64(held[reason]), reason)
 	}
 	for _, p := range phases {

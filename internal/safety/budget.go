@@ -178,7 +178,7 @@ func (b *Budget) take(ctx context.Context, req Request, now time.Time) (Grant, e
 	if _, counted := cm.Data[uid]; counted {
 		return Grant{Started: true}, nil // started before a restart, say: counted once
 	}
-	live, pruned := liveStarts(cm.Data, now.Add(-b.Limit.Window))
+	kept, live := liveEntries(cm.Data, now.Add(-b.Limit.Window))
 	room := b.Limit.N - len(live)
 	ahead := 0
 	for _, other := range req.Ahead {
@@ -194,20 +194,14 @@ func (b *Budget) take(ctx context.Context, req Request, now time.Time) (Grant, e
 		}
 		return Grant{RetryAt: live[0].Add(b.Limit.Window + jitter)}, nil
 	}
-	if req.Approved && len(cm.Data)-pruned >= maxEntries {
+	if req.Approved && len(kept) >= maxEntries {
 		// Approvals beyond any budget: the window is full of them. The
 		// cleanup starts (a person approved it) without an entry, so that
 		// the ConfigMap stays far below its size limit.
 		return Grant{Started: true}, nil
 	}
-	data := make(map[string]string, len(cm.Data)+1-pruned)
-	for k, v := range cm.Data {
-		if at, ok := startTime(v); ok && at.After(now.Add(-b.Limit.Window)) {
-			data[k] = v
-		}
-	}
-	data[uid] = now.UTC().Format(time.RFC3339Nano) + " " + req.Channel.Namespace + "/" + req.Channel.Name
-	cm.Data = data
+	kept[uid] = now.UTC().Format(time.RFC3339Nano) + " " + req.Channel.Namespace + "/" + req.Channel.Name
+	cm.Data = kept
 	if exists {
 		err = b.Client.Update(ctx, cm)
 	} else {
@@ -221,17 +215,20 @@ func (b *Budget) take(ctx context.Context, req Request, now time.Time) (Grant, e
 	return Grant{Started: true}, nil
 }
 
-// liveStarts are the start times after since, oldest first, and how many
-// entries are older (or unreadable: a hand-edited value counts for nothing).
-func liveStarts(data map[string]string, since time.Time) ([]time.Time, int) {
+// liveEntries are the window's entries that started after since, and
+// their start times, oldest first; older entries and unreadable ones (a
+// hand-edited value counts for nothing) are left out, pruned at the next write.
+func liveEntries(data map[string]string, since time.Time) (map[string]string, []time.Time) {
+	kept := make(map[string]string, len(data)+1)
 	var live []time.Time
-	for _, v := range data {
+	for k, v := range data {
 		if at, ok := startTime(v); ok && at.After(since) {
+			kept[k] = v
 			live = append(live, at)
 		}
 	}
 	sort.Slice(live, func(i, j int) bool { return live[i].Before(live[j]) })
-	return live, len(data) - len(live)
+	return kept, live
 }
 
 // startTime reads the start time of one entry: "<RFC 3339 time> <namespace>/<name>".

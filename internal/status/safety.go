@@ -172,12 +172,16 @@ func Waiting(ch *chatv1alpha1.OfficialChannel) string {
 	if c == nil || (ch.Status.Phase != chatv1alpha1.PhaseDestroyed && ch.Status.Phase != chatv1alpha1.PhaseCleaningUp) {
 		return ""
 	}
-	switch c.Reason {
-	case chatv1alpha1.ReasonScheduled, chatv1alpha1.ReasonHeld, chatv1alpha1.ReasonBudgetExceeded, chatv1alpha1.ReasonDryRun:
+	if slices.Contains(WaitingReasons, c.Reason) {
 		return c.Reason
 	}
 	return ""
 }
+
+// WaitingReasons are the reasons of CleanedUp while a guard holds a due
+// cleanup.
+var WaitingReasons = []string{chatv1alpha1.ReasonScheduled, chatv1alpha1.ReasonHeld, chatv1alpha1.ReasonBudgetExceeded,
+	chatv1alpha1.ReasonDryRun}
 
 // markWaiting sets CleanedUp False with reason, and phase Destroyed (a
 // cleanup that started stays CleaningUp: only audit mode holds one), and
