@@ -353,6 +353,24 @@ func TestStatusSubresource(t *testing.T) {
 	if err := env.Client.Status().Update(ctx, after); !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "status.phase") {
 		t.Fatalf("status with unknown phase: got %v, want Invalid naming status.phase", err)
 	}
+
+	// So is a destruction's string past its bound: the schema holds what
+	// the receiver cuts to.
+	for field, set := range map[string]func(*chatv1alpha1.Destruction){
+		"name":         func(d *chatv1alpha1.Destruction) { d.Name = strings.Repeat("n", 151) },
+		"ownerAccount": func(d *chatv1alpha1.Destruction) { d.OwnerAccount = strings.Repeat("o", 257) },
+		"clientIP":     func(d *chatv1alpha1.Destruction) { d.ClientIP = strings.Repeat("1", 65) },
+		"peerIP":       func(d *chatv1alpha1.Destruction) { d.PeerIP = strings.Repeat("1", 65) },
+		"optPlatform":  func(d *chatv1alpha1.Destruction) { d.OptPlatform = strings.Repeat("p", 33) },
+	} {
+		bad := after.DeepCopy()
+		bad.Status.Phase = chatv1alpha1.PhaseDestroyed
+		set(bad.Status.Destruction)
+		if err := env.Client.Status().Update(ctx, bad); !apierrors.IsInvalid(err) ||
+			!strings.Contains(err.Error(), "status.destruction."+field) {
+			t.Fatalf("destruction %s past its bound: got %v, want Invalid naming it", field, err)
+		}
+	}
 }
 
 func TestKubectlShowsPrinterColumns(t *testing.T) {

@@ -220,19 +220,32 @@ type Destruction struct {
 	// +required
 	EventTime int64 `json:"eventTime"`
 
-	// ownerAccount is the channel's owner (Owner_Account).
+	// ownerAccount is the channel's owner (Owner_Account), cut to 256 bytes.
+	// +kubebuilder:validation:MaxLength=256
 	// +optional
 	OwnerAccount string `json:"ownerAccount,omitempty"`
 
-	// name is the channel's name (Name).
+	// name is the channel's name (Name), cut to 150 bytes.
+	// +kubebuilder:validation:MaxLength=150
 	// +optional
 	Name string `json:"name,omitempty"`
 
-	// clientIP is the ClientIP query parameter of the callback.
+	// clientIP is the ClientIP query parameter of the callback: the address
+	// the sender claims, which the Sign does not cover. peerIP is where the
+	// callback came from.
+	// +kubebuilder:validation:MaxLength=64
 	// +optional
 	ClientIP string `json:"clientIP,omitempty"`
 
+	// peerIP is the address the callback came from: the TCP peer, or the
+	// X-Forwarded-For entry the receiver's --callback-proxy-hops names when
+	// it sits behind proxies.
+	// +kubebuilder:validation:MaxLength=64
+	// +optional
+	PeerIP string `json:"peerIP,omitempty"`
+
 	// optPlatform is the OptPlatform query parameter of the callback.
+	// +kubebuilder:validation:MaxLength=32
 	// +optional
 	OptPlatform string `json:"optPlatform,omitempty"`
 

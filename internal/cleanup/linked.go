@@ -353,9 +353,12 @@ func (c *Cleaner) sweep(ctx context.Context, ch *chatv1alpha1.OfficialChannel, f
 		}
 		wg.Go(func() {
 			defer func() { <-c.deletes }()
-			uid := l.obj.UID
+			// Deleted only as it was read: an object replaced (UID) or changed
+			// (resourceVersion: unlabelled, its owner removed) since is
+			// read afresh by the next pass, not deleted on a stale read.
+			uid, rv := l.obj.UID, l.obj.ResourceVersion
 			err := c.Client.Delete(ctx, l.obj, client.PropagationPolicy(metav1.DeletePropagationBackground),
-				client.Preconditions{UID: &uid})
+				client.Preconditions{UID: &uid, ResourceVersion: &rv})
 			switch {
 			case err == nil:
 				if c.countOnce(key, uid) {
@@ -370,8 +373,8 @@ func (c *Cleaner) sweep(ctx context.Context, ch *chatv1alpha1.OfficialChannel, f
 			case apierrors.IsNotFound(err):
 				// Gone already.
 			case apierrors.IsConflict(err):
-				// Replaced by another object of that name, which may be
-				// linked too: the next pass reads it afresh and decides.
+				// Changed, or replaced by another object of that name: it may
+				// be linked still, so the next pass reads it afresh and decides.
 				remain(l, nil)
 			default:
 				remain(l, err)

@@ -258,3 +258,51 @@ func (f frozenReader) linked(_ context.Context, _ schema.GroupVersionKind, ch *c
 	}
 	return names, nil
 }
+
+// A large channel's pass deletes from a read a few seconds old. An object
+// unlabelled since (zzz-keep, last in the pass's order) is not deleted on
+// that read: each delete carries the resourceVersion it was read at, and a
+// changed object is read afresh by the next pass, which finds it unlinked.
+func TestAnObjectUnlinkedSinceTheReadIsKept(t *testing.T) {
+	const n = 400
+	ctx := context.Background()
+	ns := env.Namespace(t, "unlinked-since")
+	ch := channel(t, ns, "news")
+	for i := range n {
+		env.Create(t, &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, fmt.Sprintf("cm-%03d", i), testenv.Labelled("news"))})
+	}
+	keep := &corev1.ConfigMap{ObjectMeta: testenv.ObjectMeta(ns, "zzz-keep", testenv.Labelled("news"))}
+	env.Create(t, keep)
+	var snapshot metav1.PartialObjectMetadataList
+	testenv.Eventually(t, func() error {
+		if snapshot = cachedConfigMaps(t, ns); len(snapshot.Items) != n+1 {
+			return fmt.Errorf("%d of %d cached", len(snapshot.Items), n+1)
+		}
+		return nil
+	})
+	// Unlabelled right after the destruction, before the pass reaches it.
+	keep.Labels = nil
+	if err := env.Client.Update(ctx, keep); err != nil {
+		t.Fatal(err)
+	}
+
+	c := frozenCleaner(snapshot)
+	res := c.Sweep(ctx, ch)
+	if res.Failed() || res.DeletedTotal() != n || len(res.Remaining) != 1 || res.Remaining[0].obj.Name != "zzz-keep" {
+		t.Fatalf("pass on the stale read: errs %v, deleted %d, remaining %v", res.Errs, res.DeletedTotal(), res.Remaining)
+	}
+	if !env.Exists(t, keep) {
+		t.Fatal("zzz-keep, unlabelled before the delete, was deleted on a stale read")
+	}
+
+	c.Cache, c.links = env.Manager.GetCache(), configMapLinks(t)
+	testenv.Eventually(t, func() error {
+		if res := c.Sweep(ctx, ch); !res.Done() {
+			return fmt.Errorf("next pass: errs %v, remaining %v", res.Errs, res.Remaining)
+		}
+		return nil
+	})
+	if !env.Exists(t, keep) {
+		t.Fatal("the next pass deleted zzz-keep, which is no longer linked")
+	}
+}

@@ -182,11 +182,13 @@ func (r *OfficialChannelReconciler) applyExists(ctx context.Context, ch *chatv1a
 				"(created again?): nothing is deleted", account, app, at.UTC().Format(time.RFC3339))
 		return refuted
 	}
-	ip := text.Abbrev(reported.ClientIP, maxEventField)
+	// The peer is where the report came from; the ClientIP parameter is
+	// only what its sender claims (the Sign does not cover it).
+	peer, claimed := text.Abbrev(reported.PeerIP, maxEventField), text.Abbrev(reported.ClientIP, maxEventField)
 	r.Events.Eventf(ch, nil, corev1.EventTypeWarning, EventDestructionRefuted, "ConfirmDestruction",
-		"A callback from client IP %q reported channel %s (app %d) destroyed, but Chat's REST API found it at %s: nothing is deleted",
-		ip, account, app, at.UTC().Format(time.RFC3339))
-	logf.FromContext(ctx).Info("Destruction refuted by Chat's REST API; nothing is deleted", "clientIP", ip)
+		"A callback from %q (claimed client IP %q) reported channel %s (app %d) destroyed, but Chat's REST API found it at %s: "+
+			"nothing is deleted", peer, claimed, account, app, at.UTC().Format(time.RFC3339))
+	logf.FromContext(ctx).Info("Destruction refuted by Chat's REST API; nothing is deleted", "peerIP", peer, "claimedClientIP", claimed)
 	return refuted
 }
 

@@ -194,6 +194,29 @@ func (s *PendingStore) Get(ctx context.Context, sdkAppID int64, officialAccountI
 	return &rec, nil
 }
 
+// Live returns every pending destruction that has not expired.
+func (s *PendingStore) Live(ctx context.Context, now time.Time) ([]Record, error) {
+	var list corev1.ConfigMapList
+	if err := s.Client.List(ctx, &list, client.InNamespace(s.Namespace), client.HasLabels{PendingLabel}); err != nil {
+		return nil, fmt.Errorf("listing pending destructions: %w", err)
+	}
+	var live []Record
+	for i := range list.Items {
+		cm := &list.Items[i]
+		if expired(cm.Annotations, now) {
+			continue
+		}
+		var rec Record
+		// Only a record under its own name: not one of another channel, nor
+		// an object someone else labelled.
+		if json.Unmarshal([]byte(cm.Data[pendingDataKey]), &rec) != nil || cm.Name != s.Name(rec.SDKAppID, rec.OfficialAccountID) {
+			continue
+		}
+		live = append(live, rec)
+	}
+	return live, nil
+}
+
 // Sweep deletes the pending destructions that have expired and returns how
 // many it deleted.
 func (s *PendingStore) Sweep(ctx context.Context, now time.Time) (int, error) {
@@ -229,10 +252,11 @@ func expired(annotations map[string]string, now time.Time) bool {
 	return err == nil && !now.Before(at)
 }
 
-// Sweeper deletes expired pending destructions every Interval. It needs
-// leader election: one replica sweeping is enough.
+// Sweeper deletes expired pending destructions, and hands the live ones
+// to the channels of their account that lack them, every Interval. It
+// needs leader election: one replica sweeping is enough.
 type Sweeper struct {
-	Store    *PendingStore
+	Recorder *Recorder
 	Interval time.Duration
 }
 
@@ -240,14 +264,21 @@ type Sweeper struct {
 // at the next tick.
 func (s *Sweeper) Start(ctx context.Context) error {
 	log := logf.FromContext(ctx).WithName("pending-sweeper")
+	ctx = logf.IntoContext(ctx, log)
 	ticker := time.NewTicker(s.Interval)
 	defer ticker.Stop()
 	for {
-		n, err := s.Store.Sweep(ctx, time.Now())
+		now := time.Now()
+		n, err := s.Recorder.Pending.Sweep(ctx, now)
 		if err != nil {
 			log.Error(err, "Sweeping expired pending destructions")
 		} else if n > 0 {
 			log.Info("Deleted expired pending destructions", "count", n)
+		}
+		if n, err := s.Recorder.HandOver(ctx, now); err != nil {
+			log.Error(err, "Handing pending destructions to their channels")
+		} else if n > 0 {
+			log.Info("Handed pending destructions to channels that lacked them", "channels", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -272,7 +272,7 @@ func TestSweeperSweepsUntilStopped(t *testing.T) {
 	if err := s.Put(ctx, record("@TOA#_swept", 1), time.Now().Add(-2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	sweeper := &Sweeper{Store: s, Interval: 50 * time.Millisecond}
+	sweeper := &Sweeper{Recorder: recorder(s, nil), Interval: 50 * time.Millisecond}
 	if !sweeper.NeedLeaderElection() {
 		t.Fatal("every replica would sweep")
 	}

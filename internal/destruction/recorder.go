@@ -361,6 +361,45 @@ func (r *Recorder) ApplyKept(ctx context.Context, ch *chatv1alpha1.OfficialChann
 	return r.apply(ch, rec.Destruction), nil
 }
 
+// handOverTimeout bounds HandOver's writes for one record.
+const handOverTimeout = 10 * time.Second
+
+// HandOver writes every live pending destruction into the channels of its
+// account that the cache shows without one, and returns how many it wrote.
+// A record is kept when no channel matched when it came; a channel may
+// match by now that ApplyKept will not look for it again: one that had a
+// phase already, missing from the receiving replica's cache while the API
+// server's list failed (the callback was answered FAIL, and Chat does not
+// resend it). The leader's sweep calls it, so such a record waits at most
+// one sweep interval.
+func (r *Recorder) HandOver(ctx context.Context, now time.Time) (int, error) {
+	records, err := r.Pending.Live(ctx, now)
+	if err != nil {
+		return 0, err
+	}
+	written := 0
+	var errs []error
+	for _, rec := range records {
+		channels, err := r.listCached(ctx, rec.SDKAppID, rec.OfficialAccountID)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		channels = slices.DeleteFunc(channels, func(ch chatv1alpha1.OfficialChannel) bool { return ch.Status.Destruction != nil })
+		if len(channels) == 0 {
+			continue
+		}
+		// Each record's writes retry within their own bound, so that one
+		// channel that cannot be written does not hold the others.
+		rctx, cancel := context.WithTimeout(ctx, handOverTimeout)
+		out, err := r.recordSome(rctx, channels, rec)
+		cancel()
+		written += out.Recorded
+		errs = append(errs, err)
+	}
+	return written, errors.Join(errs...)
+}
+
 // firstRecorded is the earliest destruction received after notBefore among
 // channels, other
 // than the one with UID self.

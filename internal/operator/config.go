@@ -120,6 +120,9 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 		"Accept unsigned callbacks for apps whose token in the callback Secret is empty.")
 	fs.IntVar(&c.Callback.MaxInflight, "callback-max-inflight", 256,
 		"Callbacks handled at once; beyond this the receiver answers 503 at once.")
+	fs.IntVar(&c.Callback.ProxyHops, "callback-proxy-hops", 0,
+		"How many proxies that append to X-Forwarded-For (an Ingress controller, a load balancer) stand in front of the "+
+			"receiver: a destruction's peerIP and the refusal logs name the address the outermost one saw. 0: the TCP peer.")
 	fs.DurationVar(&c.PendingTTL, "pending-destruction-ttl", 24*time.Hour,
 		"How long a destruction that matched no OfficialChannel is kept for one created later.")
 	fs.IntVar(&c.PendingMax, "pending-destruction-max", 1000,

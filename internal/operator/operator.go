@@ -48,8 +48,10 @@ import (
 	"github.com/channel-operator/channel-operator/internal/secretwatch"
 )
 
-// pendingSweepInterval is how often expired pending records are deleted.
-const pendingSweepInterval = 10 * time.Minute
+// pendingSweepInterval is how often expired pending records are deleted
+// and live ones handed to channels that lack them: one LIST of the
+// operator's namespace's records.
+const pendingSweepInterval = time.Minute
 
 // Operator is what Setup added to the manager.
 type Operator struct {
@@ -168,7 +170,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, c Config, opts ...Option) (*Op
 			return nil, err
 		}
 	}
-	if err := mgr.Add(&destruction.Sweeper{Store: op.Pending, Interval: pendingSweepInterval}); err != nil {
+	if err := mgr.Add(&destruction.Sweeper{Recorder: op.Recorder, Interval: pendingSweepInterval}); err != nil {
 		return nil, fmt.Errorf("adding pending destruction sweeper: %w", err)
 	}
 	op.Receiver = receiver.New(c.Callback, op.Recorder)

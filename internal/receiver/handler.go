@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +38,7 @@ import (
 	"github.com/channel-operator/channel-operator/internal/callback"
 	"github.com/channel-operator/channel-operator/internal/destruction"
 	"github.com/channel-operator/channel-operator/internal/status"
+	"github.com/channel-operator/channel-operator/internal/text"
 )
 
 // ServeHTTP answers one callback. The checks run in the order the README's
@@ -61,7 +63,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 		reason := fmt.Sprintf(format, args...)
 		if code >= 400 && code < 500 {
-			r.refusals.log(r.log, res, reason, values, req.RemoteAddr)
+			r.refusals.log(r.log, res, reason, values, PeerIP(req, r.opts.ProxyHops))
 		}
 		callback.Write(w, callback.Fail(code, reason))
 	}
@@ -149,7 +151,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 	switch e := event.(type) {
 	case *callback.Destroyed:
-		result = r.recordDestroyed(req.Context(), w, app, cmd, e, start)
+		result = r.recordDestroyed(req.Context(), w, app, cmd, e, PeerIP(req, r.opts.ProxyHops), start)
 	case *callback.Created:
 		result = r.recordProfile(req.Context(), w, app, e.OfficialAccount, e.EventTime, start,
 			status.Profile{Name: e.Name, OwnerAccount: e.OwnerAccount})
@@ -189,6 +191,7 @@ func (r *Receiver) recordDestroyed(
 	app int64,
 	cmd callback.Command,
 	d *callback.Destroyed,
+	peer string,
 	start time.Time,
 ) string {
 	// The write goes on if the caller hangs up: what it told us is kept if it
@@ -198,17 +201,19 @@ func (r *Receiver) recordDestroyed(
 	logger := r.log.WithValues("sdkAppID", app, "officialAccountID", d.OfficialAccount, "eventTime", d.EventTime)
 	ctx = logr.NewContext(ctx, logger)
 
+	// Bounded here, not only in status: the pending store keeps it too.
 	rec := destruction.Record{
 		SDKAppID:          app,
 		OfficialAccountID: d.OfficialAccount,
-		Destruction: chatv1alpha1.Destruction{
+		Destruction: status.BoundDestruction(chatv1alpha1.Destruction{
 			EventTime:    d.EventTime,
 			OwnerAccount: d.OwnerAccount,
 			Name:         d.Name,
 			ClientIP:     cmd.ClientIP,
+			PeerIP:       peer,
 			OptPlatform:  cmd.OptPlatform,
 			ReceivedAt:   metav1.NewTime(start),
-		},
+		}),
 	}
 	out, err := r.recorder.Record(ctx, rec)
 	if err != nil {
@@ -247,19 +252,39 @@ func newRefusalLog() *refusalLog {
 	return &refusalLog{limiter: rate.NewLimiter(rate.Every(100*time.Millisecond), 20)}
 }
 
-func (l *refusalLog) log(log logr.Logger, result, reason string, values url.Values, remoteAddr string) {
+func (l *refusalLog) log(log logr.Logger, result, reason string, values url.Values, peer string) {
 	if !l.limiter.Allow() {
 		l.suppressed.Add(1)
 		return
-	}
-	clientIP, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
-		clientIP = remoteAddr
 	}
 	app := "-"
 	if a, err := callback.ParseApp(values); err == nil {
 		app = strconv.FormatInt(a, 10)
 	}
-	log.Info("Refused a callback", "result", result, "reason", reason, "sdkAppID", app, "clientIP", clientIP,
+	log.Info("Refused a callback", "result", result, "reason", reason, "sdkAppID", app, "peerIP", text.Abbrev(peer, 64),
 		"suppressedSinceLastLine", l.suppressed.Swap(0))
+}
+
+// PeerIP is the address a request came from: the TCP peer, or, behind hops
+// proxies that each append to X-Forwarded-For, the entry the outermost of
+// them appended (hops from the right). Entries further left are the
+// sender's to choose, as is the ClientIP parameter. A header with fewer
+// entries than hops yields its leftmost entry: the farthest one known.
+func PeerIP(req *http.Request, hops int) string {
+	if hops > 0 {
+		var hopsSeen []string
+		for _, h := range req.Header.Values("X-Forwarded-For") {
+			for _, e := range strings.Split(h, ",") {
+				hopsSeen = append(hopsSeen, strings.TrimSpace(e))
+			}
+		}
+		if n := len(hopsSeen); n > 0 {
+			return hopsSeen[max(n-hops, 0)]
+		}
+	}
+	host, _, err := net.SplitHostPort(req.RemoteAddr)
+	if err != nil {
+		return req.RemoteAddr
+	}
+	return host
 }

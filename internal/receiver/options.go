@@ -43,6 +43,10 @@ type Options struct {
 	// AnswerBudget is how long a callback may take to be recorded before it
 	// is answered FAIL. The Chat backend waits 2 s.
 	AnswerBudget time.Duration
+	// ProxyHops is how many proxies that append to X-Forwarded-For stand in
+	// front of the receiver (--callback-proxy-hops); 0: the TCP peer is the
+	// sender.
+	ProxyHops int
 	// Timeouts of the HTTP server.
 	Timeouts Timeouts
 }
@@ -60,6 +64,9 @@ func (o Options) Validate() error {
 	}
 	if o.MaxInflight <= 0 {
 		return fmt.Errorf("--callback-max-inflight must be positive, got %d", o.MaxInflight)
+	}
+	if o.ProxyHops < 0 {
+		return fmt.Errorf("--callback-proxy-hops must not be negative, got %d", o.ProxyHops)
 	}
 	if o.Timeouts.ReadHeader <= 0 || o.Timeouts.Read <= 0 || o.Timeouts.Write <= 0 || o.Timeouts.Idle <= 0 {
 		return fmt.Errorf("receiver timeouts must be positive: %+v", o.Timeouts)

@@ -38,6 +38,26 @@ const (
 	maxOrganization = 500
 )
 
+// Bounds of the other strings a destruction callback chooses (bytes); the
+// CRD schema holds the same. With the profile's, a destruction stays under
+// 1 KiB however large the body that reported it.
+const (
+	maxAddress     = 64
+	maxOptPlatform = 32
+)
+
+// BoundDestruction cuts the strings of d that a callback chose to the
+// schema's bounds, on UTF-8 boundaries: a signed sender cannot grow every
+// replica's cache, or make the status write fail.
+func BoundDestruction(d chatv1alpha1.Destruction) chatv1alpha1.Destruction {
+	d.OwnerAccount = text.Cut(d.OwnerAccount, maxOwner)
+	d.Name = text.Cut(d.Name, maxName)
+	d.ClientIP = text.Cut(d.ClientIP, maxAddress)
+	d.PeerIP = text.Cut(d.PeerIP, maxAddress)
+	d.OptPlatform = text.Cut(d.OptPlatform, maxOptPlatform)
+	return d
+}
+
 // Profile is an account's profile as Chat tells it; the zero value of a
 // field means "not told" (callbacks carry only some fields).
 type Profile struct {

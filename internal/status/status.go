@@ -84,6 +84,7 @@ func record(ch *chatv1alpha1.OfficialChannel, d chatv1alpha1.Destruction) bool {
 	if d.Source == "" {
 		d.Source = chatv1alpha1.SourceCallback
 	}
+	d = BoundDestruction(d)
 	ch.Status.Destruction = d.DeepCopy()
 	ch.Status.DestroyedAt = FormatEventTime(d.EventTime)
 	set(ch, chatv1alpha1.ConditionCleanedUp, metav1.ConditionFalse, chatv1alpha1.ReasonCleanupPending,

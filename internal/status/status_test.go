@@ -17,6 +17,7 @@ limitations under the License.
 package status
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -237,5 +238,48 @@ func expectCondition(t *testing.T, ch *chatv1alpha1.OfficialChannel, condType st
 	c := meta.FindStatusCondition(ch.Status.Conditions, condType)
 	if c == nil || c.Status != s || c.Reason != reason || c.Message == "" || c.ObservedGeneration != ch.Generation {
 		t.Fatalf("%s condition %+v, want %s/%s with a message at generation %d", condType, c, s, reason, ch.Generation)
+	}
+}
+
+// A callback chooses every string of a destruction: each is cut to the
+// schema's bound on a UTF-8 boundary, at the bound exactly and not before.
+func TestRecordedDestructionsAreBounded(t *testing.T) {
+	long := func(n int) string { return strings.Repeat("a", n) }
+	for _, tt := range []struct {
+		field string
+		max   int
+		set   func(*chatv1alpha1.Destruction, string)
+		get   func(*chatv1alpha1.Destruction) string
+	}{
+		{"ownerAccount", 256, func(d *chatv1alpha1.Destruction, s string) { d.OwnerAccount = s },
+			func(d *chatv1alpha1.Destruction) string { return d.OwnerAccount }},
+		{"name", 150, func(d *chatv1alpha1.Destruction, s string) { d.Name = s },
+			func(d *chatv1alpha1.Destruction) string { return d.Name }},
+		{"clientIP", 64, func(d *chatv1alpha1.Destruction, s string) { d.ClientIP = s },
+			func(d *chatv1alpha1.Destruction) string { return d.ClientIP }},
+		{"peerIP", 64, func(d *chatv1alpha1.Destruction, s string) { d.PeerIP = s },
+			func(d *chatv1alpha1.Destruction) string { return d.PeerIP }},
+		{"optPlatform", 32, func(d *chatv1alpha1.Destruction, s string) { d.OptPlatform = s },
+			func(d *chatv1alpha1.Destruction) string { return d.OptPlatform }},
+	} {
+		for in, want := range map[string]string{
+			long(tt.max):              long(tt.max),
+			long(tt.max + 1):          long(tt.max),
+			long(30 << 10):            long(tt.max),
+			long(tt.max-1) + "\u00e9": long(tt.max - 1), // a two-byte rune across the bound goes whole
+		} {
+			d := chatv1alpha1.Destruction{EventTime: 1}
+			tt.set(&d, in)
+			ch := &chatv1alpha1.OfficialChannel{}
+			if !RecordDestruction(ch, d) {
+				t.Fatalf("%s: not recorded", tt.field)
+			}
+			if got := tt.get(ch.Status.Destruction); got != want {
+				t.Errorf("%s of %d bytes recorded as %d bytes, want %d", tt.field, len(in), len(got), len(want))
+			}
+			if got := tt.get(&d); got != in {
+				t.Errorf("%s: the caller's destruction was changed", tt.field)
+			}
+		}
 	}
 }
