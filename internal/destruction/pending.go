@@ -78,11 +78,27 @@ type PendingStore struct {
 	MaxRecords int
 	TTL        time.Duration
 
-	// locks holds a *sync.Mutex per app: an app's count and create happen
-	// under it, so concurrent callbacks of one app cannot both take its last
-	// place. Only apps of the callback Secret get this far, so it stays small.
-	// Across replicas the count can overshoot by at most one per replica.
+	// locks holds a lock per app (a channel of one): an app's count and
+	// create happen under it, so concurrent callbacks of one app cannot both
+	// take its last place. It is taken within the caller's deadline: a LIST
+	// slow under load holds one app's callbacks, and each of them still
+	// gets its answer in time. Only apps of the callback Secret get this
+	// far, so it stays small. Across replicas the count can overshoot by at
+	// most one per replica.
 	locks sync.Map
+}
+
+// lock takes app's lock, or fails once ctx ends; the caller unlocks with
+// the function it returns.
+func (s *PendingStore) lock(ctx context.Context, app int64) (func(), error) {
+	l, _ := s.locks.LoadOrStore(app, make(chan struct{}, 1))
+	ch := l.(chan struct{})
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for app %d's pending destructions: %w", app, context.Cause(ctx))
+	}
 }
 
 // Name is the ConfigMap name of a channel's pending destruction. Channel IDs
@@ -96,9 +112,11 @@ func (s *PendingStore) Name(sdkAppID int64, officialAccountID string) string {
 // already. An expired record of the channel is replaced by a new object (a
 // new UID), so that a sweep that listed the old one cannot delete the new.
 func (s *PendingStore) Put(ctx context.Context, rec Record, now time.Time) error {
-	lock, _ := s.locks.LoadOrStore(rec.SDKAppID, &sync.Mutex{})
-	lock.(*sync.Mutex).Lock()
-	defer lock.(*sync.Mutex).Unlock()
+	unlock, err := s.lock(ctx, rec.SDKAppID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 
 	name := s.Name(rec.SDKAppID, rec.OfficialAccountID)
 	app := strconv.FormatInt(rec.SDKAppID, 10)

@@ -314,3 +314,44 @@ func TestExpiredRecordWithoutAppLabelIsReplaced(t *testing.T) {
 		t.Fatalf("Get = %+v, %v; want the new destruction", rec, err)
 	}
 }
+
+// An app's lock is taken within the caller's deadline: while one Put waits
+// on a slow LIST, another callback of the app fails in time (and is
+// answered FAIL within its budget) rather than wait for it.
+func TestPendingLockHonoursTheDeadline(t *testing.T) {
+	s := store(t, 10)
+	release := make(chan struct{})
+	listing := make(chan struct{}, 1)
+	direct, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Client = interceptor.NewClient(direct, interceptor.Funcs{
+		List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+			select {
+			case listing <- struct{}{}:
+			default:
+			}
+			<-release // a LIST slow under load
+			return c.List(ctx, list, opts...)
+		},
+	})
+	first := make(chan error, 1)
+	go func() { first <- s.Put(context.Background(), record("@TOA#_lock_first", 1), time.Now()) }()
+	<-listing // the first Put holds the app's lock
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err = s.Put(ctx, record("@TOA#_lock_second", 2), time.Now())
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second Put = %v, want the deadline exceeded while the lock is held", err)
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatalf("first Put = %v", err)
+	}
+	// The lock is free again.
+	if err := s.Put(context.Background(), record("@TOA#_lock_second", 2), time.Now()); err != nil {
+		t.Fatalf("Put after the lock was released = %v", err)
+	}
+}

@@ -120,6 +120,10 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 		"Accept unsigned callbacks for apps whose token in the callback Secret is empty.")
 	fs.IntVar(&c.Callback.MaxInflight, "callback-max-inflight", 256,
 		"Callbacks handled at once; beyond this the receiver answers 503 at once.")
+	fs.IntVar(&c.Callback.MaxConnections, "callback-max-connections", 1024,
+		"Connections the callback receiver holds open; beyond it a new one takes the place of the oldest idle one.")
+	fs.IntVar(&c.Callback.MaxConnectionsPerIP, "callback-max-connections-per-ip", 256,
+		"Connections the callback receiver holds open from one address (behind proxies: from each proxy).")
 	fs.IntVar(&c.Callback.ProxyHops, "callback-proxy-hops", 0,
 		"How many proxies that append to X-Forwarded-For (an Ingress controller, a load balancer) stand in front of the "+
 			"receiver: a destruction's peerIP and the refusal logs name the address the outermost one saw. 0: the TCP peer.")

@@ -64,7 +64,8 @@ func TestAHugeSignedBodyWritesABoundedStatus(t *testing.T) {
 		v.Set(callback.ParamOptPlatform, strings.Repeat("p", 2<<10))
 	}
 
-	if a := post(t, callbackURL(signedApp, testToken, callback.CommandDestroyed, longIP), hugeDestroyedBody(t, account)); a.status != http.StatusOK {
+	u := callbackURL(signedApp, testToken, callback.CommandDestroyed, longIP)
+	if a := post(t, u, hugeDestroyedBody(t, account)); a.status != http.StatusOK {
 		t.Fatalf("answer %+v", a)
 	}
 	st := env.Channel(t, ch).Status
@@ -85,7 +86,7 @@ func TestAHugeSignedBodyWritesABoundedStatus(t *testing.T) {
 	// With no channel to match, the record kept for one created later is
 	// bounded the same way.
 	const unmatched = "@TOA#_bounds_pending"
-	if a := post(t, callbackURL(signedApp, testToken, callback.CommandDestroyed, longIP), hugeDestroyedBody(t, unmatched)); a.status != http.StatusOK {
+	if a := post(t, u, hugeDestroyedBody(t, unmatched)); a.status != http.StatusOK {
 		t.Fatalf("answer %+v", a)
 	}
 	cm := &corev1.ConfigMap{}
@@ -108,7 +109,8 @@ func TestADestructionNamesItsPeer(t *testing.T) {
 	ns := env.Namespace(t, "peer")
 	const account = "@TOA#_peer"
 	ch := newChannel(t, ns, "peer", signedApp, account)
-	if a := post(t, callbackURL(signedApp, testToken, callback.CommandDestroyed), destroyedBody(t, account, 1700000000000)); a.status != http.StatusOK {
+	u := callbackURL(signedApp, testToken, callback.CommandDestroyed)
+	if a := post(t, u, destroyedBody(t, account, 1700000000000)); a.status != http.StatusOK {
 		t.Fatalf("answer %+v", a)
 	}
 	d := env.Channel(t, ch).Status.Destruction

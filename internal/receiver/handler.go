@@ -55,14 +55,16 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	bodyRead := false
 	fail := func(res string, code int, format string, args ...any) {
 		result = res
-		if !bodyRead && req.ContentLength != 0 {
+		refused := code >= 400 && code < 500
+		if !bodyRead && req.ContentLength != 0 || refused && !trusted(req) {
 			// Otherwise net/http reads the unread body (up to 256 KiB) before
 			// it answers, to keep the connection: a refused client would still
-			// hold it until the read timeout.
+			// hold it until the read timeout. And a connection that carried
+			// nothing but refusals is not kept for more.
 			w.Header().Set("Connection", "close")
 		}
 		reason := fmt.Sprintf(format, args...)
-		if code >= 400 && code < 500 {
+		if refused {
 			r.refusals.log(r.log, res, reason, values, PeerIP(req, r.opts.ProxyHops))
 		}
 		callback.Write(w, callback.Fail(code, reason))
@@ -110,6 +112,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		fail(resultUnauthorized, http.StatusUnauthorized, "%v", err)
 		return
 	}
+	trustConn(req)
 	cmd, err := callback.ParseCommand(values)
 	if err != nil {
 		fail(resultBadRequest, http.StatusBadRequest, "%v", err)
@@ -123,15 +126,14 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 
 	// At most MaxInflight authenticated callbacks hold a body and do work at
-	// once; a slow body holds its place until the server's read timeout.
-	select {
-	case r.inflight <- struct{}{}:
-		defer func() { <-r.inflight }()
-	default:
+	// once, each app its share; a slow body holds its place until the
+	// server's read timeout.
+	if !r.inflight.acquire(app, len(*r.tokens.Load())) {
 		w.Header().Set("Retry-After", "1")
-		fail(resultOverloaded, http.StatusServiceUnavailable, "too many callbacks in flight")
+		fail(resultOverloaded, http.StatusServiceUnavailable, "too many callbacks of app %d in flight", app)
 		return
 	}
+	defer r.inflight.release(app)
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, callback.MaxBodyBytes))
 	bodyRead = true
 	if err != nil {

@@ -53,10 +53,21 @@ var (
 		Help:    "Time from receiving a Chat callback to sending the answer, by command.",
 		Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2},
 	}, []string{"command"})
+
+	openConnections = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "channel_operator_callback_connections",
+		Help: "Connections the callback receiver holds open.",
+	})
+
+	connectionsClosedTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "channel_operator_callback_connections_closed_total",
+		Help: "Connections the callback receiver closed to stay within its connection limits, by reason: " +
+			"refused (a new one, nothing idle to make room) or evicted (an idle one, to make room).",
+	}, []string{"reason"})
 )
 
 func init() {
-	metrics.Registry.MustRegister(callbacksTotal, callbackDuration)
+	metrics.Registry.MustRegister(callbacksTotal, callbackDuration, openConnections, connectionsClosedTotal)
 }
 
 func commandLabel(cmd string) string {

@@ -43,6 +43,9 @@ type Options struct {
 	// AnswerBudget is how long a callback may take to be recorded before it
 	// is answered FAIL. The Chat backend waits 2 s.
 	AnswerBudget time.Duration
+	// MaxConnections bounds the connections held open (--callback-max-connections),
+	// MaxConnectionsPerIP those from one address (--callback-max-connections-per-ip).
+	MaxConnections, MaxConnectionsPerIP int
 	// ProxyHops is how many proxies that append to X-Forwarded-For stand in
 	// front of the receiver (--callback-proxy-hops); 0: the TCP peer is the
 	// sender.
@@ -65,10 +68,15 @@ func (o Options) Validate() error {
 	if o.MaxInflight <= 0 {
 		return fmt.Errorf("--callback-max-inflight must be positive, got %d", o.MaxInflight)
 	}
+	if o.MaxConnections <= 0 || o.MaxConnectionsPerIP <= 0 {
+		return fmt.Errorf("--callback-max-connections and --callback-max-connections-per-ip must be positive, got %d and %d",
+			o.MaxConnections, o.MaxConnectionsPerIP)
+	}
 	if o.ProxyHops < 0 {
 		return fmt.Errorf("--callback-proxy-hops must not be negative, got %d", o.ProxyHops)
 	}
-	if o.Timeouts.ReadHeader <= 0 || o.Timeouts.Read <= 0 || o.Timeouts.Write <= 0 || o.Timeouts.Idle <= 0 {
+	if o.Timeouts.ReadHeader <= 0 || o.Timeouts.Read <= 0 || o.Timeouts.Write <= 0 || o.Timeouts.Idle <= 0 ||
+		o.Timeouts.UntrustedIdle <= 0 {
 		return fmt.Errorf("receiver timeouts must be positive: %+v", o.Timeouts)
 	}
 	if o.AnswerBudget <= 0 || o.AnswerBudget >= 2*time.Second {

@@ -23,7 +23,8 @@ import (
 )
 
 func TestOptionsValidate(t *testing.T) {
-	good := Options{BindAddress: ":8082", MaxSkew: time.Minute, MaxInflight: 1, AnswerBudget: DefaultAnswerBudget, Timeouts: DefaultTimeouts}
+	good := Options{BindAddress: ":8082", MaxSkew: time.Minute, MaxInflight: 1, AnswerBudget: DefaultAnswerBudget, Timeouts: DefaultTimeouts,
+		MaxConnections: 1, MaxConnectionsPerIP: 1}
 	if err := good.Validate(); err != nil {
 		t.Fatalf("valid options: %v", err)
 	}
@@ -40,6 +41,10 @@ func TestOptionsValidate(t *testing.T) {
 		{"no read-header timeout", func(o *Options) { o.Timeouts.ReadHeader = 0 }, "timeouts"},
 		{"no write timeout", func(o *Options) { o.Timeouts.Write = 0 }, "timeouts"},
 		{"no idle timeout", func(o *Options) { o.Timeouts.Idle = 0 }, "timeouts"},
+		{"no untrusted idle timeout", func(o *Options) { o.Timeouts.UntrustedIdle = 0 }, "timeouts"},
+		{"no connection", func(o *Options) { o.MaxConnections = 0 }, "--callback-max-connections"},
+		{"no connection per address", func(o *Options) { o.MaxConnectionsPerIP = 0 }, "--callback-max-connections-per-ip"},
+		{"negative proxy hops", func(o *Options) { o.ProxyHops = -1 }, "--callback-proxy-hops"},
 		{"no budget", func(o *Options) { o.AnswerBudget = 0 }, "answer budget"},
 		{"budget past the Chat backend's 2 s", func(o *Options) { o.AnswerBudget = 2 * time.Second }, "answer budget"},
 	}

@@ -356,7 +356,7 @@ func TestRefusalsAreLoggedWithoutSecretsAndRateLimited(t *testing.T) {
 	line := lines[0]
 	mu.Unlock()
 	for _, want := range []string{`"Refused a callback"`, `"result"="unauthorized"`, "Sign does not match",
-		`"sdkAppID"="` + strconv.FormatInt(signedApp, 10) + `"`, `"clientIP"="192.0.2.1"`} {
+		`"sdkAppID"="` + strconv.FormatInt(signedApp, 10) + `"`, `"peerIP"="192.0.2.1"`} {
 		if !strings.Contains(line, want) {
 			t.Errorf("log line %s lacks %s", line, want)
 		}

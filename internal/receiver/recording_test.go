@@ -234,12 +234,14 @@ func TestOverloadIsShedAt503(t *testing.T) {
 	r := New(opts, recorder)
 	r.tokens.Store(recv.tokens.Load())
 	r.ready.Store(true)
-	r.inflight <- struct{}{} // one callback in flight
+	if !r.inflight.acquire(signedApp, 1) { // one callback in flight
+		t.Fatal("no slot for the first callback")
+	}
 	a := serve(t, r, callbackURL(signedApp, testToken, callback.CommandDestroyed), destroyedBody(t, "@TOA#_overload", 1))
 	if a.status != http.StatusServiceUnavailable {
 		t.Fatalf("answer %+v, want 503", a)
 	}
-	<-r.inflight
+	r.inflight.release(signedApp)
 	a = serve(t, r, callbackURL(signedApp, testToken, callback.CommandAfterCreate), sample(t, "created.json"))
 	if a.status != http.StatusOK {
 		t.Fatalf("answer after the load went %+v, want 200", a)

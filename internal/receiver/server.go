@@ -47,6 +47,9 @@ type Timeouts struct {
 	Read       time.Duration
 	Write      time.Duration
 	Idle       time.Duration
+	// UntrustedIdle is the idle timeout of a connection that has not
+	// carried an authenticated callback.
+	UntrustedIdle time.Duration
 }
 
 // DefaultTimeouts fit what the Chat backend does: it gives up on a callback
@@ -54,8 +57,9 @@ type Timeouts struct {
 // arrived within 3 s is one nobody waits for, and holding its connection (and
 // body) longer only helps a slow-loris. The answer is written within the
 // 1.2 s budget. Idle keep-alive connections, which the Chat backend uses, may
-// stay open for 90 s.
-var DefaultTimeouts = Timeouts{ReadHeader: 2 * time.Second, Read: 3 * time.Second, Write: 5 * time.Second, Idle: 90 * time.Second}
+// stay open for 90 s; one that has carried no authenticated callback, 5 s.
+var DefaultTimeouts = Timeouts{ReadHeader: 2 * time.Second, Read: 3 * time.Second, Write: 5 * time.Second, Idle: 90 * time.Second,
+	UntrustedIdle: 5 * time.Second}
 
 const (
 	maxHeaderBytes  = 16 << 10
@@ -84,12 +88,14 @@ type Receiver struct {
 	ready atomic.Bool
 	// secretFound is true while the callback Secret exists.
 	secretFound atomic.Bool
-	// inflight bounds concurrent callback work.
-	inflight chan struct{}
+	// inflight bounds concurrent callback work, each app its share.
+	inflight *slots
 	refusals *refusalLog
 	now      func() time.Time
 	// addr is the address the server listens on, known once set up.
 	addr string
+	// conns holds the server's connections within their limits.
+	conns *connLimiter
 }
 
 // Recorder makes a destruction durable; *destruction.Recorder is the one
@@ -107,7 +113,7 @@ func New(opts Options, recorder Recorder) *Receiver {
 		verifier: callback.Verifier{MaxSkew: opts.MaxSkew, AllowUnsigned: opts.AllowUnsigned},
 		recorder: recorder,
 		log:      ctrl.Log.WithName("callback-receiver"),
-		inflight: make(chan struct{}, opts.MaxInflight),
+		inflight: newSlots(opts.MaxInflight),
 		refusals: newRefusalLog(),
 		now:      time.Now,
 	}
@@ -130,12 +136,14 @@ func (r *Receiver) SetupWithManager(ctx context.Context, mgr manager.Manager) er
 	})
 	// Listening now, not when the manager starts the server, reserves the
 	// port early and fails set-up on a taken address.
-	ln, err := net.Listen("tcp", r.opts.BindAddress)
+	tcp, err := net.Listen("tcp", r.opts.BindAddress)
 	if err != nil {
 		return fmt.Errorf("callback receiver: %w", err)
 	}
-	r.addr = ln.Addr().String()
+	r.addr = tcp.Addr().String()
 	t := r.opts.Timeouts
+	ln := newConnLimiter(tcp, r.opts.MaxConnections, r.opts.MaxConnectionsPerIP, t.UntrustedIdle)
+	r.conns = ln
 	shutdown := shutdownTimeout
 	if err := mgr.Add(&manager.Server{
 		Name: "callback-receiver",
@@ -146,6 +154,8 @@ func (r *Receiver) SetupWithManager(ctx context.Context, mgr manager.Manager) er
 			WriteTimeout:      t.Write,
 			IdleTimeout:       t.Idle,
 			MaxHeaderBytes:    maxHeaderBytes,
+			ConnState:         ln.connState,
+			ConnContext:       withConn,
 			// Connection-level noise (TLS probes, resets) is not worth a log line each.
 			ErrorLog: log.New(io.Discard, "", 0),
 		},

@@ -97,7 +97,10 @@ func testOptions() Options {
 		// The read-header and idle timeouts are far below the read timeout, which
 		// Go would use for both if they were unset: the slow-client tests can
 		// tell which one cut a connection.
-		Timeouts: Timeouts{ReadHeader: 200 * time.Millisecond, Read: 4 * time.Second, Write: 2 * time.Second, Idle: 500 * time.Millisecond},
+		Timeouts: Timeouts{ReadHeader: 200 * time.Millisecond, Read: 4 * time.Second, Write: 2 * time.Second, Idle: 500 * time.Millisecond,
+			UntrustedIdle: 200 * time.Millisecond},
+		MaxConnections:      1024,
+		MaxConnectionsPerIP: 1024,
 	}
 }
 
