@@ -26,19 +26,27 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 )
 
 // maxBody is the receiver's own limit: a larger body is refused there anyway.
 const maxBody = 64 << 10
 
-// OfficialAccount sends the OfficialAccount.* callbacks that report an event
-// (CallbackAfter...) to the operator's receiver at operator (e.g.
+// OperatorCommands are the callbacks the operator acts on: a channel
+// destroyed, created, or its profile changed. Every other one (messages,
+// subscribers, the CallbackBefore... decisions) is your backend's: the
+// operator would only answer OK to it.
+var OperatorCommands = map[string]bool{
+	"OfficialAccount.CallbackAfterOfficialAccountDestroyed":   true,
+	"OfficialAccount.CallbackAfterCreateOfficialAccount":      true,
+	"OfficialAccount.CallbackAfterOfficialAccountInfoChanged": true,
+}
+
+// OfficialAccount sends the callbacks the operator acts on (OperatorCommands)
+// to the operator's receiver at operator (e.g.
 // http://channel-operator-callback.channel-operator-system.svc/callback) and
-// relays its answer; every other callback goes to next, your own handler. The
-// CallbackBefore... ones ask for a decision (may this message be sent?): the
-// operator would allow them all, so they stay with your backend.
+// relays its answer; every other callback goes to next, your own handler,
+// as before.
 func OfficialAccount(operator string, next http.Handler) (http.Handler, error) {
 	target, err := url.Parse(operator)
 	if err != nil {
@@ -47,7 +55,7 @@ func OfficialAccount(operator string, next http.Handler) (http.Handler, error) {
 	// Chat waits 2 s for the answer; the receiver answers within 1.5 s.
 	client := &http.Client{Timeout: 1800 * time.Millisecond}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Query().Get("CallbackCommand"), "OfficialAccount.CallbackAfter") {
+		if !OperatorCommands[r.URL.Query().Get("CallbackCommand")] {
 			next.ServeHTTP(w, r)
 			return
 		}

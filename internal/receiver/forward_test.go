@@ -25,6 +25,8 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/channel-operator/channel-operator/hack/forward"
 	"github.com/channel-operator/channel-operator/internal/callback"
 )
@@ -82,6 +84,20 @@ func TestForwardedCallbacksAreRecordedLikeDirectOnes(t *testing.T) {
 		t.Fatalf("another command: %d %+v (own backend called %d times)", status, a, own)
 	}
 
+	// Every other official-account callback stays with the backend too: it
+	// keeps receiving messages, subscribers and decisions as before.
+	for _, cmd := range callback.KnownCommands {
+		if forward.OperatorCommands[cmd] {
+			continue
+		}
+		before := own
+		body := []byte(`{"CallbackCommand":"` + cmd + `","Official_Account":"@TOA#_forwarded","EventTime":1700000005000}`)
+		if status, a := post(via(callbackURL(signedApp, testToken, cmd)), body); status != http.StatusOK ||
+			a.ErrorInfo != "the team's backend" || own != before+1 {
+			t.Fatalf("%s: %d %+v (own backend called %d times, want %d)", cmd, status, a, own, before+1)
+		}
+	}
+
 	// The receiver's refusal is relayed unchanged: a wrong token stays 401.
 	status, a = post(
 		via(callbackURL(signedApp, "not-the-token", callback.CommandDestroyed)),
@@ -89,5 +105,31 @@ func TestForwardedCallbacksAreRecordedLikeDirectOnes(t *testing.T) {
 	)
 	if status != http.StatusUnauthorized || a.ActionStatus != callback.StatusFail {
 		t.Fatalf("forwarded forged callback: %d %+v", status, a)
+	}
+}
+
+// The forwarder's OperatorCommands are exactly the commands the receiver
+// acts on: every other documented command, sent to the receiver itself,
+// is answered OK and counted as ignored.
+func TestTheForwarderSendsExactlyWhatTheReceiverActsOn(t *testing.T) {
+	for cmd := range forward.OperatorCommands {
+		if !callback.IsKnownCommand(cmd) {
+			t.Errorf("the forwarder sends %s, which is not a documented command", cmd)
+		}
+	}
+	const account = "@TOA#_forward_acts"
+	newChannel(t, env.Namespace(t, "forward-acts"), "acts", signedApp, account)
+	for _, cmd := range callback.KnownCommands { // the destruction comes after the profile callbacks
+		counter := callbacksTotal.WithLabelValues(cmd, resultIgnored)
+		before := testutil.ToFloat64(counter)
+		body := []byte(`{"CallbackCommand":"` + cmd + `","Official_Account":"` + account + `","EventTime":1700000005000,` +
+			`"Name":"` + cmd + `","Owner_Account":"o"}`) // a new name each time: a profile callback changes something
+		if a := post(t, callbackURL(signedApp, testToken, cmd), body); a.status != http.StatusOK {
+			t.Fatalf("%s: %+v", cmd, a)
+		}
+		ignored := testutil.ToFloat64(counter) == before+1
+		if ignored == forward.OperatorCommands[cmd] {
+			t.Errorf("%s: ignored by the receiver %v, sent to it by the forwarder %v", cmd, ignored, forward.OperatorCommands[cmd])
+		}
 	}
 }

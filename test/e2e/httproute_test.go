@@ -24,6 +24,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/channel-operator/channel-operator/hack/forward"
+	"github.com/channel-operator/channel-operator/internal/callback"
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
 
@@ -31,8 +33,8 @@ import (
 // README says to enable it (the operator's name prefix and namespace, the
 // name reference to the receiver Service), is valid for the API server with
 // the Gateway API CRDs installed (server-side dry run), and so is the
-// ReferenceGrant; the route sends OfficialAccount.* to the operator's
-// Service and the rest to the team's backend.
+// ReferenceGrant; the route sends the commands the operator acts on to the
+// operator's Service and the rest to the team's backend.
 func TestExampleHTTPRouteIsWellFormed(t *testing.T) {
 	crds := os.Getenv("GATEWAY_API_CRDS")
 	if crds == "" {
@@ -71,6 +73,13 @@ configurations:
 		"name: chat-backend\n      namespace: chat-backend", "value: OfficialAccount.CallbackAfterOfficialAccountDestroyed"} {
 		if !strings.Contains(built, want) {
 			t.Fatalf("the built route lacks %q:\n%s", want, built)
+		}
+	}
+	// Exactly the commands the operator acts on go to it; the backend keeps
+	// every other one (messages, subscribers, decisions).
+	for _, cmd := range callback.KnownCommands {
+		if routed := strings.Contains(built, "value: "+cmd+"}"); routed != forward.OperatorCommands[cmd] {
+			t.Errorf("%s routed to the operator: %v, acted on by it: %v", cmd, routed, forward.OperatorCommands[cmd])
 		}
 	}
 	routes := filepath.Join(dir, "built.yaml")
