@@ -78,7 +78,7 @@ configurations:
 	// Exactly the commands the operator acts on go to it; the backend keeps
 	// every other one (messages, subscribers, decisions).
 	for _, cmd := range callback.KnownCommands {
-		if routed := strings.Contains(built, "value: "+cmd+"}"); routed != forward.OperatorCommands[cmd] {
+		if routed := strings.Contains(built, "value: "+cmd+"\n"); routed != forward.OperatorCommands[cmd] {
 			t.Errorf("%s routed to the operator: %v, acted on by it: %v", cmd, routed, forward.OperatorCommands[cmd])
 		}
 	}
