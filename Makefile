@@ -34,6 +34,10 @@ manifests: controller-gen ## Generate the CRD and RBAC manifests from the marker
 generate: controller-gen ## Generate DeepCopy methods.
 	"$(CONTROLLER_GEN)" object:headerFile="hack/boilerplate.go.txt" paths="./..."
 
+.PHONY: monitoring
+monitoring: ## Write the PrometheusRule and the Grafana dashboard (config/prometheus) from hack/monitoring.
+	go run ./hack/monitoring/cmd
+
 .PHONY: fmt
 fmt: ## Run go fmt against code.
 	go fmt ./...
@@ -43,16 +47,17 @@ vet: ## Run go vet against code.
 	go vet ./...
 
 .PHONY: verify-generated
-verify-generated: manifests generate ## Fail when generated files differ from the committed ones.
+verify-generated: manifests generate monitoring ## Fail when generated files differ from the committed ones.
 	@if [ -n "$$(git status --porcelain -- api config)" ]; then \
-		echo "Generated files are out of date; run 'make manifests generate' and commit:"; \
+		echo "Generated files are out of date; run 'make manifests generate monitoring' and commit:"; \
 		git status --porcelain -- api config; git --no-pager diff --stat -- api config; exit 1; \
 	fi
 
 # Every test runs under the race detector: a race report fails the run.
 .PHONY: test
-test: manifests generate fmt vet envtest build kustomize gateway-api-crds ## Run all tests (end-to-end and faults included, under -race) against a real kube-apiserver and etcd, then the fuzz targets.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" GATEWAY_API_CRDS="$(GATEWAY_API_CRDS)" go test -race ./... -count=1 -timeout 40m
+test: manifests generate fmt vet envtest build kustomize gateway-api-crds promtool ## Run all tests (end-to-end and faults included, under -race) against a real kube-apiserver and etcd, then the fuzz targets.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" GATEWAY_API_CRDS="$(GATEWAY_API_CRDS)" PROMTOOL="$(PROMTOOL)" \
+		go test -race ./... -count=1 -timeout 40m
 	$(MAKE) fuzz
 
 # The packages whose tests need no control plane: seconds, for the inner loop.
@@ -188,11 +193,14 @@ KUSTOMIZE_VERSION ?= v5.7.1
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
 GREMLINS_VERSION ?= v0.6.0
+# promtool (Prometheus v3.16.0): checks and unit-tests the alerting rules.
+PROMETHEUS_VERSION ?= v0.316.0
 
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 GREMLINS ?= $(LOCALBIN)/gremlins-$(GREMLINS_VERSION)
+PROMTOOL ?= $(LOCALBIN)/promtool-$(PROMETHEUS_VERSION)
 
 ## The control plane: KUBEBUILDER_ASSETS, when set, wins over bin/k8s.
 K8S_BIN_DIR := $(LOCALBIN)/k8s
@@ -248,6 +256,11 @@ $(CONTROLLER_GEN): | $(LOCALBIN)
 gremlins: $(GREMLINS) ## Download gremlins (mutation testing) locally if necessary.
 $(GREMLINS): | $(LOCALBIN)
 	$(call go-install-tool,$(GREMLINS),github.com/go-gremlins/gremlins/cmd/gremlins,$(GREMLINS_VERSION),gremlins)
+
+.PHONY: promtool
+promtool: $(PROMTOOL) ## Build promtool locally if necessary.
+$(PROMTOOL): | $(LOCALBIN)
+	$(call go-install-tool,$(PROMTOOL),github.com/prometheus/prometheus/cmd/promtool,$(PROMETHEUS_VERSION),promtool)
 
 .PHONY: golangci-lint
 golangci-lint: $(GOLANGCI_LINT) ## Download golangci-lint locally if necessary.

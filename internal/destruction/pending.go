@@ -140,6 +140,7 @@ func (s *PendingStore) Put(ctx context.Context, rec Record, now time.Time) error
 		}
 	}
 	if live >= s.MaxRecords {
+		s.countPending(rec.SDKAppID, live)
 		return fmt.Errorf("%w: %d kept for app %s in %s", ErrStoreFull, live, app, s.Namespace)
 	}
 
@@ -170,6 +171,7 @@ func (s *PendingStore) Put(ctx context.Context, rec Record, now time.Time) error
 			if err != nil {
 				return fmt.Errorf("keeping pending destruction: %w", err)
 			}
+			s.countPending(rec.SDKAppID, live+1)
 			return nil
 		}
 		// Another replica kept one an instant ago, or the expired record
@@ -293,10 +295,15 @@ func (s *Sweeper) Start(ctx context.Context) error {
 		} else if n > 0 {
 			log.Info("Deleted expired pending destructions", "count", n)
 		}
-		if n, err := s.Recorder.HandOver(ctx, now); err != nil {
-			log.Error(err, "Handing pending destructions to their channels")
-		} else if n > 0 {
-			log.Info("Handed pending destructions to channels that lacked them", "channels", n)
+		if live, err := s.Recorder.Pending.Live(ctx, now); err != nil {
+			log.Error(err, "Listing pending destructions")
+		} else {
+			s.Recorder.Pending.countAllPending(live)
+			if n, err := s.Recorder.HandOver(ctx, live); err != nil {
+				log.Error(err, "Handing pending destructions to their channels")
+			} else if n > 0 {
+				log.Info("Handed pending destructions to channels that lacked them", "channels", n)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -21,10 +21,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -353,5 +355,32 @@ func TestPendingLockHonoursTheDeadline(t *testing.T) {
 	// The lock is free again.
 	if err := s.Put(context.Background(), record("@TOA#_lock_second", 2), time.Now()); err != nil {
 		t.Fatalf("Put after the lock was released = %v", err)
+	}
+}
+
+// The per-app count follows what a Put keeps and what a full count finds;
+// the limit is --pending-destruction-max.
+func TestPendingDestructionsAreCounted(t *testing.T) {
+	ctx := context.Background()
+	s := store(t, 7)
+	const other = app + 77
+	gauge := func(a int64) float64 {
+		return testutil.ToFloat64(pendingRecords.WithLabelValues(strconv.FormatInt(a, 10)))
+	}
+	for i, account := range []string{"@TOA#_count_a", "@TOA#_count_b"} {
+		if err := s.Put(ctx, record(account, int64(i+1)), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if got := gauge(app); got != float64(i+1) {
+			t.Fatalf("after %d records the count is %v", i+1, got)
+		}
+	}
+	if got := testutil.ToFloat64(pendingLimit); got != 7 {
+		t.Fatalf("limit %v, want 7", got)
+	}
+	pendingRecords.WithLabelValues(strconv.FormatInt(other, 10)).Set(3) // counted before, gone since
+	s.countAllPending(live(t, s))
+	if gauge(app) != 2 || testutil.CollectAndCount(pendingRecords) != 1 {
+		t.Fatalf("after a full count: app %v, %d apps listed", gauge(app), testutil.CollectAndCount(pendingRecords))
 	}
 }

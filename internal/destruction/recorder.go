@@ -364,19 +364,16 @@ func (r *Recorder) ApplyKept(ctx context.Context, ch *chatv1alpha1.OfficialChann
 // handOverTimeout bounds HandOver's writes for one record.
 const handOverTimeout = 10 * time.Second
 
-// HandOver writes every live pending destruction into the channels of its
-// account that the cache shows without one, and returns how many it wrote.
+// HandOver writes records (the live pending destructions) into the channels
+// of their account that the cache shows without one, and returns how many
+// it wrote.
 // A record is kept when no channel matched when it came; a channel may
 // match by now that ApplyKept will not look for it again: one that had a
 // phase already, missing from the receiving replica's cache while the API
 // server's list failed (the callback was answered FAIL, and Chat does not
 // resend it). The leader's sweep calls it, so such a record waits at most
 // one sweep interval.
-func (r *Recorder) HandOver(ctx context.Context, now time.Time) (int, error) {
-	records, err := r.Pending.Live(ctx, now)
-	if err != nil {
-		return 0, err
-	}
+func (r *Recorder) HandOver(ctx context.Context, records []Record) (int, error) {
 	written := 0
 	var errs []error
 	for _, rec := range records {

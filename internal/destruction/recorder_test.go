@@ -402,7 +402,7 @@ func TestAKeptRecordReachesAChannelTheReceiverMissed(t *testing.T) {
 	if applied, err := leader.ApplyKept(ctx, cached, time.Now()); err != nil || applied {
 		t.Fatalf("ApplyKept = %v, %v: the gap this test is about is closed elsewhere; revisit it", applied, err)
 	}
-	if n, err := leader.HandOver(ctx, time.Now()); err != nil || n != 1 {
+	if n, err := leader.HandOver(ctx, live(t, s)); err != nil || n != 1 {
 		t.Fatalf("HandOver = %d, %v; want the one channel written", n, err)
 	}
 	if d := env.Channel(t, ch).Status.Destruction; d == nil || d.EventTime != 11 {
@@ -410,9 +410,18 @@ func TestAKeptRecordReachesAChannelTheReceiverMissed(t *testing.T) {
 	}
 	// Once written, nothing more to hand over: the next sweeps write nothing.
 	testenv.Eventually(t, func() error {
-		if n, err := leader.HandOver(ctx, time.Now()); err != nil || n != 0 {
+		if n, err := leader.HandOver(ctx, live(t, s)); err != nil || n != 0 {
 			return fmt.Errorf("HandOver = %d, %v", n, err)
 		}
 		return nil
 	})
+}
+
+func live(t *testing.T, s *PendingStore) []Record {
+	t.Helper()
+	records, err := s.Live(context.Background(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return records
 }

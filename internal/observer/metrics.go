@@ -22,6 +22,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/channel-operator/channel-operator/internal/chatapi"
 )
 
 var (
@@ -45,6 +47,12 @@ var (
 
 func init() {
 	metrics.Registry.MustRegister(apiRequests, apiLatency, userSigExpiry)
+	// Every series an alert or the dashboard reads exists from the start, at 0.
+	for _, result := range []chatapi.Reason{"ok", chatapi.ReasonCredentialsRefused, chatapi.ReasonServiceNotEnabled,
+		chatapi.ReasonRateLimited, chatapi.ReasonUnreachable, chatapi.ReasonAccountRejected} {
+		apiRequests.WithLabelValues(chatapi.CommandGetAccountInfo, string(result))
+	}
+	apiLatency.WithLabelValues(chatapi.CommandGetAccountInfo)
 }
 
 // ObserveCall records one REST call; it is chatapi.ClientOptions.Observe.

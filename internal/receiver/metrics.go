@@ -54,6 +54,11 @@ var (
 		Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2},
 	}, []string{"command"})
 
+	receiverReady = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "channel_operator_callback_receiver_ready",
+		Help: "1 while this replica's callback receiver answers callbacks (its caches synced), else 0.",
+	})
+
 	openConnections = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "channel_operator_callback_connections",
 		Help: "Connections the callback receiver holds open.",
@@ -66,8 +71,22 @@ var (
 	}, []string{"reason"})
 )
 
+// results are every value of the result label.
+var results = []string{resultOK, resultPending, resultIgnored, resultNotReady, resultMethodNotAllowed, resultTooLarge,
+	resultForbidden, resultUnauthorized, resultBadRequest, resultOverloaded, resultFailed}
+
 func init() {
-	metrics.Registry.MustRegister(callbacksTotal, callbackDuration, openConnections, connectionsClosedTotal)
+	metrics.Registry.MustRegister(callbacksTotal, callbackDuration, receiverReady, openConnections, connectionsClosedTotal)
+	// Every series an alert or the dashboard reads exists from the start, at 0:
+	// a rate over a series that appears with its first failure misses it.
+	for _, cmd := range append([]string{otherCommand}, callback.KnownCommands...) {
+		for _, result := range results {
+			callbacksTotal.WithLabelValues(cmd, result)
+		}
+	}
+	for _, reason := range []string{connRefused, connEvicted} {
+		connectionsClosedTotal.WithLabelValues(reason)
+	}
 }
 
 func commandLabel(cmd string) string {

@@ -191,6 +191,7 @@ func (s readyWhenStarted) Start(context.Context) error {
 			"secret", s.r.opts.Secret.String())
 	}
 	s.r.ready.Store(true)
+	receiverReady.Set(1)
 	s.r.log.Info("Callback receiver ready", "address", s.r.opts.BindAddress, "path", Path)
 	return nil
 }

@@ -20,14 +20,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/channel-operator/channel-operator/hack/monitoring"
 	"github.com/channel-operator/channel-operator/internal/callback"
+	"github.com/channel-operator/channel-operator/internal/chatapi"
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
 
@@ -314,6 +319,108 @@ metadata: {name: counted-config, namespace: e2e-metrics, labels: {chat.channel-o
 			t.Errorf("/metrics lacks %s", metric)
 		}
 	}
+}
+
+// The alerting rules and the dashboard (hack/monitoring) read only metrics,
+// and label values, that the running manager exports, and the dashboard
+// reads every family of the operator's. The series that appear only with
+// their cause are made here: a given UserSig, a destruction that matches no
+// channel, a cleanup.
+func TestMonitoringReadsWhatTheManagerExports(t *testing.T) {
+	const sigApp = int64(1400000077)
+	sig, err := chatapi.MakeUserSig(sigApp, "administrator", "e2e-monitoring-key", time.Now(), 30*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubectl(t, "-n", operatorNamespace, "create", "secret", "generic", "channel-operator-chat-api",
+		fmt.Sprintf("--from-literal=%d.userSig=%s", sigApp, sig))
+	t.Cleanup(func() { kubectl(t, "-n", operatorNamespace, "delete", "secret", "channel-operator-chat-api") })
+	if status, a := postDestroyed(t, "@TOA#_e2e_monitoring_nobody", token); status != http.StatusOK {
+		t.Fatalf("unmatched destroyed callback: %d %+v", status, a)
+	}
+	manifest := filepath.Join(t.TempDir(), "monitoring.yaml")
+	writeFile(t, manifest, `apiVersion: v1
+kind: Namespace
+metadata: {name: e2e-monitoring}
+---
+apiVersion: chat.channel-operator.io/v1alpha1
+kind: OfficialChannel
+metadata: {name: cleaned, namespace: e2e-monitoring}
+spec: {sdkAppID: `+app+`, officialAccountID: "@TOA#_e2e_monitoring_cleaned"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cleaned-config, namespace: e2e-monitoring, labels: {chat.channel-operator.io/official-channel: cleaned}}
+`)
+	kubectl(t, "apply", "-f", manifest)
+	waitPhase(t, "e2e-monitoring", "cleaned", "Active")
+	if status, a := postDestroyed(t, "@TOA#_e2e_monitoring_cleaned", token); status != http.StatusOK {
+		t.Fatalf("destroyed callback: %d %+v", status, a)
+	}
+	waitPhase(t, "e2e-monitoring", "cleaned", "CleanedUp")
+
+	var families map[string][]string // family -> its series lines
+	testenv.Eventually(t, func() error {
+		families = scrape(t)
+		for _, want := range []string{"channel_operator_chat_api_usersig_expiry_timestamp_seconds", "channel_operator_pending_destructions"} {
+			if len(families[want]) == 0 {
+				return fmt.Errorf("no %s yet", want)
+			}
+		}
+		return nil
+	})
+	for name, labels := range monitoring.MetricsRead(monitoring.DefaultConfig) {
+		lines := families[monitoring.Family(name)]
+		if len(lines) == 0 {
+			t.Errorf("the rules or the dashboard read %s, which the manager does not export", name)
+			continue
+		}
+		for label, values := range labels {
+			for _, v := range values {
+				if !slices.ContainsFunc(lines, func(l string) bool {
+					return strings.HasPrefix(l, name+"{") && strings.Contains(l, label+`="`+v+`"`)
+				}) {
+					t.Errorf("the rules or the dashboard read %s{%s=%q}, which the manager does not export", name, label, v)
+				}
+			}
+		}
+	}
+	reads := monitoring.DashboardReads()
+	for family := range families {
+		if !strings.HasPrefix(family, "channel_operator_") {
+			continue
+		}
+		if !slices.ContainsFunc(slices.Collect(maps.Keys(reads)), func(name string) bool { return monitoring.Family(name) == family }) {
+			t.Errorf("the dashboard has no panel for %s", family)
+		}
+	}
+}
+
+// scrape reads the manager's /metrics: each family's series lines.
+func scrape(t *testing.T) map[string][]string {
+	t.Helper()
+	resp, err := http.Get("http://" + mgr.MetricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	families := map[string][]string{}
+	family := ""
+	for _, line := range strings.Split(string(body), "\n") {
+		if rest, ok := strings.CutPrefix(line, "# TYPE "); ok {
+			family, _, _ = strings.Cut(rest, " ")
+			families[family] = nil
+			continue
+		}
+		if line != "" && !strings.HasPrefix(line, "#") && family != "" {
+			families[family] = append(families[family], line)
+		}
+	}
+	return families
 }
 
 // The manager really runs as the operator's ServiceAccount, with exactly the
