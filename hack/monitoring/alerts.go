@@ -87,7 +87,7 @@ func Alerts(c Config) []Alert {
 	}
 	return []Alert{{
 		Name: "ChannelOperatorCallbacksFailing", Severity: critical, For: "5m",
-		Expr: `sum(rate(channel_operator_callbacks_total{result=~"failed|overloaded|not_ready"}[5m])) > 0`,
+		Expr:    `sum(rate(channel_operator_callbacks_total{result=~"failed|overloaded|not_ready"}[5m])) > 0`,
 		Summary: "Callbacks are answered with errors: Chat does not resend them",
 		Description: "The callback receiver answers 5xx (failed, overloaded or not ready). A destruction answered so " +
 			"is lost for apps without REST credentials.",
@@ -259,8 +259,7 @@ func latency(fast, slow string) []Series {
 			`channel_operator_callback_duration_seconds_bucket{command="OfficialAccount.CallbackAfterOfficialAccountDestroyed",le="%s"}`,
 			le), values}
 	}
-	var sum func(a, b string) string
-	sum = func(a, b string) string { // "0+Nx30" plus "0+Mx30"
+	sum := func(a, b string) string { // "0+Nx30" plus "0+Mx30"
 		var n, m int
 		_, _ = fmt.Sscanf(a, "0+%dx30", &n)
 		_, _ = fmt.Sscanf(b, "0+%dx30", &m)

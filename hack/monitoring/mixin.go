@@ -129,8 +129,9 @@ func TestsFile(c Config, rulesFile string) ([]byte, error) {
 		InputSeries    []Series    `json:"input_series"`
 		AlertRuleTests []alertTest `json:"alert_rule_test"`
 	}
-	var tests []test
-	for _, a := range Alerts(c) {
+	alerts := Alerts(c)
+	tests := make([]test, 0, 2*len(alerts))
+	for _, a := range alerts {
 		labels := map[string]string{"severity": a.Severity}
 		for k, v := range a.Labels {
 			labels[k] = v
