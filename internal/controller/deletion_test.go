@@ -110,14 +110,14 @@ func TestRestartMidCleanupFinishes(t *testing.T) {
 	assertUntouched(t, before)
 }
 
-// Deleting an active OfficialChannel lets it go at once and deletes nothing
-// by label.
+// Deleting an active OfficialChannel lets it go at once (it holds no
+// finalizer) and deletes nothing by label.
 func TestDeletingActiveChannelDeletesNothing(t *testing.T) {
 	ctx := context.Background()
 	ns := env.Namespace(t, "delete-active")
 	ch := newChannel(t, ns, "news", chatv1alpha1.CleanupPolicyDelete)
-	if !controllerutil.ContainsFinalizer(ch, chatv1alpha1.CleanupFinalizer) {
-		t.Fatalf("no finalizer on an active channel: %v", ch.Finalizers)
+	if controllerutil.ContainsFinalizer(ch, chatv1alpha1.CleanupFinalizer) {
+		t.Fatalf("an active channel holds the finalizer: %v", ch.Finalizers)
 	}
 	c := condition(ch, chatv1alpha1.ConditionDestroyed)
 	if c == nil || c.Status != metav1.ConditionFalse || c.ObservedGeneration != ch.Generation ||

@@ -19,6 +19,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -152,8 +153,11 @@ func (r *OfficialChannelReconciler) forget(key types.NamespacedName) {
 	r.backoff.Forget(ctrl.Request{NamespacedName: key})
 }
 
-// Reconcile follows the Cluster API shape: fetch, ensure the finalizer, patch
-// the status once on the way out, then the delete or the normal path.
+// Reconcile follows the Cluster API shape: fetch, patch the status once on
+// the way out, then the delete or the normal path. The finalizer is not
+// ensured here: a channel holds it only while its cleanup runs
+// (holdForCleanup), so that one no destruction reached never blocks its own
+// or its namespace's deletion, operator running or not.
 func (r *OfficialChannelReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, reterr error) {
 	ch := &chatv1alpha1.OfficialChannel{}
 	if err := r.Get(ctx, req.NamespacedName, ch); err != nil {
@@ -161,11 +165,6 @@ func (r *OfficialChannelReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 			r.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-
-	if ch.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(ch, chatv1alpha1.CleanupFinalizer) {
-		// The patch triggers the next reconcile, which carries on from here.
-		return ctrl.Result{}, r.addFinalizer(ctx, ch)
 	}
 
 	s := &scope{base: ch.DeepCopy(), channel: ch, forget: func() { r.forget(req.NamespacedName) }}
@@ -187,6 +186,13 @@ func (r *OfficialChannelReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 
 func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, s *scope, req ctrl.Request) (ctrl.Result, error) {
 	ch := s.channel
+	defer func() {
+		// The finalizer goes as soon as no cleanup runs: the cleanup ended,
+		// it waits, or none is due (a channel from before this rule too).
+		if ch.Status.Phase != chatv1alpha1.PhaseCleaningUp && controllerutil.ContainsFinalizer(ch, chatv1alpha1.CleanupFinalizer) {
+			s.Release()
+		}
+	}()
 	applied, err := r.Destructions.ApplyKept(ctx, ch, time.Now())
 	if err != nil {
 		return ctrl.Result{}, err
@@ -215,6 +221,9 @@ func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, s *scop
 	default:
 		if held, waits, err := r.guard(ctx, ch); waits || err != nil {
 			return soonest(res, held.RequeueAfter), err
+		}
+		if gone, err := r.holdForCleanup(ctx, s); gone || err != nil {
+			return ctrl.Result{}, err
 		}
 		res, pass := r.cleanUp(ctx, ch, req, plan)
 		return res, pass.Err()
@@ -553,13 +562,32 @@ func (r *OfficialChannelReconciler) announceDestruction(ch *chatv1alpha1.Officia
 // callback) an Event repeats.
 const maxEventField = 64
 
-func (r *OfficialChannelReconciler) addFinalizer(ctx context.Context, ch *chatv1alpha1.OfficialChannel) error {
-	patch := client.MergeFromWithOptions(ch.DeepCopy(), client.MergeFromWithOptimisticLock{})
-	controllerutil.AddFinalizer(ch, chatv1alpha1.CleanupFinalizer)
-	if err := r.Patch(ctx, ch, patch); err != nil {
-		return fmt.Errorf("adding finalizer: %w", err)
+// holdForCleanup puts the finalizer on a channel whose cleanup is about to
+// run, before anything is deleted, so that the cleanup, once started, ends
+// before the channel can go. The patch carries the resourceVersion the
+// reconcile read: a channel deleted since (gone, as it had no finalizer)
+// or changed is not cleaned up now, and gone says the channel went. The
+// status patch on the way out then follows the finalizer's.
+func (r *OfficialChannelReconciler) holdForCleanup(ctx context.Context, s *scope) (gone bool, err error) {
+	ch := s.channel
+	if controllerutil.ContainsFinalizer(ch, chatv1alpha1.CleanupFinalizer) {
+		return false, nil
 	}
-	return nil
+	// A copy takes the answer: it carries the stored status, and this
+	// reconcile's status is still to be written.
+	held := s.base.DeepCopy()
+	patch := client.MergeFromWithOptions(s.base, client.MergeFromWithOptimisticLock{})
+	controllerutil.AddFinalizer(held, chatv1alpha1.CleanupFinalizer)
+	switch err := r.Patch(ctx, held, patch); {
+	case apierrors.IsNotFound(err):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("adding finalizer: %w", err)
+	}
+	for _, obj := range []*chatv1alpha1.OfficialChannel{s.base, ch} {
+		obj.ResourceVersion, obj.Finalizers = held.ResourceVersion, slices.Clone(held.Finalizers)
+	}
+	return false, nil
 }
 
 // patch writes what the reconcile changed: the status first, then, when the

@@ -20,17 +20,21 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 	"github.com/channel-operator/channel-operator/internal/controller"
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
+
+// refusingRBAC also audits every delete (auditDelete).
 
 // refusedPrefix marks the objects the suite's operator may not read or
 // delete: refusingRBAC stands in for RBAC that refuses them (Forbidden), as
@@ -43,7 +47,32 @@ func (c refusingRBAC) Delete(ctx context.Context, obj client.Object, opts ...cli
 	if strings.HasPrefix(obj.GetName(), refusedPrefix) {
 		return forbidden(obj, "delete")
 	}
+	auditDelete(ctx, obj)
 	return c.Client.Delete(ctx, obj, opts...)
+}
+
+// unheldDeletes lists the reconciler's deletes of labelled objects whose
+// channel did not hold the finalizer at that moment (read from the API
+// server): a delete of the channel in between would have let it go while
+// its cleanup ran on.
+var unheldDeletes struct {
+	sync.Mutex
+	names []string
+}
+
+func auditDelete(ctx context.Context, obj client.Object) {
+	name, ok := obj.GetLabels()[chatv1alpha1.LinkLabel]
+	if !ok {
+		return
+	}
+	ch := &chatv1alpha1.OfficialChannel{}
+	err := env.Client.Get(ctx, client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}, ch)
+	if err == nil && controllerutil.ContainsFinalizer(ch, chatv1alpha1.CleanupFinalizer) {
+		return
+	}
+	unheldDeletes.Lock()
+	defer unheldDeletes.Unlock()
+	unheldDeletes.names = append(unheldDeletes.names, obj.GetNamespace()+"/"+obj.GetName())
 }
 
 type refusingRBACReader struct{ client.Reader }
