@@ -1,5 +1,8 @@
 # Image URL to use all building/pushing image targets
 IMG ?= channel-operator:latest
+# The version the manager reports (--version, channel_operator_build_info).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+VERSION_LDFLAGS := -X github.com/channel-operator/channel-operator/internal/version.Version=$(VERSION)
 
 # Kubernetes version of the control plane built for tests (same minor as client-go).
 K8S_VERSION ?= $(shell awk '$$1=="k8s.io/kubernetes" {print $$2; exit}' hack/envtest/go.mod)
@@ -117,7 +120,7 @@ lint-fix: golangci-lint ## Run golangci-lint and fix what it can.
 
 .PHONY: build
 build: manifests generate fmt vet ## Build the manager (bin/manager) and the smoke-test sender (bin/send-callback).
-	go build -o bin/manager ./cmd
+	go build -ldflags "$(VERSION_LDFLAGS)" -o bin/manager ./cmd
 	go build -o bin/send-callback ./cmd/send-callback
 
 .PHONY: run
@@ -142,7 +145,7 @@ dev: manifests generate envtest build ## Local control plane from bin/k8s, CRDs,
 # Needs a Docker engine (none on the development machines of this project).
 .PHONY: docker-build
 docker-build: ## Build the docker image with the manager.
-	$(CONTAINER_TOOL) build -t ${IMG} .
+	$(CONTAINER_TOOL) build --build-arg VERSION=$(VERSION) -t ${IMG} .
 
 .PHONY: docker-push
 docker-push: ## Push the docker image with the manager.

@@ -19,6 +19,7 @@ limitations under the License.
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -36,6 +37,7 @@ import (
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 	"github.com/channel-operator/channel-operator/internal/operator"
+	"github.com/channel-operator/channel-operator/internal/version"
 )
 
 var setupLog = ctrl.Log.WithName("setup")
@@ -46,6 +48,10 @@ func main() {
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if cfg.PrintVersion {
+		fmt.Println(version.Get())
+		return
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 
 	if err := run(cfg); err != nil {
@@ -62,6 +68,11 @@ func run(cfg operator.Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	if limit, err := operator.ApplyMemoryLimit(os.Getenv); err != nil {
+		return err
+	} else if limit > 0 {
+		setupLog.Info("Go runtime soft memory limit set", "bytes", limit, "share", operator.MemoryLimitShare)
+	}
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(chatv1alpha1.AddToScheme(scheme))
@@ -69,16 +80,17 @@ func run(cfg operator.Config) error {
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	ctx := ctrl.SetupSignalHandler()
-	if _, err := operator.Setup(ctx, mgr, cfg); err != nil {
+	op, err := operator.Setup(context.Background(), mgr, cfg)
+	if err != nil {
 		return err
 	}
+	ctx := operator.ShutdownContext(cfg.ShutdownDelay, op.Receiver.Drain)
 
 	watching := "all"
 	if ns := cfg.WatchedNamespaces(); len(ns) > 0 {
 		watching = strings.Join(ns, ",")
 	}
-	setupLog.Info("Starting manager", "namespace", cfg.Namespace, "callbackSecret", cfg.Callback.Secret.String(),
+	setupLog.Info("Starting manager", "version", version.Get().String(), "namespace", cfg.Namespace, "callbackSecret", cfg.Callback.Secret.String(),
 		"chatAPISecret", cfg.ChatAPISecretRef().String(), "leaderElection", cfg.LeaderElection, "watchNamespaces", watching)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("running manager: %w", err)

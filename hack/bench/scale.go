@@ -36,6 +36,7 @@ import (
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 	"github.com/channel-operator/channel-operator/internal/chatapi"
+	"github.com/channel-operator/channel-operator/internal/operator"
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
 
@@ -147,8 +148,9 @@ func (b *bench) scaleRun(channels int, sweep bool) (scaleResult, error) {
 var goRuntimeVars = map[string]bool{"GOGC": true, "GOMEMLIMIT": true, "GOMAXPROCS": true, "GODEBUG": true, "GOTRACEBACK": true}
 
 // deployedGoEnv is the Go runtime's environment of the manager container in
-// config/manager/manager.yaml, as the Deployment gives it: GOMEMLIMIT from the
-// memory limit, in bytes, and every other Go runtime variable set to a value.
+// config/manager/manager.yaml, as the Deployment gives it: MEMORY_LIMIT from
+// the memory limit, in bytes, and every Go runtime variable set to a value;
+// memLimit is the soft limit the manager sets from it.
 func deployedGoEnv() (env []string, memLimit int64, err error) {
 	path := filepath.Join(testenv.RepoRoot(), "config", "manager", "manager.yaml")
 	raw, err := os.ReadFile(path)
@@ -166,24 +168,25 @@ func deployedGoEnv() (env []string, memLimit int64, err error) {
 			}
 			for _, e := range c.Env {
 				switch {
-				case e.Name == "GOMEMLIMIT" && e.ValueFrom != nil && e.ValueFrom.ResourceFieldRef != nil &&
+				case e.Name == operator.MemoryLimitEnv && e.ValueFrom != nil && e.ValueFrom.ResourceFieldRef != nil &&
 					e.ValueFrom.ResourceFieldRef.Resource == "limits.memory":
 					limit, ok := c.Resources.Limits[corev1.ResourceMemory]
 					if !ok {
-						return nil, 0, fmt.Errorf("%s: GOMEMLIMIT from a memory limit that is not set", path)
+						return nil, 0, fmt.Errorf("%s: %s from a memory limit that is not set", path, operator.MemoryLimitEnv)
 					}
-					memLimit = limit.Value()
-					value := memLimit
+					value := limit.Value()
 					if d := e.ValueFrom.ResourceFieldRef.Divisor; !d.IsZero() {
-						value = (memLimit + d.Value() - 1) / d.Value() // the kubelet rounds up
+						value = (value + d.Value() - 1) / d.Value() // the kubelet rounds up
 					}
-					env = append(env, "GOMEMLIMIT="+strconv.FormatInt(value, 10))
+					// The manager's soft limit (operator.ApplyMemoryLimit).
+					memLimit = int64(float64(limit.Value()) * operator.MemoryLimitShare)
+					env = append(env, operator.MemoryLimitEnv+"="+strconv.FormatInt(value, 10))
 				case goRuntimeVars[e.Name] && e.ValueFrom == nil:
 					env = append(env, e.Name+"="+e.Value)
 				}
 			}
 			if memLimit == 0 {
-				return nil, 0, fmt.Errorf("%s: the manager container has no GOMEMLIMIT from limits.memory", path)
+				return nil, 0, fmt.Errorf("%s: the manager container has no %s from limits.memory", path, operator.MemoryLimitEnv)
 			}
 			return env, memLimit, nil
 		}

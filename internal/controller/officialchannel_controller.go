@@ -567,7 +567,10 @@ const maxEventField = 64
 // before the channel can go. The patch carries the resourceVersion the
 // reconcile read: a channel deleted since (gone, as it had no finalizer)
 // or changed is not cleaned up now, and gone says the channel went. The
-// status patch on the way out then follows the finalizer's.
+// status patch on the way out then follows the finalizer's. One race is the
+// API server's: a DELETE it decided on before the finalizer landed removes
+// the channel all the same (it does not check finalizers again when it
+// deletes); the pass then runs once, as the cleanup had started.
 func (r *OfficialChannelReconciler) holdForCleanup(ctx context.Context, s *scope) (gone bool, err error) {
 	ch := s.channel
 	if controllerutil.ContainsFinalizer(ch, chatv1alpha1.CleanupFinalizer) {

@@ -51,10 +51,24 @@ func (c refusingRBAC) Delete(ctx context.Context, obj client.Object, opts ...cli
 	return c.Client.Delete(ctx, obj, opts...)
 }
 
+// Patch notes each channel the reconciler put the finalizer on.
+func (c refusingRBAC) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+	err := c.Client.Patch(ctx, obj, patch, opts...)
+	if ch, ok := obj.(*chatv1alpha1.OfficialChannel); ok && err == nil && controllerutil.ContainsFinalizer(ch, chatv1alpha1.CleanupFinalizer) {
+		heldChannels.Store(client.ObjectKeyFromObject(ch), true)
+	}
+	return err
+}
+
+// heldChannels are the channels the reconciler put the finalizer on (each
+// test's namespace is new: a name is not reused).
+var heldChannels sync.Map
+
 // unheldDeletes lists the reconciler's deletes of labelled objects whose
-// channel did not hold the finalizer at that moment (read from the API
-// server): a delete of the channel in between would have let it go while
-// its cleanup ran on.
+// channel it had not put the finalizer on: a delete of the channel in
+// between would have let it go while its cleanup ran on. (The channel may
+// be gone by the delete: the API server can carry out a DELETE it decided
+// on before the finalizer landed.)
 var unheldDeletes struct {
 	sync.Mutex
 	names []string
@@ -70,9 +84,13 @@ func auditDelete(ctx context.Context, obj client.Object) {
 	if err == nil && controllerutil.ContainsFinalizer(ch, chatv1alpha1.CleanupFinalizer) {
 		return
 	}
+	if _, held := heldChannels.Load(client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}); held {
+		return
+	}
 	unheldDeletes.Lock()
 	defer unheldDeletes.Unlock()
-	unheldDeletes.names = append(unheldDeletes.names, obj.GetNamespace()+"/"+obj.GetName())
+	unheldDeletes.names = append(unheldDeletes.names, fmt.Sprintf("%s/%s (channel: err %v, finalizers %v, deleting %v, phase %q, rv %s)",
+		obj.GetNamespace(), obj.GetName(), err, ch.Finalizers, ch.DeletionTimestamp != nil, ch.Status.Phase, ch.ResourceVersion))
 }
 
 type refusingRBACReader struct{ client.Reader }

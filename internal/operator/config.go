@@ -63,6 +63,13 @@ type Config struct {
 	ChatAPITimeout time.Duration
 	ChatAPIResync  time.Duration
 
+	// ShutdownDelay is how long the manager answers callbacks after SIGTERM,
+	// failing readiness, before it stops.
+	ShutdownDelay time.Duration
+
+	// PrintVersion prints the version and exits (--version).
+	PrintVersion bool
+
 	// Deletion safety.
 	InventoryInterval   time.Duration
 	DefaultCleanupDelay time.Duration
@@ -89,6 +96,7 @@ func Default() Config {
 
 // BindFlags binds the manager's flags to c, with their defaults.
 func (c *Config) BindFlags(fs *flag.FlagSet) {
+	fs.BoolVar(&c.PrintVersion, "version", false, "Print the version and exit.")
 	fs.StringVar(&c.MetricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
 		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
 	fs.StringVar(&c.ProbeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
@@ -127,6 +135,10 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Callback.ProxyHops, "callback-proxy-hops", 0,
 		"How many proxies that append to X-Forwarded-For (an Ingress controller, a load balancer) stand in front of the "+
 			"receiver: a destruction's peerIP and the refusal logs name the address the outermost one saw. 0: the TCP peer.")
+	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", 5*time.Second,
+		"After SIGTERM, how long readiness fails while callbacks are still answered, before the manager stops: the time "+
+			"endpoints and load balancers take to stop sending to the Pod. The Pod's terminationGracePeriodSeconds must cover "+
+			"it plus the receiver's 10s shutdown.")
 	fs.DurationVar(&c.PendingTTL, "pending-destruction-ttl", 24*time.Hour,
 		"How long a destruction that matched no OfficialChannel is kept for one created later.")
 	fs.IntVar(&c.PendingMax, "pending-destruction-max", 1000,
@@ -190,6 +202,9 @@ func (c *Config) Validate() error {
 	}
 	if c.cleanupBudget, err = safety.ParseLimit(c.CleanupBudget); err != nil {
 		return fmt.Errorf("--cleanup-budget %w", err)
+	}
+	if c.ShutdownDelay < 0 {
+		return fmt.Errorf("--shutdown-delay must not be negative, got %s", c.ShutdownDelay)
 	}
 	if c.InventoryInterval <= 0 {
 		return fmt.Errorf("--inventory-interval must be positive, got %s", c.InventoryInterval)

@@ -86,6 +86,10 @@ type Receiver struct {
 	tokens atomic.Pointer[map[int64]string]
 	// ready is set once the manager's caches have synced.
 	ready atomic.Bool
+	// draining is set once the manager was told to stop: readiness fails so
+	// that the Pod leaves its Service's endpoints, and callbacks are still
+	// answered until the shutdown delay ends.
+	draining atomic.Bool
 	// secretFound is true while the callback Secret exists.
 	secretFound atomic.Bool
 	// inflight bounds concurrent callback work, each app its share.
@@ -131,6 +135,9 @@ func (r *Receiver) SetupWithManager(ctx context.Context, mgr manager.Manager) er
 
 	mux := http.NewServeMux()
 	mux.Handle(Path, r)
+	// Load balancers probe the serving port (GKE Ingress, the AWS load
+	// balancer controller): 200 while this replica takes callbacks.
+	mux.HandleFunc(HealthPath, r.serveHealth)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		callback.Write(w, callback.Fail(http.StatusNotFound, "not found; callbacks go to "+Path))
 	})
@@ -199,10 +206,42 @@ func (s readyWhenStarted) Start(context.Context) error {
 // NeedLeaderElection is false: every replica serves callbacks.
 func (readyWhenStarted) NeedLeaderElection() bool { return false }
 
-// ReadyCheck fails until the manager's caches have synced.
+// ReadyCheck fails until the manager's caches have synced, and again once
+// the receiver drains.
 func (r *Receiver) ReadyCheck(*http.Request) error {
-	if !r.ready.Load() {
+	switch {
+	case r.draining.Load():
+		return errors.New("callback receiver drains: the manager is stopping")
+	case !r.ready.Load():
 		return errors.New("callback receiver waits for the caches to sync")
 	}
 	return nil
+}
+
+// Drain makes readiness fail at once, while callbacks are still answered:
+// the manager calls it on SIGTERM, --shutdown-delay before it stops, so that
+// endpoints and load balancers stop sending here before the listener closes.
+func (r *Receiver) Drain() {
+	if !r.draining.Swap(true) {
+		receiverReady.Set(0)
+		r.log.Info("Draining: readiness fails, callbacks are still answered until the manager stops")
+	}
+}
+
+// HealthPath answers load-balancer health checks on the callback port.
+const HealthPath = "/healthz"
+
+// serveHealth answers GET and HEAD: 200 while the receiver is ready, 503
+// while it starts or drains.
+func (r *Receiver) serveHealth(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		callback.Write(w, callback.Fail(http.StatusMethodNotAllowed, "use GET or HEAD"))
+		return
+	}
+	if err := r.ReadyCheck(req); err != nil {
+		callback.Write(w, callback.Fail(http.StatusServiceUnavailable, err.Error()))
+		return
+	}
+	callback.Write(w, callback.OK())
 }

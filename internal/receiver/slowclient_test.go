@@ -163,3 +163,54 @@ func TestQueryRefusalsDoNotWaitForTheBody(t *testing.T) {
 		})
 	}
 }
+
+// Load balancers probe the callback port: GET and HEAD /healthz answer 200
+// while the receiver takes callbacks, 503 while it drains (the manager is
+// stopping), and other methods 405.
+func TestHealthzOnTheCallbackPort(t *testing.T) {
+	health := "http://" + recv.Addr() + HealthPath
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		req, err := http.NewRequest(method, health, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s %s: %d", method, HealthPath, resp.StatusCode)
+		}
+	}
+	if a := post(t, health, nil); a.status != http.StatusMethodNotAllowed {
+		t.Fatalf("POST %s: %+v", HealthPath, a)
+	}
+
+	// A receiver of its own: draining fails readiness and health, and still
+	// answers callbacks.
+	r := New(testOptions(), recorder)
+	r.tokens.Store(recv.tokens.Load())
+	r.ready.Store(true)
+	r.Drain()
+	if err := r.ReadyCheck(nil); err == nil {
+		t.Fatal("a draining receiver is ready")
+	}
+	rec := newRecorder()
+	r.serveHealth(rec, httptestRequest(t, http.MethodGet, HealthPath))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("health while draining: %d", rec.Code)
+	}
+	if a := serve(t, r, callbackURL(signedApp, testToken, callback.CommandAfterCreate), sample(t, "created.json")); a.status != http.StatusOK {
+		t.Fatalf("a callback while draining: %+v", a)
+	}
+}
+
+func httptestRequest(t *testing.T, method, path string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
