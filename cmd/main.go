@@ -68,15 +68,14 @@ func run(cfg operator.Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	if limit, err := operator.ApplyMemoryLimit(os.Getenv); err != nil {
-		return err
-	} else if limit > 0 {
-		setupLog.Info("Go runtime soft memory limit set", "bytes", limit, "share", operator.MemoryLimitShare)
-	}
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(chatv1alpha1.AddToScheme(scheme))
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), cfg.ManagerOptions(scheme))
+	restConfig := ctrl.GetConfigOrDie()
+	if err := operator.Preflight(context.Background(), &cfg, restConfig, scheme); err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(restConfig, cfg.ManagerOptions(scheme))
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}

@@ -240,6 +240,15 @@ func Alerts(c Config) []Alert {
 		Silent: []Series{{`channel_operator_cleanups_held{reason="DryRun"}`, "0x90"}},
 		At:     "80m",
 	}, {
+		Name: "ChannelOperatorWatchedNamespaceUnavailable", Severity: warning, For: "5m",
+		Expr:    `max(channel_operator_watched_namespaces_unavailable) > 0`,
+		Summary: "A watched namespace could not be read at start",
+		Description: "A namespace of --watch-namespaces was deleted (or the operator's Role there is gone): the " +
+			"manager runs without it until restarted. Recreate it with its RoleBinding, or drop it from the flag.",
+		Fire:   []Series{{`channel_operator_watched_namespaces_unavailable{pod="a"}`, "1x30"}},
+		Silent: []Series{{`channel_operator_watched_namespaces_unavailable{pod="a"}`, "0x30"}},
+		At:     "10m",
+	}, {
 		Name: "ChannelOperatorCallbackConnectionsRefused", Severity: warning, For: "10m",
 		Expr:    `sum(rate(channel_operator_callback_connections_closed_total{reason="refused"}[5m])) > 0`,
 		Summary: "The callback receiver refuses connections",

@@ -73,6 +73,8 @@ func Panels() []Panel {
 		{Title: "Pending destructions", Unit: "short", Description: "Destructions that matched no channel yet, per app, and the per-app limit.",
 			Targets: []Target{{`max by (sdk_app_id) (channel_operator_pending_destructions)`, "{{sdk_app_id}}"},
 				{`max(channel_operator_pending_destructions_limit)`, "limit"}}},
+		{Title: "Watched namespaces unavailable", Unit: "short", Description: "Left out at start: deleted, or the Role there gone.",
+			Targets: []Target{{`max(channel_operator_watched_namespaces_unavailable)`, "unavailable"}}},
 		{Title: "Manager versions", Unit: "short", Description: "Replicas by the version they run: two during a rollout.",
 			Targets: []Target{{`count by (version, revision) (channel_operator_build_info)`, "{{version}} {{revision}}"}}},
 		{Title: "Leader and reconcile errors", Unit: "short",
@@ -84,7 +86,7 @@ func Panels() []Panel {
 // Dashboard is the Grafana dashboard (JSON model), its queries on a
 // Prometheus data source chosen by the $datasource variable. It is written
 // from these structs, not with grafana-foundation-sdk: that library is
-// pre-1.0 (v0.0.x, its API follows each Grafana release), and sixteen
+// pre-1.0 (v0.0.x, its API follows each Grafana release), and seventeen
 // time-series panels need only the JSON model's long-stable subset.
 func Dashboard() ([]byte, error) {
 	ds := map[string]string{"type": "prometheus", "uid": "${datasource}"}

@@ -459,6 +459,18 @@ func TestConfinedManagerCleansUpOnlyItsNamespaces(t *testing.T) {
 	if strings.Contains(confinedLog.String(), "Skipping a cleanup kind") {
 		t.Fatalf("the confined manager skipped cleanup kinds:\n%s", confinedLog.String())
 	}
+
+	// Started again with a watched namespace that is gone (deleted, and the
+	// operator's Role there with it): it leaves that one out, says so, and
+	// becomes ready on the others (startTestManager waits for /readyz).
+	gone, goneLog := startTestManager(t, "confined manager, a namespace gone", kubeconfig, confinedSystem,
+		"--leader-elect", "--watch-namespaces="+watchedNS+",e2e-gone")
+	if log := goneLog.String(); !strings.Contains(log, "A watched namespace cannot be read") || !strings.Contains(log, "e2e-gone") {
+		t.Errorf("the gone namespace is not reported:\n%s", log)
+	}
+	if got := metricLine(t, gone.MetricsAddr, "channel_operator_watched_namespaces_unavailable"); got != "1" {
+		t.Errorf("channel_operator_watched_namespaces_unavailable = %q, want 1", got)
+	}
 }
 
 // stopSuiteManager stops the suite's manager until the test ends, then starts
