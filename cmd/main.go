@@ -89,8 +89,9 @@ func run(cfg operator.Config) error {
 	if ns := cfg.WatchedNamespaces(); len(ns) > 0 {
 		watching = strings.Join(ns, ",")
 	}
-	setupLog.Info("Starting manager", "version", version.Get().String(), "namespace", cfg.Namespace, "callbackSecret", cfg.Callback.Secret.String(),
-		"chatAPISecret", cfg.ChatAPISecretRef().String(), "leaderElection", cfg.LeaderElection, "watchNamespaces", watching)
+	setupLog.Info("Starting manager", "version", version.Get().String(), "namespace", cfg.Namespace,
+		"callbackSecret", cfg.Callback.Secret.String(), "chatAPISecret", cfg.ChatAPISecretRef().String(),
+		"leaderElection", cfg.LeaderElection, "watchNamespaces", watching)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("running manager: %w", err)
 	}
