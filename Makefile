@@ -219,13 +219,18 @@ K8S_LDFLAGS := -s -w \
 K8S_MODULE_FILES := $(K8S_MODULE_DIR)/go.mod $(K8S_MODULE_DIR)/go.sum
 
 .PHONY: envtest
-envtest: ## Build kube-apiserver, etcd and kubectl from Go modules into bin/k8s (skipped when KUBEBUILDER_ASSETS is set).
+envtest: ## Build kube-apiserver, etcd, kubectl and kube-controller-manager from Go modules into bin/k8s (skipped when KUBEBUILDER_ASSETS is set).
 ifeq ($(KUBEBUILDER_ASSETS),)
-envtest: $(K8S_BIN_DIR)/kube-apiserver $(K8S_BIN_DIR)/etcd $(K8S_BIN_DIR)/kubectl
+envtest: $(K8S_BIN_DIR)/kube-apiserver $(K8S_BIN_DIR)/etcd $(K8S_BIN_DIR)/kubectl $(K8S_BIN_DIR)/kube-controller-manager
 endif
 
 $(K8S_BIN_DIR)/kube-apiserver: $(K8S_MODULE_FILES)
 	cd $(K8S_MODULE_DIR) && go build -ldflags "$(K8S_LDFLAGS)" -o "$@" k8s.io/kubernetes/cmd/kube-apiserver
+
+# The garbage collector and the namespace controller, for the end-to-end
+# tests of ownerReferences, namespace deletion and uninstall.
+$(K8S_BIN_DIR)/kube-controller-manager: $(K8S_MODULE_FILES)
+	cd $(K8S_MODULE_DIR) && go build -ldflags "$(K8S_LDFLAGS)" -o "$@" k8s.io/kubernetes/cmd/kube-controller-manager
 
 $(K8S_BIN_DIR)/kubectl: $(K8S_MODULE_FILES)
 	cd $(K8S_MODULE_DIR) && go build -ldflags "$(K8S_LDFLAGS)" -o "$@" k8s.io/kubernetes/cmd/kubectl

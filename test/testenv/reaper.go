@@ -91,7 +91,8 @@ func (e *Env) writeReaperPIDs() error {
 	return os.WriteFile(e.reaperPIDFile(), []byte(b.String()), 0o600)
 }
 
-// ControlPlanePIDs lists the processes named etcd or kube-apiserver whose
+// ControlPlanePIDs lists the processes named etcd, kube-apiserver or
+// kube-controller(-manager, as the kernel cuts the name) whose
 // parent is ppid.
 func ControlPlanePIDs(ppid int) ([]int, error) {
 	stats, err := filepath.Glob("/proc/[0-9]*/stat")
@@ -112,7 +113,7 @@ func ControlPlanePIDs(ppid int) ([]int, error) {
 		}
 		comm := s[open+1 : closing]
 		fields := strings.Fields(s[closing+1:])
-		if len(fields) < 2 || (comm != "etcd" && comm != "kube-apiserver") {
+		if len(fields) < 2 || (comm != "etcd" && comm != "kube-apiserver" && comm != "kube-controller") {
 			continue
 		}
 		if parent, err := strconv.Atoi(fields[1]); err != nil || parent != ppid {
