@@ -24,8 +24,10 @@ package forward
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -68,6 +70,11 @@ func OfficialAccount(operator string, next http.Handler) (http.Handler, error) {
 		}
 		req.ContentLength = r.ContentLength
 		req.Header.Set("Content-Type", r.Header.Get("Content-Type"))
+		// Where the callback came from, appended as proxies do: the operator
+		// names it (peerIP) with --callback-proxy-hops counting this hop.
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			req.Header.Set("X-Forwarded-For", strings.Join(append(r.Header.Values("X-Forwarded-For"), host), ", "))
+		}
 		resp, err := client.Do(req)
 		if err != nil {
 			fail(w) // not OK: Chat counts the webhook as failed

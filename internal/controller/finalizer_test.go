@@ -112,13 +112,3 @@ func TestADeleteRightAfterTheDestructionLeavesNothingHalfDone(t *testing.T) {
 		t.Fatalf("deleted while its channel did not hold the finalizer: %v", unheldDeletes.names)
 	}
 }
-
-// No test of the suite made the reconciler delete a labelled object while
-// its channel lacked the finalizer (the audit reaches every delete so far).
-func TestNoDeleteSoFarWasUnheld(t *testing.T) {
-	unheldDeletes.Lock()
-	defer unheldDeletes.Unlock()
-	if len(unheldDeletes.names) > 0 {
-		t.Fatalf("deleted while their channel did not hold the finalizer: %v", unheldDeletes.names)
-	}
-}

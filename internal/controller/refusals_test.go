@@ -51,11 +51,16 @@ func (c refusingRBAC) Delete(ctx context.Context, obj client.Object, opts ...cli
 	return c.Client.Delete(ctx, obj, opts...)
 }
 
-// Patch notes each channel the reconciler put the finalizer on.
+// Patch notes each channel the reconciler put the finalizer on, until it
+// takes it off.
 func (c refusingRBAC) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
 	err := c.Client.Patch(ctx, obj, patch, opts...)
-	if ch, ok := obj.(*chatv1alpha1.OfficialChannel); ok && err == nil && controllerutil.ContainsFinalizer(ch, chatv1alpha1.CleanupFinalizer) {
-		heldChannels.Store(client.ObjectKeyFromObject(ch), true)
+	if ch, ok := obj.(*chatv1alpha1.OfficialChannel); ok && err == nil {
+		if controllerutil.ContainsFinalizer(ch, chatv1alpha1.CleanupFinalizer) {
+			heldChannels.Store(client.ObjectKeyFromObject(ch), true)
+		} else {
+			heldChannels.Delete(client.ObjectKeyFromObject(ch)) // released: no delete may follow
+		}
 	}
 	return err
 }

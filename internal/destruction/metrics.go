@@ -26,8 +26,8 @@ import (
 var (
 	pendingRecords = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "channel_operator_pending_destructions",
-		Help: "Live pending destructions (kept for an OfficialChannel created later), per app, as last counted " +
-			"(by a callback that kept one, and by the leader's sweep every minute).",
+		Help: "Live pending destructions (kept for an OfficialChannel created later), per app, as the leader last " +
+			"counted them (every minute, and when it keeps one); other replicas do not export it.",
 	}, []string{"sdk_app_id"})
 
 	pendingLimit = prometheus.NewGauge(prometheus.GaugeOpts{
@@ -40,14 +40,8 @@ func init() {
 	metrics.Registry.MustRegister(pendingRecords, pendingLimit)
 }
 
-// countPending reports how many live pending destructions app has.
-func (s *PendingStore) countPending(app int64, n int) {
-	pendingLimit.Set(float64(s.MaxRecords))
-	pendingRecords.WithLabelValues(strconv.FormatInt(app, 10)).Set(float64(n))
-}
-
 // countAllPending reports the live pending destructions of every app from
-// one full count: an app with none left is no longer listed.
+// one full count (the leader's): an app with none left is no longer listed.
 func (s *PendingStore) countAllPending(live []Record) {
 	byApp := map[int64]int{}
 	for _, rec := range live {
@@ -55,7 +49,7 @@ func (s *PendingStore) countAllPending(live []Record) {
 	}
 	pendingRecords.Reset()
 	for app, n := range byApp {
-		s.countPending(app, n)
+		pendingRecords.WithLabelValues(strconv.FormatInt(app, 10)).Set(float64(n))
 	}
 	pendingLimit.Set(float64(s.MaxRecords))
 }

@@ -86,6 +86,24 @@ type PendingStore struct {
 	// far, so it stays small. Across replicas the count can overshoot by at
 	// most one per replica.
 	locks sync.Map
+
+	// kicks wakes the leader's Sweeper when a record is kept, so that the
+	// count and the hand-over do not wait for its next tick.
+	kicksOnce sync.Once
+	kicks     chan struct{}
+}
+
+// kicked is the channel kick sends on.
+func (s *PendingStore) kicked() chan struct{} {
+	s.kicksOnce.Do(func() { s.kicks = make(chan struct{}, 1) })
+	return s.kicks
+}
+
+func (s *PendingStore) kick() {
+	select {
+	case s.kicked() <- struct{}{}:
+	default:
+	}
 }
 
 // lock takes app's lock, or fails once ctx ends; the caller unlocks with
@@ -140,7 +158,6 @@ func (s *PendingStore) Put(ctx context.Context, rec Record, now time.Time) error
 		}
 	}
 	if live >= s.MaxRecords {
-		s.countPending(rec.SDKAppID, live)
 		return fmt.Errorf("%w: %d kept for app %s in %s", ErrStoreFull, live, app, s.Namespace)
 	}
 
@@ -171,7 +188,7 @@ func (s *PendingStore) Put(ctx context.Context, rec Record, now time.Time) error
 			if err != nil {
 				return fmt.Errorf("keeping pending destruction: %w", err)
 			}
-			s.countPending(rec.SDKAppID, live+1)
+			s.kick()
 			return nil
 		}
 		// Another replica kept one an instant ago, or the expired record
@@ -272,9 +289,11 @@ func expired(annotations map[string]string, now time.Time) bool {
 	return err == nil && !now.Before(at)
 }
 
-// Sweeper deletes expired pending destructions, and hands the live ones
-// to the channels of their account that lack them, every Interval. It
-// needs leader election: one replica sweeping is enough.
+// Sweeper deletes expired pending destructions, counts the live ones
+// (channel_operator_pending_destructions) and hands them to the channels
+// of their account that lack them, every Interval and whenever this
+// replica keeps a record. It needs leader election: one replica sweeping
+// (and counting) is enough.
 type Sweeper struct {
 	Recorder *Recorder
 	Interval time.Duration
@@ -309,6 +328,7 @@ func (s *Sweeper) Start(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-ticker.C:
+		case <-s.Recorder.Pending.kicked():
 		}
 	}
 }

@@ -32,6 +32,9 @@ const MemoryLimitEnv = "MEMORY_LIMIT"
 // buffers) before the OOM killer acts at the container's limit.
 const MemoryLimitShare = 0.9
 
+// minMemoryLimit is the smallest MEMORY_LIMIT taken for bytes: 32 MiB.
+const minMemoryLimit = 32 << 20
+
 // ApplyMemoryLimit sets the Go runtime's soft memory limit to
 // MemoryLimitShare of MEMORY_LIMIT, unless GOMEMLIMIT sets one. It returns
 // the limit it set, 0 for none.
@@ -45,8 +48,11 @@ func applyMemoryLimit(getenv func(string) string, set func(int64) int64) (int64,
 		return 0, nil
 	}
 	limit, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || limit <= 0 {
-		return 0, fmt.Errorf("%s=%q: want the container's memory limit in bytes", MemoryLimitEnv, raw)
+	// A divisor on the resourceFieldRef (1Mi) would give a soft limit of a
+	// few hundred bytes: the collector would run without pause.
+	if err != nil || limit < minMemoryLimit {
+		return 0, fmt.Errorf("%s=%q: want the container's memory limit in bytes (no divisor), at least %d",
+			MemoryLimitEnv, raw, minMemoryLimit)
 	}
 	soft := int64(float64(limit) * MemoryLimitShare)
 	set(soft)

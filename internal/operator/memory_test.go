@@ -30,6 +30,8 @@ func TestApplyMemoryLimit(t *testing.T) {
 		{"GOMEMLIMIT wins", map[string]string{"MEMORY_LIMIT": "268435456", "GOMEMLIMIT": "100MiB"}, 0, -1, false},
 		{"not a number", map[string]string{"MEMORY_LIMIT": "256Mi"}, 0, -1, true},
 		{"zero", map[string]string{"MEMORY_LIMIT": "0"}, 0, -1, true},
+		{"mebibytes (a divisor): refused", map[string]string{"MEMORY_LIMIT": "256"}, 0, -1, true},
+		{"32Mi, the floor", map[string]string{"MEMORY_LIMIT": "33554432"}, 30198988, 30198988, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			set := int64(-1)

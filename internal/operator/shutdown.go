@@ -46,16 +46,13 @@ func shutdownContext(delay time.Duration, drain, exit func()) context.Context {
 		log.Info("Stopping: failing readiness, answering callbacks until the shutdown delay ends", "signal", sig.String(),
 			"shutdownDelay", delay)
 		drain()
-		select {
-		case <-time.After(delay):
-		case sig = <-signals:
+		go func() {
+			sig := <-signals
 			log.Info("Second signal: exiting at once", "signal", sig.String())
 			exit()
-		}
+		}()
+		time.Sleep(delay)
 		cancel()
-		sig = <-signals
-		log.Info("Second signal: exiting at once", "signal", sig.String())
-		exit()
 	}()
 	return ctx
 }

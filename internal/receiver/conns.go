@@ -210,8 +210,13 @@ func (c *trackedConn) SetReadDeadline(t time.Time) error {
 	return c.Conn.SetReadDeadline(t)
 }
 
+// hostOf is the source a connection counts against: its IP, or for IPv6
+// its /64, which one host usually holds whole.
 func hostOf(addr net.Addr) string {
 	if tcp, ok := addr.(*net.TCPAddr); ok {
+		if tcp.IP.To4() == nil && len(tcp.IP) == net.IPv6len {
+			return tcp.IP.Mask(net.CIDRMask(64, 128)).String() + "/64"
+		}
 		return tcp.IP.String()
 	}
 	host, _, err := net.SplitHostPort(addr.String())
@@ -234,6 +239,15 @@ func withConn(ctx context.Context, c net.Conn) context.Context {
 func trustConn(req *http.Request) {
 	if tc, ok := req.Context().Value(connKey{}).(*trackedConn); ok {
 		tc.trusted.Store(true)
+	}
+}
+
+// releaseConn lets the connection limit close req's connection to make
+// room, though the server still reads from it: the request was refused
+// with its body unread, and nothing more will be answered there.
+func releaseConn(req *http.Request) {
+	if tc, ok := req.Context().Value(connKey{}).(*trackedConn); ok {
+		tc.serving.Store(false)
 	}
 }
 

@@ -43,7 +43,10 @@ func limitedServer(t *testing.T, r *Receiver, maxConns, perSource int) (*connLim
 	}
 	o := r.opts.Timeouts
 	ln := newConnLimiter(tcp, maxConns, perSource, o.UntrustedIdle)
-	srv := &http.Server{Handler: r, ReadHeaderTimeout: o.ReadHeader, ReadTimeout: o.Read, WriteTimeout: o.Write,
+	mux := http.NewServeMux()
+	mux.Handle(Path, r)
+	mux.HandleFunc(HealthPath, r.serveHealth)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: o.ReadHeader, ReadTimeout: o.Read, WriteTimeout: o.Write,
 		IdleTimeout: o.Idle, ConnState: ln.connState, ConnContext: withConn}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
@@ -278,5 +281,43 @@ func TestUntrustedReadDeadlineIsClamped(t *testing.T) {
 	sc.(*trackedConn).trusted.Store(true)
 	if d := readFor(); d < 900*time.Millisecond {
 		t.Fatalf("trusted: a 1 s deadline held only %s", d)
+	}
+}
+
+// Refused requests whose bodies never come (a declared 60 KB, nothing
+// sent; the server reads on until its read timeout) do not pin their
+// connections: at the bound, a new connection takes the place of one.
+func TestRefusedBodiesDoNotPinConnections(t *testing.T) {
+	const maxConns = 4
+	r := New(testOptions(), recorder)
+	r.tokens.Store(recv.tokens.Load())
+	r.ready.Store(true)
+	ln, addr := limitedServer(t, r, maxConns, maxConns)
+	for i := range maxConns {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		_, _ = fmt.Fprintf(c, "POST /callback?SdkAppid=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil || resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("connection %d: %v %v", i, resp, err)
+		}
+		_ = resp.Body.Close()
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	_, _ = fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("a new connection after the refusals: %v %v", resp, err)
+	}
+	_ = resp.Body.Close()
+	if n := ln.open(); n > maxConns {
+		t.Fatalf("%d connections held, bound %d", n, maxConns)
 	}
 }

@@ -56,7 +56,8 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	fail := func(res string, code int, format string, args ...any) {
 		result = res
 		refused := code >= 400 && code < 500
-		if !bodyRead && req.ContentLength != 0 || refused && !trusted(req) {
+		unreadBody := !bodyRead && req.ContentLength != 0
+		if unreadBody || refused && !trusted(req) {
 			// Otherwise net/http reads the unread body (up to 256 KiB) before
 			// it answers, to keep the connection: a refused client would still
 			// hold it until the read timeout. And a connection that carried
@@ -68,6 +69,12 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			r.refusals.log(r.log, res, reason, values, PeerIP(req, r.opts.ProxyHops))
 		}
 		callback.Write(w, callback.Fail(code, reason))
+		if unreadBody {
+			// Even closing, net/http discards what it can of the body after
+			// the answer (until the read timeout), the connection counted as
+			// serving: the connection limit may close it to make room.
+			releaseConn(req)
+		}
 	}
 	if queryErr == nil {
 		command = commandLabel(values.Get(callback.ParamCommand))

@@ -100,6 +100,8 @@ type Receiver struct {
 	addr string
 	// conns holds the server's connections within their limits.
 	conns *connLimiter
+	// server is the HTTP server, once set up.
+	server *http.Server
 }
 
 // Recorder makes a destruction durable; *destruction.Recorder is the one
@@ -152,20 +154,21 @@ func (r *Receiver) SetupWithManager(ctx context.Context, mgr manager.Manager) er
 	ln := newConnLimiter(tcp, r.opts.MaxConnections, r.opts.MaxConnectionsPerIP, t.UntrustedIdle)
 	r.conns = ln
 	shutdown := shutdownTimeout
+	r.server = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ConnState:         ln.connState,
+		ConnContext:       withConn,
+		// Connection-level noise (TLS probes, resets) is not worth a log line each.
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
 	if err := mgr.Add(&manager.Server{
-		Name: "callback-receiver",
-		Server: &http.Server{
-			Handler:           mux,
-			ReadHeaderTimeout: t.ReadHeader,
-			ReadTimeout:       t.Read,
-			WriteTimeout:      t.Write,
-			IdleTimeout:       t.Idle,
-			MaxHeaderBytes:    maxHeaderBytes,
-			ConnState:         ln.connState,
-			ConnContext:       withConn,
-			// Connection-level noise (TLS probes, resets) is not worth a log line each.
-			ErrorLog: log.New(io.Discard, "", 0),
-		},
+		Name:            "callback-receiver",
+		Server:          r.server,
 		Listener:        ln,
 		ShutdownTimeout: &shutdown,
 	}); err != nil {
@@ -224,6 +227,11 @@ func (r *Receiver) ReadyCheck(*http.Request) error {
 func (r *Receiver) Drain() {
 	if !r.draining.Swap(true) {
 		receiverReady.Set(0)
+		if r.server != nil {
+			// Each answer closes its connection: a client's next callback
+			// opens a new one, which endpoints send to a replica that stays.
+			r.server.SetKeepAlivesEnabled(false)
+		}
 		r.log.Info("Draining: readiness fails, callbacks are still answered until the manager stops")
 	}
 }
@@ -231,16 +239,13 @@ func (r *Receiver) Drain() {
 // HealthPath answers load-balancer health checks on the callback port.
 const HealthPath = "/healthz"
 
-// serveHealth answers GET and HEAD: 200 while the receiver is ready, 503
-// while it starts or drains.
+// serveHealth answers GET and HEAD with 200 while the receiver serves: a
+// load balancer's check of the port. Whether this replica should get
+// callbacks is readiness's to say (/readyz), which endpoints follow.
 func (r *Receiver) serveHealth(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		callback.Write(w, callback.Fail(http.StatusMethodNotAllowed, "use GET or HEAD"))
-		return
-	}
-	if err := r.ReadyCheck(req); err != nil {
-		callback.Write(w, callback.Fail(http.StatusServiceUnavailable, err.Error()))
 		return
 	}
 	callback.Write(w, callback.OK())

@@ -20,8 +20,8 @@ import "sync"
 
 // slots bounds the authenticated callbacks in flight (reading a body,
 // writing status): at most max in all, and every configured app may always
-// have its share of them (max / apps, at least one), however busy the
-// others are. An app takes a slot beyond its share only while enough stay
+// have its share of them (max / apps), however busy the others are; with
+// more apps than slots, each app's share is one slot while any is free. An app takes a slot beyond its share only while enough stay
 // free for every other app's unused share: one app's signed URL, trickling
 // bodies until the read timeout, cannot starve the others' destructions
 // (which Chat does not resend after a 503).
