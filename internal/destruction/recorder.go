@@ -382,7 +382,12 @@ func (r *Recorder) HandOver(ctx context.Context, records []Record) (int, error) 
 			errs = append(errs, err)
 			continue
 		}
-		channels = slices.DeleteFunc(channels, func(ch chatv1alpha1.OfficialChannel) bool { return ch.Status.Destruction != nil })
+		// A channel without a phase has not been reconciled yet: its first
+		// reconcile takes the record itself (ApplyKept), and a write here
+		// would race it.
+		channels = slices.DeleteFunc(channels, func(ch chatv1alpha1.OfficialChannel) bool {
+			return ch.Status.Destruction != nil || ch.Status.Phase == ""
+		})
 		if len(channels) == 0 {
 			continue
 		}
