@@ -216,7 +216,7 @@ func TestDestroyedCallbacksCleanUpWithTheOperatorsRBAC(t *testing.T) {
 	t.Logf("kubectl get ochan:\n%s", out)
 	// An API refusal reads "... is forbidden: User ..." (a refused callback's
 	// log line says result "forbidden", which is no RBAC problem).
-	if strings.Contains(mgrLog.String(), "is forbidden") {
+	if strings.Contains(mgrLog.String(), "is forbidden: User") {
 		t.Fatalf("the operator's RBAC refused something:\n%s", mgrLog.String())
 	}
 }
