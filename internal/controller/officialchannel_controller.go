@@ -640,7 +640,7 @@ func (r *OfficialChannelReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&chatv1alpha1.OfficialChannel{}).
+		For(&chatv1alpha1.OfficialChannel{}, builder.WithPredicates(notOnlyFinalizers)).
 		// A destruction is a fact about the account: when one channel gets
 		// it, the others of its account learn it in their reconcile.
 		Watches(&chatv1alpha1.OfficialChannel{}, handler.EnqueueRequestsFromMapFunc(r.Destructions.SiblingsToTell),
@@ -667,6 +667,25 @@ func errorRateLimiter() workqueue.TypedRateLimiter[ctrl.Request] {
 		workqueue.NewTypedItemExponentialFailureRateLimiter[ctrl.Request](5*time.Millisecond, maxCleanupRetry),
 		&workqueue.TypedBucketRateLimiter[ctrl.Request]{Limiter: rate.NewLimiter(rate.Limit(10), 100)},
 	)
+}
+
+// notOnlyFinalizers drops the updates that change nothing but the
+// finalizers: the reconciler's own (holdForCleanup, Release), between two of
+// its writes. A reconcile woken by one would read the channel as it was
+// before the writes that follow (the status of that same reconcile) and act
+// on it again: a second DestructionRecorded Event, a second pass. The
+// write after it wakes the reconcile, or its requeue does.
+var notOnlyFinalizers = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		before, ok := e.ObjectOld.(*chatv1alpha1.OfficialChannel)
+		after, ok2 := e.ObjectNew.(*chatv1alpha1.OfficialChannel)
+		if !ok || !ok2 {
+			return true
+		}
+		b := before.DeepCopy()
+		b.Finalizers, b.ResourceVersion, b.ManagedFields = after.Finalizers, after.ResourceVersion, after.ManagedFields
+		return !equality.Semantic.DeepEqual(b, after)
+	},
 }
 
 // destructionRecorded passes the events of OfficialChannels that have just
