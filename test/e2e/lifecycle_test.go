@@ -115,7 +115,8 @@ func TestTheInstallIsReadyForRolloutsAndDrains(t *testing.T) {
 	}
 }
 
-// Every object of the install says what it belongs to; the role that reads
+// Every object of the install says what it belongs to, and a cluster-scoped
+// one renders without a namespace; the role that reads
 // OfficialChannels joins Kubernetes' built-in view role, and the roles that
 // write them join no built-in role (creating a channel uses an app's
 // credentials and the cluster's deletion budget: granted on purpose).
@@ -123,10 +124,13 @@ func TestTheInstallIsLabelledAndOnlyReadingIsAggregated(t *testing.T) {
 	type object struct {
 		Kind     string `json:"kind"`
 		Metadata struct {
-			Name   string            `json:"name"`
-			Labels map[string]string `json:"labels"`
+			Name      string            `json:"name"`
+			Namespace string            `json:"namespace"`
+			Labels    map[string]string `json:"labels"`
 		} `json:"metadata"`
 	}
+	clusterScoped := map[string]bool{"Namespace": true, "CustomResourceDefinition": true, "ClusterRole": true,
+		"ClusterRoleBinding": true, "ValidatingAdmissionPolicy": true, "ValidatingAdmissionPolicyBinding": true}
 	raw, err := os.ReadFile(installYAML)
 	if err != nil {
 		t.Fatal(err)
@@ -136,6 +140,10 @@ func TestTheInstallIsLabelledAndOnlyReadingIsAggregated(t *testing.T) {
 		var o object
 		if yaml.Unmarshal([]byte(doc), &o) != nil || o.Kind == "" {
 			continue
+		}
+		if clusterScoped[o.Kind] && o.Metadata.Namespace != "" {
+			t.Errorf("%s %s is cluster-scoped but renders with namespace %q (GitOps tools show drift)", o.Kind,
+				o.Metadata.Name, o.Metadata.Namespace)
 		}
 		if o.Metadata.Labels["app.kubernetes.io/name"] != "channel-operator" {
 			t.Errorf("%s %s lacks app.kubernetes.io/name: %v", o.Kind, o.Metadata.Name, o.Metadata.Labels)
