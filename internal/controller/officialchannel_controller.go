@@ -613,10 +613,24 @@ func (r *OfficialChannelReconciler) patch(ctx context.Context, s *scope) error {
 	}
 	patch := client.MergeFromWithOptions(s.channel.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	controllerutil.RemoveFinalizer(s.channel, chatv1alpha1.CleanupFinalizer)
-	if err := r.Patch(ctx, s.channel, patch); err != nil && !apierrors.IsNotFound(err) {
+	err := r.Patch(ctx, s.channel, patch)
+	if apierrors.IsConflict(err) && r.finalizerGone(ctx, s.channel) {
+		// A reconcile woken by this channel's last status write read the
+		// cache before that reconcile took the finalizer off: done already.
+		return nil
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("removing finalizer: %w", err)
 	}
 	return nil
+}
+
+// finalizerGone reads ch from the API server: true when it is gone or no
+// longer holds the finalizer.
+func (r *OfficialChannelReconciler) finalizerGone(ctx context.Context, ch *chatv1alpha1.OfficialChannel) bool {
+	fresh := &chatv1alpha1.OfficialChannel{}
+	err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(ch), fresh)
+	return apierrors.IsNotFound(err) || err == nil && !controllerutil.ContainsFinalizer(fresh, chatv1alpha1.CleanupFinalizer)
 }
 
 // SetupWithManager registers the reconciler with the manager. It makes no
