@@ -98,8 +98,6 @@ type Receiver struct {
 	now      func() time.Time
 	// addr is the address the server listens on, known once set up.
 	addr string
-	// conns holds the server's connections within their limits.
-	conns *connLimiter
 	// server is the HTTP server, once set up.
 	server *http.Server
 }
@@ -152,7 +150,6 @@ func (r *Receiver) SetupWithManager(ctx context.Context, mgr manager.Manager) er
 	r.addr = tcp.Addr().String()
 	t := r.opts.Timeouts
 	ln := newConnLimiter(tcp, r.opts.MaxConnections, r.opts.MaxConnectionsPerIP, t.UntrustedIdle)
-	r.conns = ln
 	shutdown := shutdownTimeout
 	r.server = &http.Server{
 		Handler:           mux,
