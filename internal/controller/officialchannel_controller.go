@@ -73,6 +73,10 @@ const (
 	maxCleanupRetry = 2 * time.Minute
 )
 
+// unheldPassTimeout bounds a first pass, which the manager's shutdown does
+// not cut short: within the manager's 30s graceful shutdown.
+const unheldPassTimeout = 15 * time.Second
+
 // OfficialChannelReconciler drives an OfficialChannel's status and, once the
 // channel is destroyed on the Chat side, the cleanup of its linked objects.
 type OfficialChannelReconciler struct {
@@ -222,10 +226,7 @@ func (r *OfficialChannelReconciler) reconcileNormal(ctx context.Context, s *scop
 		if held, waits, err := r.guard(ctx, ch); waits || err != nil {
 			return soonest(res, held.RequeueAfter), err
 		}
-		if gone, err := r.holdForCleanup(ctx, s); gone || err != nil {
-			return ctrl.Result{}, err
-		}
-		res, pass := r.cleanUp(ctx, ch, req, plan)
+		res, pass := r.cleanUp(ctx, s, req, plan)
 		return res, pass.Err()
 	}
 	return ctrl.Result{}, nil
@@ -456,7 +457,7 @@ func (r *OfficialChannelReconciler) reconcileDelete(ctx context.Context, s *scop
 			s.Release()
 			return ctrl.Result{}, nil
 		}
-		res, pass := r.cleanUp(ctx, ch, req, nil)
+		res, pass := r.cleanUp(ctx, s, req, nil)
 		switch {
 		case pass.BlockedOnlyByRefusals():
 			// The API server refuses the operator these objects: waiting
@@ -482,8 +483,22 @@ func (r *OfficialChannelReconciler) reconcileDelete(ctx context.Context, s *scop
 // It returns a requeue while linked objects wait for their finalizers, and
 // the pass: a failed one is the reconcile's error (counted, retried by the
 // controller's rate limiter, and observedGeneration stays where it was).
-func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, ch *chatv1alpha1.OfficialChannel, req ctrl.Request,
+//
+// A cleanup that ends in its first pass (most do: the objects go as they
+// are deleted) writes the channel once, its status, and never holds the
+// finalizer. Each write of an OfficialChannel costs the API server
+// as much as a dozen deletes, and a mass destruction is where the cleanup's
+// speed matters. The first pass runs without the finalizer, then: it runs
+// to its end even when the channel is deleted meanwhile (it deletes what it
+// read), and through the manager's shutdown (unheld). A cleanup that needs
+// another pass takes the finalizer before this one ends, and holds the
+// channel (and its namespace) until it ends. What is not covered: the
+// manager killed (not stopped) during a first pass and the channel deleted
+// before a replica takes it up again; the objects that pass had not reached
+// stay, linked by name to a channel that is gone, and are not deleted.
+func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, s *scope, req ctrl.Request,
 	plan *cleanup.Plan) (ctrl.Result, cleanup.Pass) {
+	ch := s.channel
 	log := logf.FromContext(ctx)
 	if status.NeedsConfirmation(ch) && ch.Status.Phase == chatv1alpha1.PhaseReported {
 		// Never reached while syncWithChat holds unconfirmed reports; kept
@@ -496,12 +511,27 @@ func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, ch *chatv1alpha
 			"Deleting the objects linked to channel %s", ch.Spec.OfficialAccountID)
 		log.Info("Cleanup started")
 	}
+	unheld := !controllerutil.ContainsFinalizer(ch, chatv1alpha1.CleanupFinalizer) && ch.DeletionTimestamp.IsZero()
+	if unheld {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), unheldPassTimeout)
+		defer cancel()
+	}
 
 	var pass cleanup.Pass
 	if plan != nil {
 		pass = r.cleaner.SweepPlan(ctx, ch, *plan) // found a moment ago, for the plan
 	} else {
 		pass = r.cleaner.Sweep(ctx, ch)
+	}
+	if unheld && !pass.Done() {
+		switch gone, err := r.holdForCleanup(ctx, s); {
+		case gone:
+			log.Info("Cleanup left unfinished: the OfficialChannel was deleted during its first pass",
+				"remaining", len(pass.Remaining))
+		case err != nil:
+			pass.Errs = append(pass.Errs, err)
+		}
 	}
 	status.RecordCleanupPass(ch, status.CleanupPass{
 		Deleted: pass.DeletedTotal(), Remaining: len(pass.Remaining), Protected: len(pass.Protected), Failed: pass.Failed(),
@@ -562,15 +592,12 @@ func (r *OfficialChannelReconciler) announceDestruction(ch *chatv1alpha1.Officia
 // callback) an Event repeats.
 const maxEventField = 64
 
-// holdForCleanup puts the finalizer on a channel whose cleanup is about to
-// run, before anything is deleted, so that the cleanup, once started, ends
-// before the channel can go. The patch carries the resourceVersion the
-// reconcile read: a channel deleted since (gone, as it had no finalizer)
-// or changed is not cleaned up now, and gone says the channel went. The
-// status patch on the way out then follows the finalizer's. One race is the
-// API server's: a DELETE it decided on before the finalizer landed removes
-// the channel all the same (it does not check finalizers again when it
-// deletes); the pass then runs once, as the cleanup had started.
+// holdForCleanup puts the finalizer on a channel whose cleanup needs
+// another pass, so that it ends before the channel can go. The patch
+// carries the resourceVersion the reconcile read: a channel changed since
+// is read again and its cleanup goes on from there (the error), and gone
+// says the channel went. The status patch on the way out then follows the
+// finalizer's.
 func (r *OfficialChannelReconciler) holdForCleanup(ctx context.Context, s *scope) (gone bool, err error) {
 	ch := s.channel
 	if controllerutil.ContainsFinalizer(ch, chatv1alpha1.CleanupFinalizer) {

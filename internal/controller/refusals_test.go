@@ -22,12 +22,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 	"github.com/channel-operator/channel-operator/internal/controller"
@@ -43,40 +43,40 @@ const refusedPrefix = "rbac-refused-"
 
 type refusingRBAC struct{ client.Client }
 
+// slowPrefix marks the objects whose deletes take slowDelete, each saying
+// on slowDeletes that it began.
+const (
+	slowPrefix = "slow-delete-"
+	slowDelete = 300 * time.Millisecond
+)
+
+var slowDeletes = make(chan string, 100)
+
 func (c refusingRBAC) Delete(ctx context.Context, obj client.Object, opts ...client.DeleteOption) error {
 	if strings.HasPrefix(obj.GetName(), refusedPrefix) {
 		return forbidden(obj, "delete")
+	}
+	if strings.HasPrefix(obj.GetName(), slowPrefix) {
+		select {
+		case slowDeletes <- obj.GetName():
+		default:
+		}
+		time.Sleep(slowDelete)
 	}
 	auditDelete(ctx, obj)
 	return c.Client.Delete(ctx, obj, opts...)
 }
 
-// Patch notes each channel the reconciler put the finalizer on, until it
-// takes it off.
-func (c refusingRBAC) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
-	err := c.Client.Patch(ctx, obj, patch, opts...)
-	if ch, ok := obj.(*chatv1alpha1.OfficialChannel); ok && err == nil {
-		if controllerutil.ContainsFinalizer(ch, chatv1alpha1.CleanupFinalizer) {
-			heldChannels.Store(client.ObjectKeyFromObject(ch), true)
-		} else {
-			heldChannels.Delete(client.ObjectKeyFromObject(ch)) // released: no delete may follow
-		}
-	}
-	return err
-}
-
-// heldChannels are the channels the reconciler put the finalizer on (each
-// test's namespace is new: a name is not reused).
-var heldChannels sync.Map
-
-// unheldDeletes lists the reconciler's deletes of labelled objects whose
-// channel it had not put the finalizer on: a delete of the channel in
-// between would have let it go while its cleanup ran on. (The channel may
-// be gone by the delete: the API server can carry out a DELETE it decided
-// on before the finalizer landed.)
-var unheldDeletes struct {
+// deletes audits the reconciler's deletes of labelled objects: undue lists
+// those made while the channel, as the API server had it, was CleanedUp (a
+// second cleanup); channels, the channels deleted for, each to have its
+// destruction recorded by the end of the suite. (A destruction the
+// reconciler learns itself, a kept record or Chat's answer, is written with
+// the status of the reconcile that cleans up, after the deletes.)
+var deletes struct {
 	sync.Mutex
-	names []string
+	undue    []string
+	channels map[client.ObjectKey]bool
 }
 
 func auditDelete(ctx context.Context, obj client.Object) {
@@ -84,18 +84,19 @@ func auditDelete(ctx context.Context, obj client.Object) {
 	if !ok {
 		return
 	}
+	key := client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}
 	ch := &chatv1alpha1.OfficialChannel{}
-	err := env.Client.Get(ctx, client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}, ch)
-	if err == nil && controllerutil.ContainsFinalizer(ch, chatv1alpha1.CleanupFinalizer) {
-		return
+	err := env.Client.Get(ctx, key, ch)
+	deletes.Lock()
+	defer deletes.Unlock()
+	if deletes.channels == nil {
+		deletes.channels = map[client.ObjectKey]bool{}
 	}
-	if _, held := heldChannels.Load(client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}); held {
-		return
+	deletes.channels[key] = true
+	if err == nil && ch.Status.Phase == chatv1alpha1.PhaseCleanedUp {
+		deletes.undue = append(deletes.undue, fmt.Sprintf("%s/%s of channel %s, CleanedUp already", obj.GetNamespace(),
+			obj.GetName(), name))
 	}
-	unheldDeletes.Lock()
-	defer unheldDeletes.Unlock()
-	unheldDeletes.names = append(unheldDeletes.names, fmt.Sprintf("%s/%s (channel: err %v, finalizers %v, deleting %v, phase %q, rv %s)",
-		obj.GetNamespace(), obj.GetName(), err, ch.Finalizers, ch.DeletionTimestamp != nil, ch.Status.Phase, ch.ResourceVersion))
 }
 
 type refusingRBACReader struct{ client.Reader }

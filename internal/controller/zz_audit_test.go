@@ -16,17 +16,39 @@ limitations under the License.
 
 package controller_test
 
-import "testing"
+import (
+	"context"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+)
 
 // This file sorts last: its test runs after every other of the package.
 
-// No test of the suite made the reconciler delete a labelled object while
-// its channel lacked the finalizer: the audit has seen every delete of the
-// package's tests by now.
-func TestNoDeleteSoFarWasUnheld(t *testing.T) {
-	unheldDeletes.Lock()
-	defer unheldDeletes.Unlock()
-	if len(unheldDeletes.names) > 0 {
-		t.Fatalf("deleted while their channel did not hold the finalizer: %v", unheldDeletes.names)
+// No test of the suite made the reconciler delete a labelled object of a
+// channel that was not destroyed, or once its cleanup had ended: the audit
+// has seen every delete of the package's tests by now.
+func TestNoDeleteSoFarWasUndue(t *testing.T) {
+	deletes.Lock()
+	defer deletes.Unlock()
+	if len(deletes.undue) > 0 {
+		t.Errorf("deleted after their channel's cleanup ended: %v", deletes.undue)
+	}
+	for key := range deletes.channels {
+		ch := &chatv1alpha1.OfficialChannel{}
+		err := env.Client.Get(context.Background(), key, ch)
+		switch {
+		case apierrors.IsNotFound(err):
+			// Deleted by its test; its destruction went with it.
+		case err != nil:
+			t.Error(err)
+		case ch.Status.Destruction == nil:
+			t.Errorf("linked objects of %s deleted, and it records no destruction (phase %q)", key, ch.Status.Phase)
+		}
+	}
+	if len(deletes.channels) < 20 {
+		t.Errorf("the audit saw the deletes of %d channels only: is it wired?", len(deletes.channels))
 	}
 }
