@@ -142,6 +142,14 @@ dev: manifests generate envtest build ## Local control plane from bin/k8s, CRDs,
 	go build -o bin/devcluster ./hack/dev
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" bin/devcluster
 
+# The image without a container engine (hack/image, go-containerregistry):
+# the Dockerfile's image, checked against it by hack/image's tests.
+.PHONY: image
+image: ## Build the image without Docker: OCI layout bin/image, tarball bin/channel-operator-image.tar (docker load, kind load image-archive).
+	@test -s /etc/ssl/certs/ca-certificates.crt || { echo "image: /etc/ssl/certs/ca-certificates.crt is missing: apt-get install ca-certificates" >&2; exit 1; }
+	CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags "-s -w $(VERSION_LDFLAGS)" -o bin/manager-linux ./cmd
+	go run ./hack/image/cmd -binary bin/manager-linux -version $(VERSION) -tag $(IMG) -layout bin/image -tar bin/channel-operator-image.tar
+
 # Needs a Docker engine (none on the development machines of this project).
 .PHONY: docker-build
 docker-build: ## Build the docker image with the manager.

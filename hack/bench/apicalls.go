@@ -77,6 +77,11 @@ func (b *bench) apiServerCalls() (apiCalls, error) {
 		if l["subresource"] != "" {
 			key += "/" + l["subresource"]
 		}
+		if code := l["code"]; count && code != "" && !strings.HasPrefix(code, "2") {
+			refused := calls[key+" "+code] // conflicts, not found: also counted in key
+			refused.n += v
+			calls[key+" "+code] = refused
+		}
 		c := calls[key]
 		if count {
 			c.n += v
@@ -103,6 +108,10 @@ func (c apiCalls) since(before apiCalls) string {
 	sort.Slice(rows, func(i, j int) bool { return rows[i].n > rows[j].n })
 	parts := make([]string, 0, len(rows))
 	for _, r := range rows {
+		if r.seconds == 0 {
+			parts = append(parts, fmt.Sprintf("%s %.0f", r.key, r.n))
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%s %.0f (%.1f ms each)", r.key, r.n, 1000*r.seconds/r.n))
 	}
 	return strings.Join(parts, ", ")

@@ -60,6 +60,13 @@ type Options struct {
 	ReadyTimeout time.Duration
 	// Env are further environment variables (KEY=value).
 	Env []string
+	// Root, when set, is a root filesystem (an unpacked image) the manager
+	// runs in (chroot, which needs root): Binary and Kubeconfig are paths
+	// in it, and it sees nothing of the host's files, nor its environment
+	// but Env.
+	Root string
+	// Credential is the user the manager runs as; the caller's when nil.
+	Credential *syscall.Credential
 }
 
 // Process is a running manager.
@@ -97,12 +104,24 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 		"--metrics-bind-address=" + p.MetricsAddr,
 		"--metrics-secure=false",
 	}, opts.Args...)
+	env := append(os.Environ(), "KUBECONFIG="+opts.Kubeconfig)
+	if opts.Root != "" {
+		// As in a container: only what the Pod spec sets. The kubeconfig
+		// by flag: with $KUBECONFIG and no $HOME the client looks up the
+		// user's home directory, which a static binary on an empty base
+		// cannot (in a Pod, the in-cluster config comes first).
+		env = nil
+		args = append(args, "--kubeconfig="+opts.Kubeconfig)
+	}
 	p.cmd = exec.Command(opts.Binary, args...)
-	p.cmd.Env = append(append(os.Environ(), "KUBECONFIG="+opts.Kubeconfig, "POD_NAMESPACE="+opts.Namespace), opts.Env...)
+	p.cmd.Env = append(append(env, "POD_NAMESPACE="+opts.Namespace), opts.Env...)
 	p.cmd.Stdout, p.cmd.Stderr = opts.Output, opts.Output
 	// Its own process group: a terminal's Ctrl-C reaches it only through
 	// whoever started it, which stops it before the control plane.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Chroot: opts.Root, Credential: opts.Credential}
+	if opts.Root != "" {
+		p.cmd.Dir = "/"
+	}
 	if err := p.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", opts.Binary, err)
 	}
