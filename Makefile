@@ -145,10 +145,16 @@ dev: manifests generate envtest build ## Local control plane from bin/k8s, CRDs,
 # The image without a container engine (hack/image, go-containerregistry):
 # the Dockerfile's image, checked against it by hack/image's tests.
 .PHONY: image
+# CA_BUNDLE is what the image trusts for Chat's REST API: Debian's
+# ca-certificates by default (this machine's; a host with extra CAs in its
+# bundle passes a clean one).
+CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+IMAGE_ARCH ?= $(shell go env GOARCH)
 image: ## Build the image without Docker: OCI layout bin/image, tarball bin/channel-operator-image.tar (docker load, kind load image-archive).
-	@test -s /etc/ssl/certs/ca-certificates.crt || { echo "image: /etc/ssl/certs/ca-certificates.crt is missing: apt-get install ca-certificates" >&2; exit 1; }
-	CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags "-s -w $(VERSION_LDFLAGS)" -o bin/manager-linux ./cmd
-	go run ./hack/image/cmd -binary bin/manager-linux -version $(VERSION) -tag $(IMG) -layout bin/image -tar bin/channel-operator-image.tar
+	@test -s "$(CA_BUNDLE)" || { echo "image: CA bundle $(CA_BUNDLE) is missing: apt-get install ca-certificates, or set CA_BUNDLE" >&2; exit 1; }
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) go build -trimpath -ldflags "-s -w $(VERSION_LDFLAGS)" -o bin/manager-linux ./cmd
+	go run ./hack/image/cmd -binary bin/manager-linux -ca-bundle "$(CA_BUNDLE)" -arch $(IMAGE_ARCH) -version $(VERSION) \
+		-tag $(IMG) -layout bin/image -tar bin/channel-operator-image.tar
 
 # Needs a Docker engine (none on the development machines of this project).
 .PHONY: docker-build

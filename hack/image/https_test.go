@@ -95,7 +95,11 @@ func newTestCA(t *testing.T) testCA {
 // nothing of the host's files or environment.
 func TestTheManagerInTheImageTrustsChatThroughItsBundle(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Fatal("this test runs the manager in the unpacked image with chroot, which needs root")
+		// CI runs as root; a developer's `make test` need not.
+		if os.Getenv("CI") != "" {
+			t.Fatal("this test runs the manager in the unpacked image with chroot, which needs root")
+		}
+		t.Skip("needs root (chroot into the unpacked image); CI runs it")
 	}
 	const (
 		app       = int64(1400000009)

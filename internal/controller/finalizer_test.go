@@ -159,6 +159,8 @@ func TestAOnePassCleanupWritesTheChannelOnce(t *testing.T) {
 	defer w.Stop()
 	destroy(t, ch)
 	var writes []string
+	timeout := time.AfterFunc(time.Minute, w.Stop)
+	defer timeout.Stop()
 	for ev := range w.ResultChan() {
 		got, ok := ev.Object.(*chatv1alpha1.OfficialChannel)
 		if !ok || ev.Type == watch.Added {
@@ -212,5 +214,8 @@ func TestAFirstPassOutlivesTheManagersShutdown(t *testing.T) {
 		}
 	}
 	start()
-	waitForPhase(t, ch, chatv1alpha1.PhaseCleanedUp)
+	got := waitForPhase(t, ch, chatv1alpha1.PhaseCleanedUp)
+	if got.Status.Cleanup == nil || got.Status.Cleanup.Deleted != int32(len(objs)) {
+		t.Errorf("cleanup %+v, want the %d deletes of the pass the shutdown let finish recorded", got.Status.Cleanup, len(objs))
+	}
 }

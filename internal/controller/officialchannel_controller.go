@@ -18,6 +18,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -74,8 +75,13 @@ const (
 )
 
 // unheldPassTimeout bounds a first pass, which the manager's shutdown does
-// not cut short: within the manager's 30s graceful shutdown.
-const unheldPassTimeout = 15 * time.Second
+// not cut short, and writeTimeout each write after it: within the
+// manager's 30s graceful shutdown. What the deadline cuts off remains for
+// the next pass, under the finalizer.
+const (
+	unheldPassTimeout = 15 * time.Second
+	writeTimeout      = 5 * time.Second
+)
 
 // OfficialChannelReconciler drives an OfficialChannel's status and, once the
 // channel is destroyed on the Chat side, the cleanup of its linked objects.
@@ -177,7 +183,11 @@ func (r *OfficialChannelReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		if reterr == nil {
 			status.MarkObserved(ch)
 		}
-		if err := r.patch(ctx, s); err != nil {
+		// Written even when the manager is stopping: a first pass that ran
+		// to its end through the shutdown is recorded, not done again.
+		patchCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+		defer cancel()
+		if err := r.patch(patchCtx, s); err != nil {
 			reterr = kerrors.NewAggregate([]error{reterr, err})
 		}
 	}()
@@ -511,8 +521,16 @@ func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, s *scope, req c
 			"Deleting the objects linked to channel %s", ch.Spec.OfficialAccountID)
 		log.Info("Cleanup started")
 	}
+	parent := ctx
 	unheld := !controllerutil.ContainsFinalizer(ch, chatv1alpha1.CleanupFinalizer) && ch.DeletionTimestamp.IsZero()
 	if unheld {
+		// Without the finalizer's optimistic lock, the pass must not run on
+		// a stale read: the channel as the API server has it now (a hold,
+		// a policy or a delay set a moment ago; deleted, or re-created
+		// under its name) is read again first, for nothing but a read.
+		if fresh, err := r.unchanged(ctx, ch); err != nil || !fresh {
+			return ctrl.Result{RequeueAfter: minCleanupRetry}, cleanup.Pass{Errs: nonNil(err)}
+		}
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), unheldPassTimeout)
 		defer cancel()
@@ -525,7 +543,11 @@ func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, s *scope, req c
 		pass = r.cleaner.Sweep(ctx, ch)
 	}
 	if unheld && !pass.Done() {
-		switch gone, err := r.holdForCleanup(ctx, s); {
+		// Objects the pass's deadline cut off remain: not a failure.
+		pass.Errs = slices.DeleteFunc(pass.Errs, func(err error) bool { return errors.Is(err, context.DeadlineExceeded) })
+		holdCtx, cancel := context.WithTimeout(context.WithoutCancel(parent), writeTimeout)
+		defer cancel()
+		switch gone, err := r.holdForCleanup(holdCtx, s); {
 		case gone:
 			log.Info("Cleanup left unfinished: the OfficialChannel was deleted during its first pass",
 				"remaining", len(pass.Remaining))
@@ -592,12 +614,33 @@ func (r *OfficialChannelReconciler) announceDestruction(ch *chatv1alpha1.Officia
 // callback) an Event repeats.
 const maxEventField = 64
 
+// unchanged reports whether the API server has ch as the reconcile read
+// it (same UID and resourceVersion).
+func (r *OfficialChannelReconciler) unchanged(ctx context.Context, ch *chatv1alpha1.OfficialChannel) (bool, error) {
+	fresh := &chatv1alpha1.OfficialChannel{}
+	switch err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(ch), fresh); {
+	case apierrors.IsNotFound(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("reading the channel before its cleanup: %w", err)
+	}
+	return fresh.UID == ch.UID && fresh.ResourceVersion == ch.ResourceVersion, nil
+}
+
+func nonNil(err error) []error {
+	if err == nil {
+		return nil
+	}
+	return []error{err}
+}
+
 // holdForCleanup puts the finalizer on a channel whose cleanup needs
 // another pass, so that it ends before the channel can go. The patch
-// carries the resourceVersion the reconcile read: a channel changed since
-// is read again and its cleanup goes on from there (the error), and gone
-// says the channel went. The status patch on the way out then follows the
-// finalizer's.
+// carries the resourceVersion the reconcile read; a channel whose metadata
+// alone changed since (an annotation, a label) is read again and held;
+// one whose status changed is not (the error: the reconcile runs again on
+// fresh data), and gone says the channel went. The status patch on the way
+// out then follows the finalizer's.
 func (r *OfficialChannelReconciler) holdForCleanup(ctx context.Context, s *scope) (gone bool, err error) {
 	ch := s.channel
 	if controllerutil.ContainsFinalizer(ch, chatv1alpha1.CleanupFinalizer) {
@@ -608,7 +651,20 @@ func (r *OfficialChannelReconciler) holdForCleanup(ctx context.Context, s *scope
 	held := s.base.DeepCopy()
 	patch := client.MergeFromWithOptions(s.base, client.MergeFromWithOptimisticLock{})
 	controllerutil.AddFinalizer(held, chatv1alpha1.CleanupFinalizer)
-	switch err := r.Patch(ctx, held, patch); {
+	err = r.Patch(ctx, held, patch)
+	if apierrors.IsConflict(err) {
+		fresh := &chatv1alpha1.OfficialChannel{}
+		switch gerr := r.APIReader.Get(ctx, client.ObjectKeyFromObject(ch), fresh); {
+		case apierrors.IsNotFound(gerr):
+			return true, nil
+		case gerr == nil && fresh.UID == ch.UID && fresh.DeletionTimestamp.IsZero() &&
+			equality.Semantic.DeepEqual(fresh.Status, s.base.Status):
+			held = fresh.DeepCopy()
+			controllerutil.AddFinalizer(held, chatv1alpha1.CleanupFinalizer)
+			err = r.Patch(ctx, held, client.MergeFromWithOptions(fresh, client.MergeFromWithOptimisticLock{}))
+		}
+	}
+	switch {
 	case apierrors.IsNotFound(err):
 		return true, nil
 	case err != nil:
