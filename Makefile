@@ -144,12 +144,12 @@ dev: manifests generate envtest build ## Local control plane from bin/k8s, CRDs,
 
 # The image without a container engine (hack/image, go-containerregistry):
 # the Dockerfile's image, checked against it by hack/image's tests.
-.PHONY: image
 # CA_BUNDLE is what the image trusts for Chat's REST API: Debian's
 # ca-certificates by default (this machine's; a host with extra CAs in its
 # bundle passes a clean one).
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
 IMAGE_ARCH ?= $(shell go env GOARCH)
+.PHONY: image
 image: ## Build the image without Docker: OCI layout bin/image, tarball bin/channel-operator-image.tar (docker load, kind load image-archive).
 	@test -s "$(CA_BUNDLE)" || { echo "image: CA bundle $(CA_BUNDLE) is missing: apt-get install ca-certificates, or set CA_BUNDLE" >&2; exit 1; }
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) go build -trimpath -ldflags "-s -w $(VERSION_LDFLAGS)" -o bin/manager-linux ./cmd

@@ -93,6 +93,16 @@ func (b *bench) apiServerCalls() (apiCalls, error) {
 	return calls, nil
 }
 
+// apiServerCallsOrLog is apiServerCalls, nil (and logged) when the API
+// server's metrics cannot be read: they only explain a run, never fail it.
+func (b *bench) apiServerCallsOrLog() apiCalls {
+	calls, err := b.apiServerCalls()
+	if err != nil {
+		logf("API writes not counted: %v", err)
+	}
+	return calls
+}
+
 // since is the calls made between before and c, largest count first.
 func (c apiCalls) since(before apiCalls) string {
 	type row struct {

@@ -49,6 +49,15 @@ var static struct {
 	err  error
 }
 
+// TestMain removes the static manager the tests built (tens of MB).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if static.path != "" {
+		_ = os.RemoveAll(filepath.Dir(static.path))
+	}
+	os.Exit(code)
+}
+
 // staticManager builds the manager as `make image` does (CGO_ENABLED=0),
 // once per test binary.
 func staticManager(t *testing.T) string {

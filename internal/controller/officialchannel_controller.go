@@ -502,10 +502,12 @@ func (r *OfficialChannelReconciler) reconcileDelete(ctx context.Context, s *scop
 // to its end even when the channel is deleted meanwhile (it deletes what it
 // read), and through the manager's shutdown (unheld). A cleanup that needs
 // another pass takes the finalizer before this one ends, and holds the
-// channel (and its namespace) until it ends. What is not covered: the
-// manager killed (not stopped) during a first pass and the channel deleted
-// before a replica takes it up again; the objects that pass had not reached
-// stay, linked by name to a channel that is gone, and are not deleted.
+// channel (and its namespace) until it ends. What is not covered, when the
+// channel is deleted at that moment: the manager killed (not stopped: a
+// SIGKILL, or its leader lease lost) during a first pass, or a first pass
+// whose deletes failed and that found the channel gone when it came to hold
+// it; the objects that pass had not reached stay, linked by name to a
+// channel that is gone, and are not deleted (README, docs/security.md).
 func (r *OfficialChannelReconciler) cleanUp(ctx context.Context, s *scope, req ctrl.Request,
 	plan *cleanup.Plan) (ctrl.Result, cleanup.Pass) {
 	ch := s.channel
@@ -614,17 +616,24 @@ func (r *OfficialChannelReconciler) announceDestruction(ch *chatv1alpha1.Officia
 // callback) an Event repeats.
 const maxEventField = 64
 
+// fresh reads ch from the API server, past the cache: nil when it is gone.
+func (r *OfficialChannelReconciler) fresh(ctx context.Context, ch *chatv1alpha1.OfficialChannel) (
+	*chatv1alpha1.OfficialChannel, error) {
+	got := &chatv1alpha1.OfficialChannel{}
+	switch err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(ch), got); {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading the OfficialChannel from the API server: %w", err)
+	}
+	return got, nil
+}
+
 // unchanged reports whether the API server has ch as the reconcile read
 // it (same UID and resourceVersion).
 func (r *OfficialChannelReconciler) unchanged(ctx context.Context, ch *chatv1alpha1.OfficialChannel) (bool, error) {
-	fresh := &chatv1alpha1.OfficialChannel{}
-	switch err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(ch), fresh); {
-	case apierrors.IsNotFound(err):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("reading the channel before its cleanup: %w", err)
-	}
-	return fresh.UID == ch.UID && fresh.ResourceVersion == ch.ResourceVersion, nil
+	fresh, err := r.fresh(ctx, ch)
+	return fresh != nil && fresh.UID == ch.UID && fresh.ResourceVersion == ch.ResourceVersion, err
 }
 
 func nonNil(err error) []error {
@@ -653,11 +662,11 @@ func (r *OfficialChannelReconciler) holdForCleanup(ctx context.Context, s *scope
 	controllerutil.AddFinalizer(held, chatv1alpha1.CleanupFinalizer)
 	err = r.Patch(ctx, held, patch)
 	if apierrors.IsConflict(err) {
-		fresh := &chatv1alpha1.OfficialChannel{}
-		switch gerr := r.APIReader.Get(ctx, client.ObjectKeyFromObject(ch), fresh); {
-		case apierrors.IsNotFound(gerr):
+		fresh, ferr := r.fresh(ctx, ch)
+		switch {
+		case ferr == nil && fresh == nil:
 			return true, nil
-		case gerr == nil && fresh.UID == ch.UID && fresh.DeletionTimestamp.IsZero() &&
+		case fresh != nil && fresh.UID == ch.UID && fresh.DeletionTimestamp.IsZero() &&
 			equality.Semantic.DeepEqual(fresh.Status, s.base.Status):
 			held = fresh.DeepCopy()
 			controllerutil.AddFinalizer(held, chatv1alpha1.CleanupFinalizer)
@@ -711,9 +720,8 @@ func (r *OfficialChannelReconciler) patch(ctx context.Context, s *scope) error {
 // finalizerGone reads ch from the API server: true when it is gone or no
 // longer holds the finalizer.
 func (r *OfficialChannelReconciler) finalizerGone(ctx context.Context, ch *chatv1alpha1.OfficialChannel) bool {
-	fresh := &chatv1alpha1.OfficialChannel{}
-	err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(ch), fresh)
-	return apierrors.IsNotFound(err) || err == nil && !controllerutil.ContainsFinalizer(fresh, chatv1alpha1.CleanupFinalizer)
+	fresh, err := r.fresh(ctx, ch)
+	return err == nil && (fresh == nil || !controllerutil.ContainsFinalizer(fresh, chatv1alpha1.CleanupFinalizer))
 }
 
 // SetupWithManager registers the reconciler with the manager. It makes no
