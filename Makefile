@@ -192,9 +192,23 @@ deploy: manifests kustomize ## Deploy the operator to the cluster of the current
 	cd config/manager && "$(KUSTOMIZE)" edit set image controller=${IMG}
 	"$(KUSTOMIZE)" build config/default | "$(KUBECTL)" apply -f -
 
+# make undeploy keeps the CRD, and with it every OfficialChannel (their
+# destructions, a cleanup under way), for a reinstall to pick up, as
+# cert-manager's crds.keep; KEEP_CRDS=false deletes them too. The CRD goes
+# first then, while the operator still runs: a cleanup under way ends and
+# releases its channel. One that cannot end (an object held by a finalizer of
+# its own) stops the undeploy at UNDEPLOY_TIMEOUT, the operator still running:
+# the README says what to do.
+KEEP_CRDS ?= true
+UNDEPLOY_TIMEOUT ?= 2m
+
 .PHONY: undeploy
-undeploy: kustomize ## Undeploy the operator. Call with ignore-not-found=true to ignore resource not found errors.
-	"$(KUSTOMIZE)" build config/default | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -
+undeploy: kustomize ## Undeploy the operator, keeping the CRD and the channels (KEEP_CRDS=false: them too). ignore-not-found=true ignores what is already gone.
+ifeq ($(KEEP_CRDS),false)
+	"$(KUSTOMIZE)" build config/crd | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) --timeout=$(UNDEPLOY_TIMEOUT) -f -
+endif
+	"$(KUSTOMIZE)" build config/default | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) --timeout=$(UNDEPLOY_TIMEOUT) \
+		-l 'app.kubernetes.io/component!=crd' -f -
 
 ##@ Dependencies
 
