@@ -67,19 +67,22 @@ const (
 // the file and its objects.
 func buildNamespaced(t *testing.T) (string, []*unstructured.Unstructured) {
 	t.Helper()
-	kustomize := os.Getenv("KUSTOMIZE")
-	if kustomize == "" {
-		kustomize = filepath.Join(testenv.RepoRoot(), "bin", "kustomize")
-	}
-	out, err := exec.Command(kustomize, "build", filepath.Join(testenv.RepoRoot(), "config", "namespaced")).Output()
+	return kustomizeBuild(t, filepath.Join(testenv.RepoRoot(), "config", "namespaced"))
+}
+
+// kustomizeBuild builds the kustomization in dir, writes it to a file and
+// returns the file and its objects.
+func kustomizeBuild(t *testing.T, dir string) (string, []*unstructured.Unstructured) {
+	t.Helper()
+	out, err := exec.Command(kustomizePath(), "build", dir).Output()
 	if err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
 			err = fmt.Errorf("%w: %s", err, exit.Stderr)
 		}
-		t.Fatalf("kustomize build config/namespaced: %v", err)
+		t.Fatalf("kustomize build %s: %v", dir, err)
 	}
-	path := filepath.Join(t.TempDir(), "namespaced.yaml")
+	path := filepath.Join(t.TempDir(), "install.yaml")
 	writeFile(t, path, string(out))
 	return path, decodeAll(t, out)
 }

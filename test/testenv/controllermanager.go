@@ -26,8 +26,8 @@ import (
 
 // StartControllerManager runs kube-controller-manager (built next to the
 // control plane by make envtest) with the controllers a real cluster runs
-// for what these tests look at, the garbage collector and the namespace
-// controller, until the test ends. Its log goes to the test's temporary
+// for what these tests look at, the garbage collector, the namespace
+// controller and the ServiceAccount token controller, until the test ends. Its log goes to the test's temporary
 // directory, and it is shown when the test fails.
 func (e *Env) StartControllerManager(t testing.TB) {
 	t.Helper()
@@ -40,7 +40,11 @@ func (e *Env) StartControllerManager(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--kubeconfig="+e.KubeconfigPath, "--controllers=garbagecollector,namespace",
+	cmd := exec.Command(bin, "--kubeconfig="+e.KubeconfigPath, "--controllers=garbagecollector,namespace,serviceaccount-token",
+		// The key the API server verifies ServiceAccount tokens with
+		// (envtest's pair): the token controller signs the tokens of
+		// kubernetes.io/service-account-token Secrets with it.
+		"--service-account-private-key-file="+filepath.Join(e.certDir, "sa-signer.key"),
 		"--leader-elect=false", "--secure-port=0", "--use-service-account-credentials=false", "--v=1")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
