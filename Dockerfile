@@ -1,5 +1,8 @@
-# Build the manager binary
-FROM golang:1.26 AS builder
+# Build the manager binary. The Go image is pinned to a patch release on a
+# named Debian (its CA bundle is the image's); add its digest
+# (@sha256:...) where your registry policy asks for one: this repository is
+# built offline, where no registry can be asked for it.
+FROM docker.io/library/golang:1.26.8-trixie AS builder
 ARG TARGETOS
 ARG TARGETARCH
 # The version the manager reports (make docker-build passes it).

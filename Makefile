@@ -1,5 +1,6 @@
 # Image URL to use all building/pushing image targets
-IMG ?= channel-operator:latest
+# (the project's registry; a bare name would pull from Docker Hub).
+IMG ?= ghcr.io/channel-operator/channel-operator:$(VERSION)
 # The version the manager reports (--version, channel_operator_build_info).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 VERSION_LDFLAGS := -X github.com/channel-operator/channel-operator/internal/version.Version=$(VERSION)

@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -92,6 +93,8 @@ func (e *buildError) Error() string {
 
 // dockerfile is what the Dockerfile's final stage says of the image.
 type dockerfile struct {
+	// stages are the FROM images of every stage, in order.
+	stages              []string
 	from, user, workdir string
 	entrypoint          []string
 	copied              []string // destinations, without the leading slash
@@ -115,7 +118,7 @@ func readDockerfile(t *testing.T) dockerfile {
 		args := strings.Fields(rest)
 		switch strings.ToUpper(instr) {
 		case "FROM": // a new stage: only the last one is the image
-			d = dockerfile{from: args[0]}
+			d = dockerfile{stages: append(d.stages, args[0]), from: args[0]}
 		case "COPY":
 			d.copied = append(d.copied, strings.TrimPrefix(args[len(args)-1], "/"))
 		case "USER":
@@ -132,6 +135,31 @@ func readDockerfile(t *testing.T) dockerfile {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// pinnedGo is a fully named Go image at a patch release on a named Debian.
+var pinnedGo = regexp.MustCompile(`^docker\.io/library/golang:(1\.\d+)\.\d+-[a-z]+$`)
+
+// The Dockerfile builds with a Go image pinned to a patch release on a named
+// Debian, of the Go minor go.mod asks for: a floating tag (golang:1.26)
+// builds a different manager, with another CA bundle, from day to day.
+func TestTheDockerfileBuildsWithAPinnedGo(t *testing.T) {
+	d := readDockerfile(t)
+	if len(d.stages) != 2 {
+		t.Fatalf("stages %q: want the builder and the image", d.stages)
+	}
+	m := pinnedGo.FindStringSubmatch(d.stages[0])
+	if m == nil {
+		t.Fatalf("the builder is FROM %s: want docker.io/library/golang:<1.x.y>-<debian>", d.stages[0])
+	}
+	mod, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	goLine := regexp.MustCompile(`(?m)^go (1\.\d+)`).FindSubmatch(mod)
+	if goLine == nil || string(goLine[1]) != m[1] {
+		t.Errorf("the builder's Go %s is not go.mod's minor %q", m[1], goLine)
+	}
 }
 
 func build(t *testing.T, bundle string) v1.Image {

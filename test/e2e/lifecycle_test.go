@@ -158,3 +158,22 @@ func TestTheInstallIsLabelledAndOnlyReadingIsAggregated(t *testing.T) {
 		t.Errorf("aggregated roles %v: want only the viewer role, into view", aggregated)
 	}
 }
+
+// The install's image names the project's registry and a tag, never
+// latest: a bare name (channel-operator:latest) resolves to Docker Hub,
+// where anyone may publish under it, and latest pulls whatever was pushed
+// last.
+func TestTheInstallsImageNamesItsRegistry(t *testing.T) {
+	deployments := installed[appsv1.Deployment](t, "Deployment")
+	if len(deployments) != 1 {
+		t.Fatalf("%d Deployments in the install", len(deployments))
+	}
+	img := deployments[0].Spec.Template.Spec.Containers[0].Image
+	registry, rest, ok := strings.Cut(img, "/")
+	if !ok || !strings.ContainsAny(registry, ".:") {
+		t.Errorf("image %q names no registry host", img)
+	}
+	if _, tag, ok := strings.Cut(rest, ":"); !ok || tag == "" || tag == "latest" {
+		t.Errorf("image %q: want a tag other than latest", img)
+	}
+}
