@@ -267,6 +267,70 @@ $(K8S_BIN_DIR)/kubectl: $(K8S_MODULE_FILES)
 $(K8S_BIN_DIR)/etcd: $(K8S_MODULE_FILES) $(K8S_MODULE_DIR)/etcd/main.go
 	cd $(K8S_MODULE_DIR) && go build -ldflags "-s -w" -o "$@" ./etcd
 
+##@ A real node (make test-cluster)
+
+# make test-cluster runs the install as Pods on a node of this machine
+# (hack/node/up.sh): kubelet, kube-proxy and kube-scheduler from
+# hack/envtest's module at the control plane's version, containerd 2.x from
+# hack/containerd's (Debian's 1.6 is too old for kubelet 1.37), runc, the CNI
+# plugins, iptables and conntrack from Debian, a pause image built here. A
+# node needs root.
+NODE_BIN_DIR := $(LOCALBIN)/node
+NODE_STATE ?= $(LOCALBIN)/node-state
+NODE_NAME ?= channel-operator-node
+NODE_PACKAGES := runc containernetworking-plugins iptables conntrack openssl curl iproute2
+CONTAINERD_MODULE_DIR := hack/containerd
+CONTAINERD_PKG := github.com/containerd/containerd/v2
+CONTAINERD_VERSION = $(shell cd $(CONTAINERD_MODULE_DIR) && go list -m -f '{{.Version}}' $(CONTAINERD_PKG))
+# btrfs needs cgo and devmapper and zfs are of no use here; kubelet refuses a
+# containerd that does not report its version, so it is stamped.
+CONTAINERD_TAGS := urfave_cli_no_docs no_btrfs no_devmapper no_zfs
+CONTAINERD_LDFLAGS = -s -w -X $(CONTAINERD_PKG)/version.Version=$(CONTAINERD_VERSION) \
+	-X $(CONTAINERD_PKG)/version.Revision=gomod -X $(CONTAINERD_PKG)/version.Package=$(CONTAINERD_PKG)
+CONTAINERD_FILES := $(CONTAINERD_MODULE_DIR)/go.mod $(CONTAINERD_MODULE_DIR)/go.sum
+# The image the node runs (imported, never pulled: a tag other than latest).
+CLUSTER_IMG ?= local.test/channel-operator:cluster
+
+.PHONY: node-packages
+node-packages: ## Install the node's Debian packages (runc, CNI plugins, iptables, conntrack) when missing.
+	@missing=$$(for p in $(NODE_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "apt-get install $$missing"; apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; fi
+
+.PHONY: node
+node: envtest node-packages $(NODE_BIN_DIR)/kubelet $(NODE_BIN_DIR)/kube-proxy $(NODE_BIN_DIR)/kube-scheduler \
+	$(NODE_BIN_DIR)/containerd $(NODE_BIN_DIR)/containerd-shim-runc-v2 $(NODE_BIN_DIR)/ctr $(NODE_BIN_DIR)/pause.tar ## Build the node's binaries and pause image into bin/node.
+
+$(NODE_BIN_DIR)/kubelet $(NODE_BIN_DIR)/kube-proxy $(NODE_BIN_DIR)/kube-scheduler: $(K8S_MODULE_FILES)
+	cd $(K8S_MODULE_DIR) && go build -ldflags "$(K8S_LDFLAGS)" -o "$@" k8s.io/kubernetes/cmd/$(notdir $@)
+
+$(NODE_BIN_DIR)/containerd $(NODE_BIN_DIR)/ctr: $(CONTAINERD_FILES)
+	cd $(CONTAINERD_MODULE_DIR) && CGO_ENABLED=0 go build -tags "$(CONTAINERD_TAGS)" -ldflags "$(CONTAINERD_LDFLAGS)" \
+		-o "$@" $(CONTAINERD_PKG)/cmd/$(notdir $@)
+
+# As upstream builds the shim: static, without gRPC.
+$(NODE_BIN_DIR)/containerd-shim-runc-v2: $(CONTAINERD_FILES)
+	cd $(CONTAINERD_MODULE_DIR) && CGO_ENABLED=0 go build -tags "$(CONTAINERD_TAGS) no_grpc" -ldflags "$(CONTAINERD_LDFLAGS)" \
+		-o "$@" $(CONTAINERD_PKG)/cmd/containerd-shim-runc-v2
+
+$(NODE_BIN_DIR)/pause.tar: hack/node/pause/main.go hack/image/image.go
+	CGO_ENABLED=0 go build -ldflags "-s -w" -o $(NODE_BIN_DIR)/pause ./hack/node/pause
+	go run ./hack/image/cmd -pause -binary $(NODE_BIN_DIR)/pause -tag local.test/pause:3.10 \
+		-layout $(NODE_BIN_DIR)/pause-image -tar $@
+
+.PHONY: test-cluster
+test-cluster: node kustomize ## Install the operator with make deploy on a node of this machine (root) and test it as Pods.
+	@test "$$(id -u)" = 0 || { echo "test-cluster: a node needs root" >&2; exit 1; }
+	$(MAKE) image IMG=$(CLUSTER_IMG)
+	@set -e; start=$$(date +%s); \
+	export K8S_BIN=$(K8S_BIN_DIR) NODE_BIN=$(NODE_BIN_DIR) STATE=$(NODE_STATE) NODE_NAME=$(NODE_NAME) \
+	  IMAGES="$(NODE_BIN_DIR)/pause.tar $(LOCALBIN)/channel-operator-image.tar"; \
+	hack/node/down.sh --purge >/dev/null 2>&1 || true; \
+	trap 'hack/node/down.sh --purge >$(LOCALBIN)/node-down.log 2>&1' EXIT; \
+	hack/node/up.sh; \
+	KUBECONFIG=$(NODE_STATE)/config/admin.kubeconfig KUBECTL=$(K8S_BIN_DIR)/kubectl CLUSTER_IMG=$(CLUSTER_IMG) NODE_NAME=$(NODE_NAME) \
+	  KUSTOMIZE="$(KUSTOMIZE)" go test -tags cluster -race ./test/cluster -count=1 -v -timeout 30m; \
+	echo "test-cluster: $$(( $$(date +%s) - start )) s from node up to tests done"
+
 .PHONY: kustomize
 # The Gateway API CRDs (HTTPRoute, ReferenceGrant) the end-to-end tests
 # validate config/callback/httproute.yaml against, from the Go module.

@@ -69,10 +69,45 @@ type Spec struct {
 
 // Build returns the image of s.
 func Build(s Spec) (v1.Image, error) {
-	layer, err := rootLayer(s)
+	layer, err := layerOf([]string{"etc/", "etc/ssl/", "etc/ssl/certs/"}, []file{
+		{BinaryPath, s.Binary, 0o755},
+		{CABundlePath, s.CABundle, 0o644},
+	})
 	if err != nil {
 		return nil, err
 	}
+	return withConfig(layer, s.Arch, func(c *v1.Config) {
+		c.User = User
+		c.Entrypoint = []string{BinaryPath}
+		c.WorkingDir = "/"
+		c.Labels = map[string]string{
+			"org.opencontainers.image.version": s.Version,
+			"org.opencontainers.image.source":  "https://github.com/channel-operator/channel-operator",
+		}
+	})
+}
+
+// PausePath is the pause image's entrypoint.
+const PausePath = "/pause"
+
+// Pause returns the pod sandbox ("pause") image of make test-cluster's
+// node, which can pull nothing: the static binary at PausePath, run as
+// 65535 as the upstream image is.
+func Pause(binary, arch string) (v1.Image, error) {
+	layer, err := layerOf(nil, []file{{PausePath, binary, 0o755}})
+	if err != nil {
+		return nil, err
+	}
+	return withConfig(layer, arch, func(c *v1.Config) {
+		c.User = "65535:65535"
+		c.Entrypoint = []string{PausePath}
+	})
+}
+
+// withConfig is the one-layer linux image of layer for arch (this
+// machine's when empty), created at the epoch, its runtime configuration
+// set by configure.
+func withConfig(layer v1.Layer, arch string, configure func(*v1.Config)) (v1.Image, error) {
 	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layer)
 	if err != nil {
 		return nil, fmt.Errorf("adding the layer: %w", err)
@@ -83,18 +118,12 @@ func Build(s Spec) (v1.Image, error) {
 		return nil, err
 	}
 	cfg = cfg.DeepCopy()
-	cfg.OS, cfg.Architecture = "linux", s.Arch
+	cfg.OS, cfg.Architecture = "linux", arch
 	if cfg.Architecture == "" {
 		cfg.Architecture = runtime.GOARCH
 	}
 	cfg.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
-	cfg.Config.User = User
-	cfg.Config.Entrypoint = []string{BinaryPath}
-	cfg.Config.WorkingDir = "/"
-	cfg.Config.Labels = map[string]string{
-		"org.opencontainers.image.version": s.Version,
-		"org.opencontainers.image.source":  "https://github.com/channel-operator/channel-operator",
-	}
+	configure(&cfg.Config)
 	img, err = mutate.ConfigFile(img, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("setting the config: %w", err)
@@ -102,20 +131,19 @@ func Build(s Spec) (v1.Image, error) {
 	return img, nil
 }
 
-// rootLayer is the image's one layer: the directories, the CA bundle and
-// the manager, owned by root, with a fixed time.
-func rootLayer(s Spec) (v1.Layer, error) {
-	files := []struct {
-		path, src string
-		mode      int64
-	}{
-		{BinaryPath, s.Binary, 0o755},
-		{CABundlePath, s.CABundle, 0o644},
-	}
+// file is a regular file of a layer: its path in the image, the file it is
+// read from, its mode.
+type file struct {
+	path, src string
+	mode      int64
+}
+
+// layerOf is a layer of dirs and files, owned by root, with a fixed time.
+func layerOf(dirs []string, files []file) (v1.Layer, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	epoch := time.Unix(0, 0).UTC()
-	for _, dir := range []string{"etc/", "etc/ssl/", "etc/ssl/certs/"} {
+	for _, dir := range dirs {
 		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir, Mode: 0o755, ModTime: epoch,
 			Format: tar.FormatPAX}); err != nil {
 			return nil, err

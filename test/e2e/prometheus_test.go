@@ -134,7 +134,9 @@ func TestPrometheusScrapesWithTheServiceMonitorsToken(t *testing.T) {
 		return nil
 	})
 	kubectl(t, "-n", operatorNamespace, "create", "serviceaccount", "e2e-not-a-scraper")
-	t.Cleanup(func() { _, _ = env.Kubectl(context.Background(), "-n", operatorNamespace, "delete", "serviceaccount", "e2e-not-a-scraper") })
+	t.Cleanup(func() {
+		_, _ = env.Kubectl(context.Background(), "-n", operatorNamespace, "delete", "serviceaccount", "e2e-not-a-scraper")
+	})
 	other := strings.TrimSpace(kubectl(t, "-n", operatorNamespace, "create", "token", "e2e-not-a-scraper"))
 
 	// A replica serving metrics as the install does: over HTTPS, behind

@@ -30,6 +30,7 @@ import (
 func main() {
 	var s image.Spec
 	var tag, dir, tarPath string
+	var pause bool
 	flag.StringVar(&s.Binary, "binary", "bin/manager-linux", "the static manager binary (CGO_ENABLED=0)")
 	flag.StringVar(&s.CABundle, "ca-bundle", "/etc/ssl/certs/ca-certificates.crt", "the PEM bundle of the CAs the image trusts")
 	flag.StringVar(&s.Version, "version", "dev", "the version the image is labelled with")
@@ -37,9 +38,13 @@ func main() {
 	flag.StringVar(&tag, "tag", "channel-operator:dev", "the image's name and tag")
 	flag.StringVar(&dir, "layout", "bin/image", "the OCI image layout directory to write (replaced)")
 	flag.StringVar(&tarPath, "tar", "bin/channel-operator-image.tar", "the tarball to write; empty: none")
+	flag.BoolVar(&pause, "pause", false, "build the pod sandbox image of make test-cluster's node from -binary (the pause program) instead")
 	flag.Parse()
 
 	img, err := image.Build(s)
+	if pause {
+		img, err = image.Pause(s.Binary, s.Arch)
+	}
 	if err == nil {
 		err = image.Write(img, tag, dir, tarPath)
 	}

@@ -1,0 +1,164 @@
+//go:build cluster
+
+/*
+Copyright 2026 The channel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
+	"github.com/channel-operator/channel-operator/test/testenv"
+)
+
+// stream sends signed destructions through the callback Service at rate per
+// second, each for its own channel (of channels), until stopped; it records which were
+// answered 200 and how the others failed.
+type stream struct {
+	mu       sync.Mutex
+	ok       []int
+	failures []string
+	sent     int
+
+	stop, done chan struct{}
+	inflight   sync.WaitGroup
+}
+
+func startStream(base, ns string, channels, rate int) *stream {
+	s := &stream{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		tick := time.NewTicker(time.Second / time.Duration(rate))
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-s.stop:
+				return
+			case <-tick.C:
+			}
+			s.mu.Lock()
+			s.sent++
+			s.mu.Unlock()
+			s.inflight.Go(func() {
+				// Past the last channel the stream starts over: a
+				// destruction already recorded is answered 200 again.
+				status, err := postDestroyed(base, account(ns, i%channels))
+				s.mu.Lock()
+				defer s.mu.Unlock()
+				if err != nil || status != http.StatusOK {
+					s.failures = append(s.failures, fmt.Sprintf("callback %d at %s: %d %v", i,
+						time.Now().Format("15:04:05.000"), status, err))
+					return
+				}
+				s.ok = append(s.ok, i%channels)
+			})
+		}
+	}()
+	return s
+}
+
+// end stops the stream and waits for the callbacks in flight.
+func (s *stream) end() {
+	close(s.stop)
+	<-s.done
+	s.inflight.Wait()
+}
+
+func account(ns string, i int) string { return fmt.Sprintf("@TOA#_%s_%04d", ns, i) }
+
+// Through the callback Service, as Chat's requests come through an ingress:
+// a stream of signed destructions at 50 a second loses none while
+// `kubectl rollout restart` replaces both replicas, nor while
+// `kubectl drain` evicts what the PodDisruptionBudget lets it (on this one
+// node, one replica: the drain stops at the budget and the other replica
+// keeps serving). Every destruction answered 200 is in its channel's status.
+func TestARolloutAndADrainLoseNoCallback(t *testing.T) {
+	const (
+		channels = 3000
+		rate     = 50
+	)
+	ns := namespace(t, "cluster-drain")
+	ctx := context.Background()
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for i := range channels {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			ch := &chatv1alpha1.OfficialChannel{ObjectMeta: testenv.ObjectMeta(ns, fmt.Sprintf("c%04d", i), nil),
+				Spec: chatv1alpha1.OfficialChannelSpec{SDKAppID: testenv.DemoApp, OfficialAccountID: account(ns, i),
+					CleanupPolicy: chatv1alpha1.CleanupPolicyOrphan}}
+			if err := c.Create(ctx, ch); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	s := startStream(serviceURL(t, "http", callbackService), ns, channels, rate)
+	time.Sleep(2 * time.Second)
+	start := time.Now()
+	mustKubectl(t, "-n", operatorNamespace, "rollout", "restart", "deployment/"+deployment)
+	mustKubectl(t, "-n", operatorNamespace, "rollout", "status", "deployment/"+deployment, "--timeout=180s")
+	t.Logf("rollout restart done in %s", time.Since(start).Round(time.Second))
+
+	// The drain evicts one replica and stops at the budget for the other:
+	// with one node nowhere is left for a replacement to run.
+	start = time.Now()
+	out, err := kubectl("drain", nodeName, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=40s")
+	t.Cleanup(func() { _, _ = kubectl("uncordon", nodeName) })
+	if err == nil {
+		t.Errorf("kubectl drain evicted both replicas of a PodDisruptionBudget of minAvailable 1:\n%s", out)
+	}
+	if n := readyPods(t); n != 1 {
+		t.Errorf("%d replicas Ready after the drain stopped at the budget, want 1", n)
+	}
+	t.Logf("drain stopped at the budget after %s", time.Since(start).Round(time.Second))
+	mustKubectl(t, "uncordon", nodeName)
+	mustKubectl(t, "-n", operatorNamespace, "rollout", "status", "deployment/"+deployment, "--timeout=180s")
+	time.Sleep(2 * time.Second)
+	s.end()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t.Logf("%d destructions sent at %d/s through a rollout restart and a drain, %d answered 200", s.sent, rate, len(s.ok))
+	if len(s.failures) > 0 {
+		t.Fatalf("%d of %d callbacks not answered 200: %v", len(s.failures), s.sent, s.failures[:min(len(s.failures), 10)])
+	}
+	testenv.EventuallyWithin(t, time.Minute, func() error {
+		for _, i := range s.ok {
+			ch := &chatv1alpha1.OfficialChannel{}
+			if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: fmt.Sprintf("c%04d", i)}, ch); err != nil {
+				return err
+			}
+			if ch.Status.Destruction == nil {
+				return fmt.Errorf("c%04d was answered 200 but holds no destruction", i)
+			}
+		}
+		return nil
+	})
+}
