@@ -49,6 +49,7 @@ type Config struct {
 	CleanupKinds            string
 	WatchNamespaces         string
 	KindRecheckInterval     time.Duration
+	CacheSyncTimeout        time.Duration
 	MaxConcurrentReconciles int
 
 	// CallbackSecret and ChatAPISecret are namespace/name, or name in
@@ -112,6 +113,9 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 		"Comma-separated resource.group list of the kinds swept for linked objects (core kinds without group).")
 	fs.DurationVar(&c.KindRecheckInterval, "cleanup-kinds-recheck-interval", time.Minute,
 		"How often a --cleanup-kinds kind the operator cannot use yet (not served, not granted) is checked again.")
+	fs.DurationVar(&c.CacheSyncTimeout, "cache-sync-timeout", 2*time.Minute,
+		"How long a controller waits for its caches to fill at start before it gives up (controller-runtime's default); "+
+			"raise it on a cluster whose API server is slow to list.")
 	fs.StringVar(&c.WatchNamespaces, "watch-namespaces", "",
 		"Comma-separated namespaces whose OfficialChannels the manager watches and cleans up in; "+
 			"empty (the default) means every namespace. The operator's own namespace need not be listed.")
@@ -184,6 +188,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Callback.Validate(); err != nil {
 		return err
+	}
+	if c.CacheSyncTimeout <= 0 {
+		return fmt.Errorf("--cache-sync-timeout must be positive, got %s", c.CacheSyncTimeout)
 	}
 	if c.KindRecheckInterval <= 0 {
 		return fmt.Errorf("--cleanup-kinds-recheck-interval must be positive, got %s", c.KindRecheckInterval)

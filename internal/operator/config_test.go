@@ -93,6 +93,7 @@ func TestValidateRefusesWhatCannotWork(t *testing.T) {
 		{"zero skew", func(c *Config) { c.Callback.MaxSkew = 0 }, "--callback-max-skew"},
 		{"zero inflight", func(c *Config) { c.Callback.MaxInflight = 0 }, "--callback-max-inflight"},
 		{"zero recheck", func(c *Config) { c.KindRecheckInterval = 0 }, "--cleanup-kinds-recheck-interval"},
+		{"zero cache-sync timeout", func(c *Config) { c.CacheSyncTimeout = 0 }, "--cache-sync-timeout"},
 		{"zero workers", func(c *Config) { c.MaxConcurrentReconciles = 0 }, "--max-concurrent-reconciles"},
 		{"bad Chat API Secret", func(c *Config) { c.ChatAPISecret = "a/b/c" }, "--chat-api-secret"},
 		{"zero QPS", func(c *Config) { c.ChatAPIQPS = 0 }, "--chat-api-qps"},

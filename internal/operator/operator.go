@@ -34,6 +34,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -112,6 +113,7 @@ func (c *Config) ManagerOptions(scheme *runtime.Scheme) ctrl.Options {
 		// clients of its own, whether or not that namespace is watched.
 		Cache:                  cleanup.CacheOptions(c.watchNamespaces...),
 		Metrics:                metrics,
+		Controller:             config.Controller{CacheSyncTimeout: c.CacheSyncTimeout},
 		HealthProbeBindAddress: c.ProbeAddr,
 		PprofBindAddress:       c.PprofAddr,
 		LeaderElection:         c.LeaderElection,
