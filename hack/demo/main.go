@@ -49,8 +49,6 @@ const (
 	operatorNamespace = testenv.OperatorNamespace
 	token             = "demo-token"
 	account           = "@TOA#_test_OA_for_penn"
-	// The documented sample's EventTime.
-	eventTime = "1670574414123"
 
 	// The second act's app, with REST credentials, and its key in the fake Chat.
 	chatApp    int64 = 1400000002
@@ -167,7 +165,10 @@ func run() error {
 	}
 
 	step("The Chat backend reports the channel destroyed: a signed callback")
-	if err := sendCallback(ctx, root, mgr.CallbackURL, app, account, eventTime); err != nil {
+	// Destroyed now: the channel's DESTROYED column reads seconds, as a
+	// real destruction's would.
+	destroyedAt := time.Now().UTC().Truncate(time.Millisecond)
+	if err := sendCallback(ctx, root, mgr.CallbackURL, app, account, strconv.FormatInt(destroyedAt.UnixMilli(), 10)); err != nil {
 		return err
 	}
 
@@ -184,7 +185,7 @@ func run() error {
 	if _, err := kubectl(showObjects...); err != nil {
 		return err
 	}
-	if err := check(ctx, env); err != nil {
+	if err := check(ctx, env, destroyedAt); err != nil {
 		return err
 	}
 	return secondAct(ctx, env, kubectl, chat, root, mgr.CallbackURL)
@@ -211,7 +212,7 @@ func waitFor(ctx context.Context, env *testenv.Env, ns, name, phase string) erro
 }
 
 // check verifies what the person just saw.
-func check(ctx context.Context, env *testenv.Env) error {
+func check(ctx context.Context, env *testenv.Env, destroyedAt time.Time) error {
 	linked := []string{"deployment/penn-news-bot", "configmap/penn-news-config", "secret/penn-news-token", "service/penn-news"}
 	for _, obj := range linked {
 		if _, err := env.Kubectl(ctx, "get", obj, "-n", "newsroom"); err == nil {
@@ -228,9 +229,12 @@ func check(ctx context.Context, env *testenv.Env) error {
 	if err != nil || protected != "1" {
 		return fmt.Errorf("status.cleanup.protected %q, want 1 (%v)", protected, err)
 	}
-	destroyedAt, err := env.Kubectl(ctx, "get", "ochan", "penn-news", "-n", "newsroom", "-o", "jsonpath={.status.destroyedAt}")
-	if err != nil || destroyedAt != "2022-12-09T08:26:54.123Z" {
-		return fmt.Errorf("destroyedAt %q, want the sample's EventTime 2022-12-09T08:26:54.123Z (%v)", destroyedAt, err)
+	got, err := env.Kubectl(ctx, "get", "ochan", "penn-news", "-n", "newsroom", "-o", "jsonpath={.status.destroyedAt}")
+	if err != nil {
+		return err
+	}
+	if at, perr := time.Parse(time.RFC3339Nano, got); perr != nil || !at.Equal(destroyedAt) {
+		return fmt.Errorf("destroyedAt %q, want the callback's EventTime %s (%v)", got, destroyedAt.Format(time.RFC3339Nano), perr)
 	}
 	return nil
 }
