@@ -18,6 +18,9 @@ package operator
 
 import (
 	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -113,5 +116,51 @@ func TestValidateRefusesWhatCannotWork(t *testing.T) {
 				t.Fatalf("error %q does not name %s", err, tc.want)
 			}
 		})
+	}
+}
+
+// The README's flag table is the manager's: every flag BindFlags registers
+// is a row, every row is a flag (besides those main and controller-runtime
+// add), and a default the table gives as one value is the flag's.
+func TestTheReadmeFlagTableIsTheManagersFlags(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `--([a-z0-9-]+)`[^|]*\\|([^|]*)\\|")
+	documented := map[string]string{}
+	for _, m := range row.FindAllStringSubmatch(string(raw), -1) {
+		documented[m[1]] = strings.TrimSpace(m[2])
+	}
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	var c Config
+	c.BindFlags(fs)
+	fs.VisitAll(func(f *flag.Flag) {
+		def, ok := documented[f.Name]
+		if !ok {
+			t.Errorf("--%s is not in the README's flag table", f.Name)
+			return
+		}
+		delete(documented, f.Name)
+		value, single := strings.CutPrefix(def, "`")
+		value, _ = strings.CutSuffix(value, "`")
+		if !single || strings.ContainsAny(value, "` ") {
+			return // a default the table explains in words
+		}
+		if d, err := time.ParseDuration(f.DefValue); err == nil {
+			if got, err := time.ParseDuration(value); err != nil || got != d {
+				t.Errorf("--%s: the README says %q, the flag's default is %s", f.Name, value, f.DefValue)
+			}
+			return
+		}
+		if value != f.DefValue {
+			t.Errorf("--%s: the README says %q, the flag's default is %q", f.Name, value, f.DefValue)
+		}
+	})
+	for _, notHere := range []string{"kubeconfig", "zap-devel"} { // controller-runtime's, zap's
+		delete(documented, notHere)
+	}
+	for name := range documented {
+		t.Errorf("the README's flag table lists --%s, which the manager does not have", name)
 	}
 }
