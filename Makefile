@@ -65,7 +65,7 @@ test: manifests generate fmt vet envtest build kustomize gateway-api-crds promto
 	$(MAKE) fuzz
 
 # The packages whose tests need no control plane: seconds, for the inner loop.
-UNIT_PKGS := ./internal/callback ./internal/chatapi/... ./internal/observer ./internal/operator ./internal/secretwatch ./internal/status ./internal/text ./hack/bench
+UNIT_PKGS := ./internal/callback ./internal/chatapi/... ./internal/observer ./internal/operator ./internal/secretwatch ./internal/status ./internal/text ./hack/bench ./test/docs
 
 .PHONY: test-unit
 test-unit: ## Run the tests that need no control plane (seconds): the inner loop. make test runs them too.

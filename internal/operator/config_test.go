@@ -119,11 +119,11 @@ func TestValidateRefusesWhatCannotWork(t *testing.T) {
 	}
 }
 
-// The README's flag table is the manager's: every flag BindFlags registers
+// The flag table of docs/operations.md is the manager's: every flag BindFlags registers
 // is a row, every row is a flag (besides those main and controller-runtime
 // add), and a default the table gives as one value is the flag's.
-func TestTheReadmeFlagTableIsTheManagersFlags(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+func TestTheFlagTableIsTheManagersFlags(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "operations.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestTheReadmeFlagTableIsTheManagersFlags(t *testing.T) {
 	fs.VisitAll(func(f *flag.Flag) {
 		def, ok := documented[f.Name]
 		if !ok {
-			t.Errorf("--%s is not in the README's flag table", f.Name)
+			t.Errorf("--%s is not in the flag table of docs/operations.md", f.Name)
 			return
 		}
 		delete(documented, f.Name)
@@ -149,18 +149,18 @@ func TestTheReadmeFlagTableIsTheManagersFlags(t *testing.T) {
 		}
 		if d, err := time.ParseDuration(f.DefValue); err == nil {
 			if got, err := time.ParseDuration(value); err != nil || got != d {
-				t.Errorf("--%s: the README says %q, the flag's default is %s", f.Name, value, f.DefValue)
+				t.Errorf("--%s: docs/operations.md says %q, the flag's default is %s", f.Name, value, f.DefValue)
 			}
 			return
 		}
 		if value != f.DefValue {
-			t.Errorf("--%s: the README says %q, the flag's default is %q", f.Name, value, f.DefValue)
+			t.Errorf("--%s: docs/operations.md says %q, the flag's default is %q", f.Name, value, f.DefValue)
 		}
 	})
 	for _, notHere := range []string{"kubeconfig", "zap-devel"} { // controller-runtime's, zap's
 		delete(documented, notHere)
 	}
 	for name := range documented {
-		t.Errorf("the README's flag table lists --%s, which the manager does not have", name)
+		t.Errorf("the flag table of docs/operations.md lists --%s, which the manager does not have", name)
 	}
 }

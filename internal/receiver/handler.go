@@ -41,8 +41,8 @@ import (
 	"github.com/channel-operator/channel-operator/internal/text"
 )
 
-// ServeHTTP answers one callback. The checks run in the order the README's
-// "Receiver" section lists, and nothing is written unless all of them pass.
+// ServeHTTP answers one callback. The checks run in the order docs/receiver.md
+// lists, and nothing is written unless all of them pass.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	start := r.now()
 	command := otherCommand
@@ -247,7 +247,7 @@ func (r *Receiver) recordDestroyed(
 	return resultOK
 }
 
-// refusalLog logs refused callbacks (4xx) so that the README's
+// refusalLog logs refused callbacks (4xx) so that docs/operations.md's
 // troubleshooting can send users to the logs, at most a few lines a second:
 // a flood of refusals cannot drown the log or the disk. Lines that did not
 // fit are counted into the next one. A line says why, for which app and from

@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -321,7 +322,8 @@ metadata: {name: counted-config, namespace: e2e-metrics, labels: {chat.channel-o
 	}
 }
 
-// The alerting rules and the dashboard (hack/monitoring) read only metrics,
+// The alerting rules and the dashboard (hack/monitoring), and the metric
+// table of docs/operations.md, read only metrics,
 // and label values, that the running manager exports, and the dashboard
 // reads every family of the operator's. The series that appear only with
 // their cause are made here: a given UserSig, a destruction that matches no
@@ -385,6 +387,7 @@ metadata: {name: cleaned-config, namespace: e2e-monitoring, labels: {chat.channe
 			}
 		}
 	}
+	checkMetricTable(t, families)
 	reads := monitoring.DashboardReads()
 	for family := range families {
 		if !strings.HasPrefix(family, "channel_operator_") {
@@ -392,6 +395,31 @@ metadata: {name: cleaned-config, namespace: e2e-monitoring, labels: {chat.channe
 		}
 		if !slices.ContainsFunc(slices.Collect(maps.Keys(reads)), func(name string) bool { return monitoring.Family(name) == family }) {
 			t.Errorf("the dashboard has no panel for %s", family)
+		}
+	}
+}
+
+// checkMetricTable holds the metric table of docs/operations.md to what the
+// manager exports (families, from scrape): a row for every family of the
+// operator's, and every row exported.
+func checkMetricTable(t *testing.T, families map[string][]string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `(channel_operator_[a-z_]+)`").FindAllStringSubmatch(string(raw), -1) {
+		documented[m[1]] = true
+	}
+	for family := range families {
+		if strings.HasPrefix(family, "channel_operator_") && !documented[family] {
+			t.Errorf("the manager exports %s, which docs/operations.md does not list", family)
+		}
+	}
+	for name := range documented {
+		if _, ok := families[name]; !ok {
+			t.Errorf("docs/operations.md lists %s, which the manager does not export", name)
 		}
 	}
 }
