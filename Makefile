@@ -176,8 +176,11 @@ build-installer: manifests generate kustomize ## Write dist/install.yaml: the CR
 
 ##@ Deployment
 
+# What is already gone is no error of an uninstall: kubectl deletes the
+# Namespace first, and the namespace controller may remove what is in it
+# before kubectl gets there (ignore-not-found=false to see those as errors).
 ifndef ignore-not-found
-  ignore-not-found = false
+  ignore-not-found = true
 endif
 
 .PHONY: install
@@ -185,7 +188,7 @@ install: manifests kustomize ## Install the CRDs into the cluster of the current
 	"$(KUSTOMIZE)" build config/crd | "$(KUBECTL)" apply -f -
 
 .PHONY: uninstall
-uninstall: manifests kustomize ## Uninstall the CRDs. Call with ignore-not-found=true to ignore resource not found errors.
+uninstall: manifests kustomize ## Uninstall the CRDs (and with them every OfficialChannel).
 	"$(KUSTOMIZE)" build config/crd | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -
 
 .PHONY: deploy
@@ -204,7 +207,7 @@ KEEP_CRDS ?= true
 UNDEPLOY_TIMEOUT ?= 2m
 
 .PHONY: undeploy
-undeploy: kustomize ## Undeploy the operator, keeping the CRD and the channels (KEEP_CRDS=false: them too). ignore-not-found=true ignores what is already gone.
+undeploy: kustomize ## Undeploy the operator, keeping the CRD and the channels (KEEP_CRDS=false: them too).
 ifeq ($(KEEP_CRDS),false)
 	"$(KUSTOMIZE)" build config/crd | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) --timeout=$(UNDEPLOY_TIMEOUT) -f -
 endif
@@ -292,7 +295,7 @@ CONTAINERD_FILES := $(CONTAINERD_MODULE_DIR)/go.mod $(CONTAINERD_MODULE_DIR)/go.
 CLUSTER_IMG ?= local.test/channel-operator:cluster
 
 .PHONY: node-packages
-node-packages: ## Install the node's Debian packages (runc, CNI plugins, iptables, conntrack) when missing.
+node-packages: require-root ## Install the node's Debian packages (runc, CNI plugins, iptables, conntrack) when missing.
 	@missing=$$(for p in $(NODE_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then echo "apt-get install $$missing"; apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; fi
 
@@ -312,22 +315,32 @@ $(NODE_BIN_DIR)/containerd-shim-runc-v2: $(CONTAINERD_FILES)
 	cd $(CONTAINERD_MODULE_DIR) && CGO_ENABLED=0 go build -tags "$(CONTAINERD_TAGS) no_grpc" -ldflags "$(CONTAINERD_LDFLAGS)" \
 		-o "$@" $(CONTAINERD_PKG)/cmd/containerd-shim-runc-v2
 
-$(NODE_BIN_DIR)/pause.tar: hack/node/pause/main.go hack/image/image.go
+$(NODE_BIN_DIR)/pause.tar: hack/node/pause/main.go hack/image/image.go hack/image/cmd/main.go
 	CGO_ENABLED=0 go build -ldflags "-s -w" -o $(NODE_BIN_DIR)/pause ./hack/node/pause
 	go run ./hack/image/cmd -pause -binary $(NODE_BIN_DIR)/pause -tag local.test/pause:3.10 \
 		-layout $(NODE_BIN_DIR)/pause-image -tar $@
 
+.PHONY: require-root
+require-root:
+	@test "$$(id -u)" = 0 || { echo "a node needs root (kubelet, containerd, iptables, mounts)" >&2; exit 1; }
+
+# One node per host (fixed ports, the host's iptables): a lock keeps two
+# checkouts from running theirs at once. On failure the node's logs are kept
+# in bin/node-logs before the teardown; a teardown that leaves anything behind
+# fails the target too.
 .PHONY: test-cluster
-test-cluster: node kustomize ## Install the operator with make deploy on a node of this machine (root) and test it as Pods.
-	@test "$$(id -u)" = 0 || { echo "test-cluster: a node needs root" >&2; exit 1; }
+test-cluster: require-root node kustomize ## Install the operator with make deploy on a node of this machine (root) and test it as Pods.
 	$(MAKE) image IMG=$(CLUSTER_IMG)
-	@set -e; start=$$(date +%s); \
-	export K8S_BIN=$(K8S_BIN_DIR) NODE_BIN=$(NODE_BIN_DIR) STATE=$(NODE_STATE) NODE_NAME=$(NODE_NAME) \
+	@exec 9>/run/lock/channel-operator-node.lock; flock -n 9 || { echo "test-cluster: another node runs on this host" >&2; exit 1; }; \
+	set -e; start=$$(date +%s); \
+	export K8S_BIN=$(ENVTEST_ASSETS) NODE_BIN=$(NODE_BIN_DIR) STATE=$(NODE_STATE) NODE_NAME=$(NODE_NAME) \
 	  IMAGES="$(NODE_BIN_DIR)/pause.tar $(LOCALBIN)/channel-operator-image.tar"; \
 	hack/node/down.sh --purge >/dev/null 2>&1 || true; \
-	trap 'hack/node/down.sh --purge >$(LOCALBIN)/node-down.log 2>&1' EXIT; \
+	trap 'rc=$$?; if [ $$rc -ne 0 ]; then rm -rf $(LOCALBIN)/node-logs; cp -r $(NODE_STATE)/logs $(LOCALBIN)/node-logs 2>/dev/null; \
+	  echo "test-cluster: the node'"'"'s logs are in $(LOCALBIN)/node-logs" >&2; fi; \
+	  hack/node/down.sh --purge >$(LOCALBIN)/node-down.log 2>&1 || { cat $(LOCALBIN)/node-down.log >&2; [ $$rc -ne 0 ] || rc=1; }; exit $$rc' EXIT; \
 	hack/node/up.sh; \
-	KUBECONFIG=$(NODE_STATE)/config/admin.kubeconfig KUBECTL=$(K8S_BIN_DIR)/kubectl CLUSTER_IMG=$(CLUSTER_IMG) NODE_NAME=$(NODE_NAME) \
+	KUBECONFIG=$(NODE_STATE)/config/admin.kubeconfig KUBECTL=$(ENVTEST_ASSETS)/kubectl CLUSTER_IMG=$(CLUSTER_IMG) NODE_NAME=$(NODE_NAME) \
 	  KUSTOMIZE="$(KUSTOMIZE)" go test -tags cluster -race ./test/cluster -count=1 -v -timeout 30m; \
 	echo "test-cluster: $$(( $$(date +%s) - start )) s from node up to tests done"
 

@@ -13,11 +13,20 @@ PIDS=$STATE/pids
 CTRD_SOCK=$STATE/containerd/containerd.sock
 CTR="$NODE_BIN/ctr --address $CTRD_SOCK -n k8s.io"
 
+# ours PID: the process is one of this node's (a binary of NODE_BIN or
+# K8S_BIN whose command line names $STATE), not another that reuses a pid
+# recorded before a reboot or a crash.
+ours() {
+  local exe
+  exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
+  [[ $exe == "$NODE_BIN"/* || $exe == "$K8S_BIN"/* ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$STATE"
+}
+
 stop() { # stop NAME: SIGTERM the pid in $PIDS/NAME.pid, SIGKILL after 15 s
   local f=$PIDS/$1.pid pid
   [[ -f $f ]] || return 0
   pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
+  if ours "$pid"; then
     kill "$pid"
     for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     kill -0 "$pid" 2>/dev/null && { echo "  $1 ($pid) did not stop, SIGKILL"; kill -9 "$pid"; }
@@ -130,7 +139,18 @@ done
 stop kube-apiserver
 stop etcd
 
+# What must be gone now; anything left fails the teardown (and make test-cluster).
+left=()
+for pid in $(pgrep -f -- "$STATE" || true); do [[ $pid != "$$" ]] && ours "$pid" && left+=("process $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline" | cut -c1-80)"); done
+while read -r m; do [[ -n $m ]] && left+=("mount $m"); done < <(findmnt -rn -o TARGET | grep -F -- "$STATE/" || true)
+ip link show "$BRIDGE" >/dev/null 2>&1 && left+=("bridge $BRIDGE")
+iptables -t nat -S 2>/dev/null | grep -qE -- '-N KUBE-(SERVICES|POSTROUTING)' && left+=("kube-proxy's iptables chains")
+
 if [[ ${1:-} == --purge ]]; then
-  rm -rf "$STATE" && echo "removed $STATE"
+  rm -rf --one-file-system "$STATE" && echo "removed $STATE"
+fi
+if ((${#left[@]})); then
+  printf 'down.sh: left behind: %s\n' "${left[@]}" >&2
+  exit 1
 fi
 echo "down."

@@ -15,13 +15,14 @@ set -euo pipefail
 IMAGES=${IMAGES:-}   # image tarballs (docker-archive) to import, space-separated
 NODE_NAME=${NODE_NAME:-channel-operator-node}
 NODE_IP=${NODE_IP:-$(ip -4 -o addr show dev "$(ip -4 route show default | awk '{print $5; exit}')" | awk '{print $4}' | cut -d/ -f1 | head -1)}
+[[ -n $NODE_IP ]] || { echo "up.sh: no IPv4 address on the default route's interface: set NODE_IP" >&2; exit 1; }
 SERVICE_CIDR=${SERVICE_CIDR:-10.96.0.0/16}
 KUBERNETES_SVC_IP=${KUBERNETES_SVC_IP:-10.96.0.1}
 CLUSTER_CIDR=${CLUSTER_CIDR:-10.244.0.0/16}
 POD_CIDR=${POD_CIDR:-10.244.0.0/24}
 CNI_BIN_DIR=${CNI_BIN_DIR:-/usr/lib/cni}
 API_PORT=${API_PORT:-16443}
-ETCD_PORT=${ETCD_PORT:-32379}
+ETCD_PORT=${ETCD_PORT:-12379}   # outside the NodePort range (30000-32767)
 PAUSE_IMAGE=${PAUSE_IMAGE:-local.test/pause:3.10}
 CNI_NET=channel-operator-node   # the CNI network's name; down.sh finds its iptables chains by it
 BRIDGE=conode0
@@ -40,10 +41,19 @@ log() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 mkdir -p "$PKI" "$LOGS" "$PIDS" "$CFG" "$STATE/etcd" "$STATE/containerd" "$STATE/cni/net.d" \
   "$STATE/cni/networks" "$STATE/kubelet" "$STATE/pods-logs"
 
+# ours PID: the process is one of this node's (a binary of NODE_BIN or
+# K8S_BIN whose command line names $STATE), not another that reuses a pid
+# recorded before a reboot or a crash.
+ours() {
+  local exe
+  exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
+  [[ $exe == "$NODE_BIN"/* || $exe == "$K8S_BIN"/* ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$STATE"
+}
+
 # start NAME CMD...: run in the background, log to $LOGS/NAME.log, pid to $PIDS/NAME.pid
 start() {
   local name=$1; shift
-  if [[ -f $PIDS/$name.pid ]] && kill -0 "$(cat "$PIDS/$name.pid")" 2>/dev/null; then
+  if [[ -f $PIDS/$name.pid ]] && ours "$(cat "$PIDS/$name.pid")"; then
     log "$name already running"; return
   fi
   # setsid: own session, so `down.sh` can stop it by pid without touching anything else
@@ -63,9 +73,14 @@ wait_for() {
 }
 
 # ---------------------------------------------------------------- host settings
-# The only system-wide changes: IP forwarding and bridge netfilter (kube-proxy needs both).
-[[ -f $STATE/sysctl.orig ]] || for k in net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.ipv4.conf.all.route_localnet; do
-  echo "$k $(sysctl -n $k)"; done >"$STATE/sysctl.orig"   # down.sh restores these
+# The system-wide settings the node changes, recorded for down.sh to restore:
+# IP forwarding and bridge netfilter (kube-proxy needs both, and sets
+# route_localnet), and the kernel settings kubelet sets unless
+# protectKernelDefaults (overcommit, panic on oops and after 10 s, keyrings).
+SYSCTLS="net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.ipv4.conf.all.route_localnet
+  vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes"
+[[ -f $STATE/sysctl.orig ]] || for k in $SYSCTLS; do
+  echo "$k $(sysctl -n $k)"; done >"$STATE/sysctl.orig"
 sysctl -qw net.ipv4.ip_forward=1
 sysctl -qw net.bridge.bridge-nf-call-iptables=1 || true
 
@@ -251,7 +266,7 @@ start containerd "$NODE_BIN/containerd" --config "$CFG/containerd.toml"
 wait_for "containerd socket" 30 "$NODE_BIN/ctr" --address "$CTRD_SOCK" version
 
 for img in $IMAGES; do
-  "$NODE_BIN/ctr" --address "$CTRD_SOCK" -n k8s.io images import --platform linux/amd64 "$img" >/dev/null
+  "$NODE_BIN/ctr" --address "$CTRD_SOCK" -n k8s.io images import --platform "linux/$(dpkg --print-architecture)" "$img" >/dev/null
 done
 "$NODE_BIN/ctr" --address "$CTRD_SOCK" -n k8s.io images ls -q | sed 's/^/  image: /'
 

@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/channel-operator/channel-operator/internal/observer"
@@ -162,5 +163,14 @@ func TestTheFlagTableIsTheManagersFlags(t *testing.T) {
 	}
 	for name := range documented {
 		t.Errorf("the flag table of docs/operations.md lists --%s, which the manager does not have", name)
+	}
+}
+
+// --cache-sync-timeout reaches the controllers (through the manager's
+// controller defaults): the e2e test that outlives it relies on it.
+func TestTheCacheSyncTimeoutReachesTheControllers(t *testing.T) {
+	c := Config{CacheSyncTimeout: 7 * time.Second}
+	if got := c.ManagerOptions(runtime.NewScheme()).Controller.CacheSyncTimeout; got != 7*time.Second {
+		t.Fatalf("the manager's controller CacheSyncTimeout is %s, want the flag's 7s", got)
 	}
 }

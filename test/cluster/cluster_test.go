@@ -33,6 +33,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,6 +106,11 @@ func deploy() error {
 	defer func() { _ = os.WriteFile(kustomization, saved, 0o644) }()
 	cmd := exec.Command("make", "--no-print-directory", "deploy", "IMG="+image, "KUBECTL="+kubectlBin)
 	cmd.Dir = root
+	// Not the variables of the make that runs these tests.
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		name, _, _ := strings.Cut(kv, "=")
+		return name == "MAKEFLAGS" || name == "MAKEOVERRIDES" || name == "MFLAGS" || name == "MAKELEVEL"
+	})
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("make deploy: %w\n%s", err, out)
 	}

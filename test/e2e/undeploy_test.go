@@ -25,6 +25,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -91,7 +93,7 @@ func (in *installation) undeploy(t *testing.T, vars []string, watch *chatv1alpha
 	cmd := exec.CommandContext(ctx, "make", append([]string{"--no-print-directory", "undeploy",
 		"KUBECTL=" + kubectlPath, "KUSTOMIZE=" + kustomizePath()}, vars...)...)
 	cmd.Dir = testenv.RepoRoot()
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+in.env.KubeconfigPath)
+	cmd.Env = append(withoutMakeFlags(os.Environ()), "KUBECONFIG="+in.env.KubeconfigPath)
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 
@@ -102,6 +104,8 @@ func (in *installation) undeploy(t *testing.T, vars []string, watch *chatv1alpha
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	stopped, released := false, watch == nil
+	var stopping sync.WaitGroup
+	defer stopping.Wait() // the manager is gone before the next install
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -120,7 +124,8 @@ func (in *installation) undeploy(t *testing.T, vars []string, watch *chatv1alpha
 			released = true
 		}
 		if !stopped && in.deleting(t, &corev1.Namespace{ObjectMeta: testenv.ObjectMeta("", operatorNamespace, nil)}) {
-			go func() { _ = in.mgr.Stop() }()
+			m := in.mgr
+			stopping.Go(func() { _ = m.Stop() })
 			stopped = true
 		}
 	}
@@ -137,6 +142,15 @@ func (in *installation) deleting(t *testing.T, obj client.Object) bool {
 		t.Logf("reading %s: %v", client.ObjectKeyFromObject(obj), err)
 	}
 	return false
+}
+
+// withoutMakeFlags drops what a make running the tests passes to the makes
+// they run (make test KEEP_CRDS=false would otherwise reach make undeploy).
+func withoutMakeFlags(env []string) []string {
+	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
+		name, _, _ := strings.Cut(kv, "=")
+		return name == "MAKEFLAGS" || name == "MAKEOVERRIDES" || name == "MFLAGS" || name == "MAKELEVEL"
+	})
 }
 
 func kustomizePath() string {
@@ -191,6 +205,22 @@ func (in *installation) newTenant(t *testing.T, ns string) *tenant {
 		return nil
 	})
 	return tn
+}
+
+// heldUntilTheCleanupEnds checks, while the doomed channel is being deleted,
+// that the operator keeps its finalizer for as long as the cleanup waits on
+// the held object (a few seconds of it).
+func (in *installation) heldUntilTheCleanupEnds(t *testing.T, tn *tenant) {
+	t.Helper()
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		ch := &chatv1alpha1.OfficialChannel{}
+		if err := in.env.Client.Get(context.Background(), client.ObjectKeyFromObject(tn.doomed), ch); err != nil {
+			t.Fatalf("the channel mid-cleanup went before its cleanup ended: %v", err)
+		}
+		if !slices.Contains(ch.Finalizers, chatv1alpha1.CleanupFinalizer) {
+			t.Fatalf("the channel mid-cleanup lost its finalizer before its cleanup ended: %v", ch.Finalizers)
+		}
+	}
 }
 
 // finishCleanup lets the tenant's cleanup end (a running operator's) and
@@ -275,9 +305,13 @@ func TestUndeployWithChannelsPresentFinishes(t *testing.T) {
 		if keep {
 			in.undeploy(t, nil, nil, nil)
 		} else {
-			// The CRD's deletion deletes the channels; the doomed one's
-			// cleanup can end once its object is released.
-			in.undeploy(t, []string{"KEEP_CRDS=false"}, tn.doomed, func() { e.Release(t, tn.held) })
+			// The CRD's deletion deletes the channels; the operator, still
+			// running, holds the doomed one until its cleanup ends, which
+			// it can once the object is released.
+			in.undeploy(t, []string{"KEEP_CRDS=false"}, tn.doomed, func() {
+				in.heldUntilTheCleanupEnds(t, tn)
+				e.Release(t, tn.held)
+			})
 		}
 		in.installGone(t)
 		for _, cm := range tn.live {
@@ -294,9 +328,6 @@ func TestUndeployWithChannelsPresentFinishes(t *testing.T) {
 				t.Fatalf("round %d: the channel mid-cleanup after the undeploy: phase %q, finalizers %v",
 					round, ch.Status.Phase, ch.Finalizers)
 			}
-			if !e.Exists(t, tn.held.DeepCopy()) {
-				t.Fatalf("round %d: the held object went with no operator running", round)
-			}
 			kept = tn
 			continue
 		}
@@ -305,6 +336,9 @@ func TestUndeployWithChannelsPresentFinishes(t *testing.T) {
 		}
 		if e.Exists(t, tn.held.DeepCopy()) {
 			t.Fatalf("round %d: the cleanup under way did not end before the CRD went", round)
+		}
+		if reasons := e.EventReasons(t, tn.doomed, "OfficialChannel"); !slices.Contains(reasons, "CleanedUp") {
+			t.Fatalf("round %d: the channel went without its cleanup ending (Events %v)", round, reasons)
 		}
 		deleteNamespace(t, e, tn.ns)
 	}

@@ -24,6 +24,8 @@ import (
 	"fmt"
 	"os"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/channel-operator/channel-operator/hack/image"
 )
 
@@ -41,9 +43,12 @@ func main() {
 	flag.BoolVar(&pause, "pause", false, "build the pod sandbox image of make test-cluster's node from -binary (the pause program) instead")
 	flag.Parse()
 
-	img, err := image.Build(s)
+	var img v1.Image
+	var err error
 	if pause {
 		img, err = image.Pause(s.Binary, s.Arch)
+	} else {
+		img, err = image.Build(s)
 	}
 	if err == nil {
 		err = image.Write(img, tag, dir, tarPath)
