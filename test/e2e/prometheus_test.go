@@ -143,7 +143,7 @@ func TestPrometheusScrapesWithTheServiceMonitorsToken(t *testing.T) {
 	// authentication and authorization.
 	m, _ := startTestManager(t, "secure-metrics manager", operatorKubeconfig, operatorNamespace,
 		"--leader-elect", "--cleanup-budget=0", "--metrics-secure=true")
-	scrape := func(bearer string) (int, string) {
+	scrape := func(bearer string) (int, string, error) {
 		req, err := http.NewRequest(http.MethodGet, "https://"+m.MetricsAddr+"/metrics", nil)
 		if err != nil {
 			t.Fatal(err)
@@ -154,20 +154,26 @@ func TestPrometheusScrapesWithTheServiceMonitorsToken(t *testing.T) {
 		c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 		resp, err := c.Do(req)
 		if err != nil {
-			t.Fatal(err)
+			return 0, "", err
 		}
 		defer func() { _ = resp.Body.Close() }()
 		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body)
+		return resp.StatusCode, string(body), nil
 	}
-	if status, body := scrape(tok); status != http.StatusOK || !strings.Contains(body, "channel_operator_build_info") {
-		t.Fatalf("with the ServiceMonitor's token: %d\n%.300s", status, body)
+	// The HTTPS metrics server listens once it has made its self-signed
+	// certificate, which can come after readiness on a loaded machine.
+	testenv.Eventually(t, func() error {
+		status, body, err := scrape(tok)
+		if err != nil || status != http.StatusOK || !strings.Contains(body, "channel_operator_build_info") {
+			return fmt.Errorf("with the ServiceMonitor's token: %d %v\n%.300s", status, err, body)
+		}
+		return nil
+	})
+	if status, _, err := scrape(""); err != nil || status != http.StatusUnauthorized {
+		t.Errorf("without a token: %d %v, want 401", status, err)
 	}
-	if status, _ := scrape(""); status != http.StatusUnauthorized {
-		t.Errorf("without a token: %d, want 401", status)
-	}
-	if status, _ := scrape(other); status != http.StatusForbidden {
-		t.Errorf("with a ServiceAccount's token that may not read metrics: %d, want 403", status)
+	if status, _, err := scrape(other); err != nil || status != http.StatusForbidden {
+		t.Errorf("with a ServiceAccount's token that may not read metrics: %d %v, want 403", status, err)
 	}
 }
 
