@@ -341,7 +341,7 @@ test-cluster: require-root node kustomize ## Install the operator with make depl
 	  hack/node/down.sh --purge >$(LOCALBIN)/node-down.log 2>&1 || { cat $(LOCALBIN)/node-down.log >&2; [ $$rc -ne 0 ] || rc=1; }; exit $$rc' EXIT; \
 	hack/node/up.sh; \
 	KUBECONFIG=$(NODE_STATE)/config/admin.kubeconfig KUBECTL=$(ENVTEST_ASSETS)/kubectl CLUSTER_IMG=$(CLUSTER_IMG) NODE_NAME=$(NODE_NAME) \
-	  KUSTOMIZE="$(KUSTOMIZE)" go test -tags cluster -race ./test/cluster -count=1 -v -timeout 30m; \
+	  go test -tags cluster -race ./test/cluster -count=1 -v -timeout 30m; \
 	echo "test-cluster: $$(( $$(date +%s) - start )) s from node up to tests done"
 
 .PHONY: kustomize

@@ -4,23 +4,8 @@
 # -> containerd + its shims -> mounts/netns/bridge/CNI iptables/cgroups -> control plane.
 set -uo pipefail
 
-: "${K8S_BIN:?K8S_BIN: the control-plane binaries (bin/k8s)}"
-: "${NODE_BIN:?NODE_BIN: the node binaries (bin/node)}"
-: "${STATE:?STATE: the node state directory}"
-CNI_NET=channel-operator-node
-BRIDGE=conode0
-PIDS=$STATE/pids
-CTRD_SOCK=$STATE/containerd/containerd.sock
+source "$(dirname "$0")/common.sh"
 CTR="$NODE_BIN/ctr --address $CTRD_SOCK -n k8s.io"
-
-# ours PID: the process is one of this node's (a binary of NODE_BIN or
-# K8S_BIN whose command line names $STATE), not another that reuses a pid
-# recorded before a reboot or a crash.
-ours() {
-  local exe
-  exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
-  [[ $exe == "$NODE_BIN"/* || $exe == "$K8S_BIN"/* ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$STATE"
-}
 
 stop() { # stop NAME: SIGTERM the pid in $PIDS/NAME.pid, SIGKILL after 15 s
   local f=$PIDS/$1.pid pid
@@ -35,7 +20,6 @@ stop() { # stop NAME: SIGTERM the pid in $PIDS/NAME.pid, SIGKILL after 15 s
   rm -f "$f"
 }
 
-KUBECTL="$K8S_BIN/kubectl --kubeconfig $STATE/config/admin.kubeconfig"
 
 # Graceful path first: with no controllers left to replace them, delete every pod through the
 # API and let kubelet stop the sandboxes (CNI DEL releases IPs, veths and the ipMasq chains).
@@ -127,9 +111,9 @@ fi
 # containerd hardcodes the shim socket dir /run/containerd/s (defaults.DefaultStateDir)
 rmdir /run/containerd/s /run/containerd 2>/dev/null
 # conntrack entries of pod and service addresses (they would expire on their own)
-conntrack -D -s "${CLUSTER_CIDR:-10.244.0.0/16}" >/dev/null 2>&1
-conntrack -D -d "${CLUSTER_CIDR:-10.244.0.0/16}" >/dev/null 2>&1
-conntrack -D -d "${SERVICE_CIDR:-10.96.0.0/16}" >/dev/null 2>&1
+conntrack -D -s "$CLUSTER_CIDR" >/dev/null 2>&1
+conntrack -D -d "$CLUSTER_CIDR" >/dev/null 2>&1
+conntrack -D -d "$SERVICE_CIDR" >/dev/null 2>&1
 
 # kubelet's cgroups (cgroupfs driver, cgroup v1): /kubepods in every hierarchy, leaves first
 for h in /sys/fs/cgroup/*/; do

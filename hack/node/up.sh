@@ -9,30 +9,20 @@
 # NODE_IP (the host's IP; the kubernetes Service endpoint), IMAGES (pause.tar etc.).
 set -euo pipefail
 
-: "${K8S_BIN:?K8S_BIN: the control-plane binaries (bin/k8s)}"
-: "${NODE_BIN:?NODE_BIN: the node binaries (bin/node)}"
-: "${STATE:?STATE: the node state directory}"
+source "$(dirname "$0")/common.sh"
 IMAGES=${IMAGES:-}   # image tarballs (docker-archive) to import, space-separated
 NODE_NAME=${NODE_NAME:-channel-operator-node}
 NODE_IP=${NODE_IP:-$(ip -4 -o addr show dev "$(ip -4 route show default | awk '{print $5; exit}')" | awk '{print $4}' | cut -d/ -f1 | head -1)}
 [[ -n $NODE_IP ]] || { echo "up.sh: no IPv4 address on the default route's interface: set NODE_IP" >&2; exit 1; }
-SERVICE_CIDR=${SERVICE_CIDR:-10.96.0.0/16}
 KUBERNETES_SVC_IP=${KUBERNETES_SVC_IP:-10.96.0.1}
-CLUSTER_CIDR=${CLUSTER_CIDR:-10.244.0.0/16}
 POD_CIDR=${POD_CIDR:-10.244.0.0/24}
 CNI_BIN_DIR=${CNI_BIN_DIR:-/usr/lib/cni}
 API_PORT=${API_PORT:-16443}
 ETCD_PORT=${ETCD_PORT:-12379}   # outside the NodePort range (30000-32767)
 PAUSE_IMAGE=${PAUSE_IMAGE:-local.test/pause:3.10}
-CNI_NET=channel-operator-node   # the CNI network's name; down.sh finds its iptables chains by it
-BRIDGE=conode0
 
 PKI=$STATE/pki
 LOGS=$STATE/logs
-PIDS=$STATE/pids
-CFG=$STATE/config
-CTRD_SOCK=$STATE/containerd/containerd.sock
-KUBECTL="$K8S_BIN/kubectl --kubeconfig $CFG/admin.kubeconfig"
 export PATH=$NODE_BIN:$K8S_BIN:$PATH
 
 T0=$(date +%s)
@@ -40,15 +30,6 @@ log() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 
 mkdir -p "$PKI" "$LOGS" "$PIDS" "$CFG" "$STATE/etcd" "$STATE/containerd" "$STATE/cni/net.d" \
   "$STATE/cni/networks" "$STATE/kubelet" "$STATE/pods-logs"
-
-# ours PID: the process is one of this node's (a binary of NODE_BIN or
-# K8S_BIN whose command line names $STATE), not another that reuses a pid
-# recorded before a reboot or a crash.
-ours() {
-  local exe
-  exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
-  [[ $exe == "$NODE_BIN"/* || $exe == "$K8S_BIN"/* ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$STATE"
-}
 
 # start NAME CMD...: run in the background, log to $LOGS/NAME.log, pid to $PIDS/NAME.pid
 start() {

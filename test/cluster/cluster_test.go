@@ -33,7 +33,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -104,13 +103,7 @@ func deploy() error {
 		return err
 	}
 	defer func() { _ = os.WriteFile(kustomization, saved, 0o644) }()
-	cmd := exec.Command("make", "--no-print-directory", "deploy", "IMG="+image, "KUBECTL="+kubectlBin)
-	cmd.Dir = root
-	// Not the variables of the make that runs these tests.
-	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		name, _, _ := strings.Cut(kv, "=")
-		return name == "MAKEFLAGS" || name == "MAKEOVERRIDES" || name == "MFLAGS" || name == "MAKELEVEL"
-	})
+	cmd := testenv.MakeCommand(context.Background(), "deploy", "IMG="+image, "KUBECTL="+kubectlBin)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("make deploy: %w\n%s", err, out)
 	}
@@ -160,16 +153,11 @@ var oneShot = &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{
 // postDestroyed sends the documented destroyed sample, signed, for account
 // to the receiver at base (the callback Service).
 func postDestroyed(base, account string) (int, error) {
-	sample, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "internal", "callback", "testdata", "destroyed.json"))
+	req, err := testenv.DestroyedRequest(callback.Call{SDKAppID: testenv.DemoApp, Token: token}, base+"/callback", account)
 	if err != nil {
 		return 0, err
 	}
-	body := bytes.Replace(sample, []byte("@TOA#_test_OA_for_penn"), []byte(account), 1)
-	u, err := callback.Call{SDKAppID: testenv.DemoApp, Token: token, Command: callback.CommandDestroyed}.URL(base + "/callback")
-	if err != nil {
-		return 0, err
-	}
-	resp, err := oneShot.Post(u, "application/json", bytes.NewReader(body))
+	resp, err := oneShot.Do(req)
 	if err != nil {
 		return 0, err
 	}

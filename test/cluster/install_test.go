@@ -20,10 +20,8 @@ package cluster
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -139,7 +137,7 @@ func TestTheInstallRunsAsPods(t *testing.T) {
 			t.Errorf("Pod %s is on node %q", p.Name, p.Spec.NodeName)
 		}
 	}
-	limit := managerPods(t)[0].Spec.Containers[0].Resources.Limits.Memory().Value()
+	limit := pods[0].Spec.Containers[0].Resources.Limits.Memory().Value()
 	procs := managerProcesses(t)
 	if len(procs) != 2 {
 		t.Fatalf("%d manager processes on the node, want 2", len(procs))
@@ -271,24 +269,7 @@ func TestMetricsThroughTheServiceNeedAToken(t *testing.T) {
 	t.Cleanup(func() { _, _ = kubectl("delete", "clusterrolebinding", "cluster-scraper") })
 	tok := strings.TrimSpace(mustKubectl(t, "-n", operatorNamespace, "create", "token", "cluster-scraper"))
 	url := serviceURL(t, "https", metricsService) + "/metrics"
-	insecure := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true}} // the manager's self-signed certificate
-	get := func(bearer string) (int, string, error) {
-		req, err := http.NewRequest(http.MethodGet, url, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if bearer != "" {
-			req.Header.Set("Authorization", "Bearer "+bearer)
-		}
-		resp, err := insecure.Do(req)
-		if err != nil {
-			return 0, "", err
-		}
-		defer func() { _ = resp.Body.Close() }()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body), nil
-	}
+	get := func(bearer string) (int, string, error) { return testenv.ScrapeMetrics(url, bearer) }
 	// The metrics server listens a moment after the replica is Ready (the
 	// probes do not wait for it), and the binding reaches the manager's
 	// authorizer within a moment.

@@ -21,7 +21,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -33,59 +32,6 @@ import (
 	chatv1alpha1 "github.com/channel-operator/channel-operator/api/v1alpha1"
 	"github.com/channel-operator/channel-operator/test/testenv"
 )
-
-// stream sends signed destructions through the callback Service at rate per
-// second, each for its own channel (of channels), until stopped; it records which were
-// answered 200 and how the others failed.
-type stream struct {
-	mu       sync.Mutex
-	ok       []int
-	failures []string
-	sent     int
-
-	stop, done chan struct{}
-	inflight   sync.WaitGroup
-}
-
-func startStream(base, ns string, channels, rate int) *stream {
-	s := &stream{stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		tick := time.NewTicker(time.Second / time.Duration(rate))
-		defer tick.Stop()
-		for i := 0; ; i++ {
-			select {
-			case <-s.stop:
-				return
-			case <-tick.C:
-			}
-			s.mu.Lock()
-			s.sent++
-			s.mu.Unlock()
-			s.inflight.Go(func() {
-				// Past the last channel the stream starts over: a
-				// destruction already recorded is answered 200 again.
-				status, err := postDestroyed(base, account(ns, i%channels))
-				s.mu.Lock()
-				defer s.mu.Unlock()
-				if err != nil || status != http.StatusOK {
-					s.failures = append(s.failures, fmt.Sprintf("callback %d at %s: %d %v", i,
-						time.Now().Format("15:04:05.000"), status, err))
-					return
-				}
-				s.ok = append(s.ok, i%channels)
-			})
-		}
-	}()
-	return s
-}
-
-// end stops the stream and waits for the callbacks in flight.
-func (s *stream) end() {
-	close(s.stop)
-	<-s.done
-	s.inflight.Wait()
-}
 
 // pdbName is the install's PodDisruptionBudget.
 const pdbName = "channel-operator-controller-manager"
@@ -124,7 +70,10 @@ func TestARolloutAndADrainLoseNoCallback(t *testing.T) {
 		t.FailNow()
 	}
 
-	s := startStream(serviceURL(t, "http", callbackService), ns, channels, rate)
+	base := serviceURL(t, "http", callbackService)
+	// Past the last channel the stream starts over: a destruction already
+	// recorded is answered 200 again.
+	stream := testenv.StartStream(rate, func(i int) (int, error) { return postDestroyed(base, account(ns, i%channels)) })
 	time.Sleep(2 * time.Second)
 	start := time.Now()
 	mustKubectl(t, "-n", operatorNamespace, "rollout", "restart", "deployment/"+deployment)
@@ -159,13 +108,11 @@ func TestARolloutAndADrainLoseNoCallback(t *testing.T) {
 	mustKubectl(t, "uncordon", nodeName)
 	mustKubectl(t, "-n", operatorNamespace, "rollout", "status", "deployment/"+deployment, "--timeout=180s")
 	time.Sleep(2 * time.Second)
-	s.end()
+	sent, ok, failures := stream.End()
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t.Logf("%d destructions sent at %d/s through a rollout restart and a drain, %d answered 200", s.sent, rate, len(s.ok))
-	if len(s.failures) > 0 {
-		t.Fatalf("%d of %d callbacks not answered 200: %v", len(s.failures), s.sent, s.failures[:min(len(s.failures), 10)])
+	t.Logf("%d destructions sent at %d/s through a rollout restart and a drain, %d answered 200", sent, rate, len(ok))
+	if len(failures) > 0 {
+		t.Fatalf("%d of %d callbacks not answered 200: %v", len(failures), sent, failures[:min(len(failures), 10)])
 	}
 	testenv.EventuallyWithin(t, time.Minute, func() error {
 		var list chatv1alpha1.OfficialChannelList
@@ -176,8 +123,8 @@ func TestARolloutAndADrainLoseNoCallback(t *testing.T) {
 		for _, ch := range list.Items {
 			destroyed[ch.Name] = ch.Status.Destruction != nil
 		}
-		for _, i := range s.ok {
-			if name := fmt.Sprintf("c%04d", i); !destroyed[name] {
+		for _, i := range ok {
+			if name := fmt.Sprintf("c%04d", i%channels); !destroyed[name] {
 				return fmt.Errorf("%s was answered 200 but holds no destruction", name)
 			}
 		}

@@ -19,6 +19,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,7 +28,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -208,46 +208,12 @@ func TestARollingRestartLosesNoCallback(t *testing.T) {
 	waitReady(2)
 
 	// The stream: one destruction every 20 ms, each for its own channel.
-	var (
-		sent, failed atomic.Int32
-		okMu         sync.Mutex
-		ok           []int
-		failures     []string
-	)
-	streamDone := make(chan struct{})
-	stop := make(chan struct{})
-	var inflight sync.WaitGroup
-	go func() {
-		defer close(streamDone)
-		tick := time.NewTicker(time.Second / rate)
-		defer tick.Stop()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			if i == channels {
-				failed.Add(1)
-				okMu.Lock()
-				failures = append(failures, "the stream ran out of channels")
-				okMu.Unlock()
-				return
-			}
-			sent.Add(1)
-			inflight.Go(func() {
-				status, err := postThrough(front.URL, fmt.Sprintf("@TOA#_drain_%04d", i))
-				okMu.Lock()
-				defer okMu.Unlock()
-				if err != nil || status != http.StatusOK {
-					failed.Add(1)
-					failures = append(failures, fmt.Sprintf("callback %d: %d %v", i, status, err))
-					return
-				}
-				ok = append(ok, i)
-			})
+	stream := testenv.StartStream(rate, func(i int) (int, error) {
+		if i >= channels {
+			return 0, errors.New("the stream ran out of channels")
 		}
-	}()
+		return postThrough(front.URL, fmt.Sprintf("@TOA#_drain_%04d", i))
+	})
 
 	time.Sleep(2 * time.Second)
 	for i, name := range []string{"a", "b"} {
@@ -261,15 +227,11 @@ func TestARollingRestartLosesNoCallback(t *testing.T) {
 		waitReady(2)
 	}
 	time.Sleep(2 * time.Second)
-	close(stop)
-	<-streamDone
-	inflight.Wait()
+	sent, ok, failures := stream.End()
 
-	okMu.Lock()
-	defer okMu.Unlock()
-	t.Logf("%d destructions sent at %d/s through a rolling restart, %d answered 200", sent.Load(), rate, len(ok))
-	if failed.Load() > 0 {
-		t.Fatalf("%d of %d callbacks not answered 200: %v", failed.Load(), sent.Load(), failures[:min(len(failures), 10)])
+	t.Logf("%d destructions sent at %d/s through a rolling restart, %d answered 200", sent, rate, len(ok))
+	if len(failures) > 0 {
+		t.Fatalf("%d of %d callbacks not answered 200: %v", len(failures), sent, failures[:min(len(failures), 10)])
 	}
 	testenv.Eventually(t, func() error {
 		for _, i := range ok {
@@ -287,16 +249,11 @@ func TestARollingRestartLosesNoCallback(t *testing.T) {
 
 // postThrough sends a signed destruction of account through the proxy.
 func postThrough(base, account string) (int, error) {
-	sample, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "internal", "callback", "testdata", "destroyed.json"))
+	req, err := testenv.DestroyedRequest(callback.Call{SDKAppID: testenv.DemoApp, Token: token}, base+"/callback", account)
 	if err != nil {
 		return 0, err
 	}
-	body := bytes.Replace(sample, []byte("@TOA#_test_OA_for_penn"), []byte(account), 1)
-	u, err := callback.Call{SDKAppID: testenv.DemoApp, Token: token, Command: callback.CommandDestroyed}.URL(base + "/callback")
-	if err != nil {
-		return 0, err
-	}
-	resp, err := http.Post(u, "application/json", bytes.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err
 	}

@@ -18,10 +18,8 @@ package e2e
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -144,21 +142,7 @@ func TestPrometheusScrapesWithTheServiceMonitorsToken(t *testing.T) {
 	m, _ := startTestManager(t, "secure-metrics manager", operatorKubeconfig, operatorNamespace,
 		"--leader-elect", "--cleanup-budget=0", "--metrics-secure=true")
 	scrape := func(bearer string) (int, string, error) {
-		req, err := http.NewRequest(http.MethodGet, "https://"+m.MetricsAddr+"/metrics", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if bearer != "" {
-			req.Header.Set("Authorization", "Bearer "+bearer)
-		}
-		c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-		resp, err := c.Do(req)
-		if err != nil {
-			return 0, "", err
-		}
-		defer func() { _ = resp.Body.Close() }()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body), nil
+		return testenv.ScrapeMetrics("https://"+m.MetricsAddr+"/metrics", bearer)
 	}
 	// The HTTPS metrics server listens once it has made its self-signed
 	// certificate, which can come after readiness on a loaded machine.

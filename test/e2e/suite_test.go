@@ -69,11 +69,7 @@ func setup(e *testenv.Env) error {
 	ctx := context.Background()
 	root := testenv.RepoRoot()
 
-	kustomize := os.Getenv("KUSTOMIZE")
-	if kustomize == "" {
-		kustomize = filepath.Join(root, "bin", "kustomize")
-	}
-	out, err := exec.Command(kustomize, "build", filepath.Join(root, "config", "default")).Output()
+	out, err := exec.Command(kustomizePath(), "build", filepath.Join(root, "config", "default")).Output()
 	if err != nil {
 		return fmt.Errorf("kustomize build config/default (run `make kustomize`): %w", err)
 	}
@@ -155,17 +151,12 @@ func postDestroyed(t *testing.T, account string, tok string) (int, callback.Answ
 // postDestroyedAt sends it, signed for app, to the receiver at endpoint.
 func postDestroyedAt(t *testing.T, endpoint string, app int64, account string, tok string) (int, callback.Answer) {
 	t.Helper()
-	sample, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "internal", "callback", "testdata", "destroyed.json"))
+	req, err := testenv.DestroyedRequest(callback.Call{SDKAppID: app, Token: tok, ClientIP: "198.51.100.4", OptPlatform: "RESTAPI"},
+		endpoint, account)
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := bytes.Replace(sample, []byte("@TOA#_test_OA_for_penn"), []byte(account), 1)
-	u, err := callback.Call{SDKAppID: app, Token: tok, Command: callback.CommandDestroyed,
-		ClientIP: "198.51.100.4", OptPlatform: "RESTAPI"}.URL(endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Post(u, "application/json", bytes.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

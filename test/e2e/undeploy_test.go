@@ -22,10 +22,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -90,10 +88,8 @@ func (in *installation) undeploy(t *testing.T, vars []string, watch *chatv1alpha
 	ctx, cancel := context.WithTimeout(context.Background(), undeployBound)
 	defer cancel()
 	kubectlPath := in.env.KubectlPath()
-	cmd := exec.CommandContext(ctx, "make", append([]string{"--no-print-directory", "undeploy",
-		"KUBECTL=" + kubectlPath, "KUSTOMIZE=" + kustomizePath()}, vars...)...)
-	cmd.Dir = testenv.RepoRoot()
-	cmd.Env = append(withoutMakeFlags(os.Environ()), "KUBECONFIG="+in.env.KubeconfigPath)
+	cmd := testenv.MakeCommand(ctx, append([]string{"undeploy", "KUBECTL=" + kubectlPath, "KUSTOMIZE=" + kustomizePath()}, vars...)...)
+	cmd.Env = append(cmd.Env, "KUBECONFIG="+in.env.KubeconfigPath)
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 
@@ -142,15 +138,6 @@ func (in *installation) deleting(t *testing.T, obj client.Object) bool {
 		t.Logf("reading %s: %v", client.ObjectKeyFromObject(obj), err)
 	}
 	return false
-}
-
-// withoutMakeFlags drops what a make running the tests passes to the makes
-// they run (make test KEEP_CRDS=false would otherwise reach make undeploy).
-func withoutMakeFlags(env []string) []string {
-	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
-		name, _, _ := strings.Cut(kv, "=")
-		return name == "MAKEFLAGS" || name == "MAKEOVERRIDES" || name == "MFLAGS" || name == "MAKELEVEL"
-	})
 }
 
 func kustomizePath() string {
