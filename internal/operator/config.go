@@ -24,6 +24,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/leaderelection"
 
 	"github.com/channel-operator/channel-operator/internal/cleanup"
 	"github.com/channel-operator/channel-operator/internal/observer"
@@ -41,6 +42,11 @@ type Config struct {
 	SecureMetrics  bool
 	EnableHTTP2    bool
 	LeaderElection bool
+	// LeaseDuration, RenewDeadline and RetryPeriod time the leader
+	// election, as client-go's leaderelection does.
+	LeaseDuration time.Duration
+	RenewDeadline time.Duration
+	RetryPeriod   time.Duration
 	// Namespace is the manager's own: leases, pending records and the
 	// default Secrets live there.
 	Namespace string
@@ -105,6 +111,14 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 		"The address pprof endpoints bind to, e.g. 127.0.0.1:6060; 0 disables them. Never expose it publicly.")
 	fs.BoolVar(&c.LeaderElection, "leader-elect", false,
 		"Enable leader election for the reconciler. The callback receiver runs on every replica.")
+	fs.DurationVar(&c.LeaseDuration, "leader-elect-lease-duration", 15*time.Second,
+		"How long a leader's lease lasts: after a leader dies without letting go (a crash, a lost node), "+
+			"the longest the reconciler pauses before another replica takes over.")
+	fs.DurationVar(&c.RenewDeadline, "leader-elect-renew-deadline", 10*time.Second,
+		"How long the leader keeps retrying to renew its lease before it gives up leading (and exits); "+
+			"less than --leader-elect-lease-duration.")
+	fs.DurationVar(&c.RetryPeriod, "leader-elect-retry-period", 2*time.Second,
+		"How often replicas try to acquire or renew the lease.")
 	fs.BoolVar(&c.SecureMetrics, "metrics-secure", true,
 		"If set, the metrics endpoint is served securely via HTTPS. Use --metrics-secure=false to use HTTP instead.")
 	fs.BoolVar(&c.EnableHTTP2, "enable-http2", false,
@@ -210,6 +224,9 @@ func (c *Config) Validate() error {
 	if c.cleanupBudget, err = safety.ParseLimit(c.CleanupBudget); err != nil {
 		return fmt.Errorf("--cleanup-budget %w", err)
 	}
+	if err := c.validateLeaderElection(); err != nil {
+		return err
+	}
 	if c.ShutdownDelay < 0 {
 		return fmt.Errorf("--shutdown-delay must not be negative, got %s", c.ShutdownDelay)
 	}
@@ -218,6 +235,24 @@ func (c *Config) Validate() error {
 	}
 	if c.DefaultCleanupDelay < 0 {
 		return fmt.Errorf("--default-cleanup-delay must not be negative, got %s", c.DefaultCleanupDelay)
+	}
+	return nil
+}
+
+// validateLeaderElection checks the lease timings as client-go's leader
+// elector would, naming the flags: there, a bad pair stops the manager
+// only once it has started.
+func (c *Config) validateLeaderElection() error {
+	switch {
+	case c.LeaseDuration <= 0 || c.RenewDeadline <= 0 || c.RetryPeriod <= 0:
+		return errors.New("--leader-elect-lease-duration, --leader-elect-renew-deadline and " +
+			"--leader-elect-retry-period must be positive")
+	case c.LeaseDuration <= c.RenewDeadline:
+		return fmt.Errorf("--leader-elect-lease-duration (%s) must be greater than --leader-elect-renew-deadline (%s)",
+			c.LeaseDuration, c.RenewDeadline)
+	case float64(c.RenewDeadline) <= leaderelection.JitterFactor*float64(c.RetryPeriod):
+		return fmt.Errorf("--leader-elect-renew-deadline (%s) must be greater than %.1f x --leader-elect-retry-period (%s)",
+			c.RenewDeadline, leaderelection.JitterFactor, c.RetryPeriod)
 	}
 	return nil
 }

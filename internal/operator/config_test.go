@@ -61,7 +61,8 @@ func TestFlagsReachTheConfig(t *testing.T) {
 	c.BindFlags(fs)
 	err := fs.Parse([]string{"--watch-namespaces=a,b", "--callback-secret=sec/tokens", "--chat-api-qps=5",
 		"--max-concurrent-reconciles=9", "--callback-max-skew=30s", "--cleanup-budget=50/1m", "--dry-run",
-		"--default-cleanup-delay=5m", "--inventory-interval=10s"})
+		"--default-cleanup-delay=5m", "--inventory-interval=10s", "--leader-elect-lease-duration=6s",
+		"--leader-elect-renew-deadline=4s", "--leader-elect-retry-period=1s"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,8 @@ func TestFlagsReachTheConfig(t *testing.T) {
 	if got := c.WatchedNamespaces(); len(got) != 2 || c.Callback.Secret.String() != "sec/tokens" || c.ChatAPIQPS != 5 ||
 		c.MaxConcurrentReconciles != 9 || c.Callback.MaxSkew != 30*time.Second || c.Budget().N != 50 ||
 		c.Budget().Window != time.Minute || !c.DryRun || c.DefaultCleanupDelay != 5*time.Minute ||
-		c.InventoryInterval != 10*time.Second {
+		c.InventoryInterval != 10*time.Second || c.LeaseDuration != 6*time.Second || c.RenewDeadline != 4*time.Second ||
+		c.RetryPeriod != time.Second {
 		t.Fatalf("config %+v", c)
 	}
 }
@@ -105,6 +107,11 @@ func TestValidateRefusesWhatCannotWork(t *testing.T) {
 		{"zero resync", func(c *Config) { c.ChatAPIResync = 0 }, "--chat-api-resync-interval"},
 		{"zero TTL", func(c *Config) { c.PendingTTL = 0 }, "--pending-destruction-ttl"},
 		{"zero max", func(c *Config) { c.PendingMax = 0 }, "--pending-destruction-max"},
+		{"zero lease", func(c *Config) { c.LeaseDuration = 0 }, "--leader-elect-lease-duration"},
+		{"lease within the renewal", func(c *Config) { c.LeaseDuration = c.RenewDeadline }, "--leader-elect-lease-duration"},
+		{"renewal within the retries", func(c *Config) { c.RenewDeadline, c.RetryPeriod = 2*time.Second, 2*time.Second },
+			"--leader-elect-retry-period"},
+		{"negative retry", func(c *Config) { c.RetryPeriod = -time.Second }, "--leader-elect-retry-period"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Default()
@@ -163,6 +170,16 @@ func TestTheFlagTableIsTheManagersFlags(t *testing.T) {
 	}
 	for name := range documented {
 		t.Errorf("the flag table of docs/operations.md lists --%s, which the manager does not have", name)
+	}
+}
+
+// The lease timings reach the manager's leader election.
+func TestTheLeaseTimingsReachTheLeaderElection(t *testing.T) {
+	c := Config{LeaseDuration: 6 * time.Second, RenewDeadline: 4 * time.Second, RetryPeriod: time.Second}
+	o := c.ManagerOptions(runtime.NewScheme())
+	if o.LeaseDuration == nil || *o.LeaseDuration != 6*time.Second || o.RenewDeadline == nil || *o.RenewDeadline != 4*time.Second ||
+		o.RetryPeriod == nil || *o.RetryPeriod != time.Second {
+		t.Fatalf("lease %v, renew %v, retry %v; want 6s, 4s, 1s", o.LeaseDuration, o.RenewDeadline, o.RetryPeriod)
 	}
 }
 

@@ -32,6 +32,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
@@ -123,6 +124,9 @@ func (c *Config) ManagerOptions(scheme *runtime.Scheme) ctrl.Options {
 		// The manager exits right after its runnables stop, so the lease can be
 		// released at once and a new leader takes over without waiting it out.
 		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 ptr.To(c.LeaseDuration),
+		RenewDeadline:                 ptr.To(c.RenewDeadline),
+		RetryPeriod:                   ptr.To(c.RetryPeriod),
 	}
 }
 

@@ -89,6 +89,7 @@ func linkedChannel(name string, entries ...string) string {
 // create needs delete on every cleanup kind (TestRecreatingAChannel...):
 // here an administrator creates the channels, the editor edits them.
 func TestLinkedResourcesNeedTheUsersDeleteRight(t *testing.T) {
+	useSuite(t)
 	dir := t.TempDir()
 	rbac := filepath.Join(dir, "tenant-rbac.yaml")
 	writeFile(t, rbac, tenantRBAC)
@@ -262,6 +263,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: e2e-namespace
 // kind in the namespace); a namespace editor, who may delete them, creates
 // the same channel, and the operator does delete them: the path is real.
 func TestRecreatingAChannelNeedsDeleteOnEveryCleanupKind(t *testing.T) {
+	useSuite(t)
 	const (
 		app   = int64(1400000004)
 		key   = "e2e-recreate-secret-key"

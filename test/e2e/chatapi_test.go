@@ -36,6 +36,7 @@ import (
 // a live channel is refuted and deletes nothing; a real one is confirmed and
 // cleaned up. The key never reaches the log.
 func TestChatAPIConfirmsDestructionsInTheInstalledOperator(t *testing.T) {
+	useSuite(t)
 	const (
 		chatApp = int64(1400000003)
 		key     = "e2e-secret-key-that-must-never-be-logged"

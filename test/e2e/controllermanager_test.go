@@ -71,6 +71,7 @@ func waitNamespaceGone(t *testing.T, ns string, within time.Duration) {
 // is collected (background propagation), one owned by a live channel is
 // not, as the README says of ownerReferences.
 func TestTheGarbageCollectorCollectsWhatADeletedChannelOwned(t *testing.T) {
+	useSuite(t)
 	env.StartControllerManager(t)
 	ctx := context.Background()
 	ns := "e2e-gc"
@@ -107,6 +108,7 @@ func TestTheGarbageCollectorCollectsWhatADeletedChannelOwned(t *testing.T) {
 // A namespace of live channels (no destruction reached them) deleted while
 // the operator is stopped goes: no channel holds a finalizer.
 func TestANamespaceOfLiveChannelsGoesWithTheOperatorStopped(t *testing.T) {
+	useSuite(t)
 	env.StartControllerManager(t)
 	ns := "e2e-ns-stopped"
 	kubectl(t, "create", "namespace", ns)
@@ -125,6 +127,7 @@ func TestANamespaceOfLiveChannelsGoesWithTheOperatorStopped(t *testing.T) {
 // once the cleanup ends (the finalizer holds it only until then), and
 // nothing outside it is deleted.
 func TestANamespaceMidCleanupGoesWhenTheCleanupEnds(t *testing.T) {
+	useSuite(t)
 	env.StartControllerManager(t)
 	ctx := context.Background()
 	ns, other := "e2e-ns-midcleanup", "e2e-ns-midcleanup-other"

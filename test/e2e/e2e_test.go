@@ -140,6 +140,7 @@ data: {k: v}
 `
 
 func TestDestroyedCallbacksCleanUpWithTheOperatorsRBAC(t *testing.T) {
+	useSuite(t)
 	manifest := filepath.Join(t.TempDir(), "newsroom.yaml")
 	writeFile(t, manifest, newsroom)
 	kubectl(t, "apply", "-f", manifest)
@@ -225,6 +226,7 @@ func TestDestroyedCallbacksCleanUpWithTheOperatorsRBAC(t *testing.T) {
 // Applying the install again, as an upgrade does, keeps the webhook tokens:
 // the install does not own the callback Secret.
 func TestReapplyingTheInstallKeepsTheTokens(t *testing.T) {
+	useSuite(t)
 	raw, err := os.ReadFile(installYAML)
 	if err != nil {
 		t.Fatal(err)
@@ -249,6 +251,7 @@ func TestReapplyingTheInstallKeepsTheTokens(t *testing.T) {
 }
 
 func TestBadCallbacksAreRefusedOverHTTP(t *testing.T) {
+	useSuite(t)
 	status, a := postDestroyed(t, "@TOA#_e2e_sports", "not-the-token")
 	if status != http.StatusUnauthorized || a.ActionStatus != callback.StatusFail {
 		t.Fatalf("forged Sign: %d %+v", status, a)
@@ -266,6 +269,7 @@ func TestBadCallbacksAreRefusedOverHTTP(t *testing.T) {
 // The operator's metrics are served, each made by this test itself: it
 // passes alone and in any order.
 func TestMetricsAreExposed(t *testing.T) {
+	useSuite(t)
 	manifest := filepath.Join(t.TempDir(), "metrics.yaml")
 	writeFile(t, manifest, `apiVersion: v1
 kind: Namespace
@@ -329,6 +333,7 @@ metadata: {name: counted-config, namespace: e2e-metrics, labels: {chat.channel-o
 // their cause are made here: a given UserSig, a destruction that matches no
 // channel, a cleanup.
 func TestMonitoringReadsWhatTheManagerExports(t *testing.T) {
+	useSuite(t)
 	const sigApp = int64(1400000077)
 	sig, err := chatapi.MakeUserSig(sigApp, "administrator", "e2e-monitoring-key", time.Now(), 30*24*time.Hour)
 	if err != nil {
@@ -454,6 +459,7 @@ func scrape(t *testing.T) map[string][]string {
 // The manager really runs as the operator's ServiceAccount, with exactly the
 // RBAC config/ grants: what the operator needs, and nothing it does not.
 func TestManagerRunsWithTheServiceAccountsRBAC(t *testing.T) {
+	useSuite(t)
 	asOperator := func(args ...string) string {
 		cmd := exec.Command(env.KubectlPath(), append([]string{"--kubeconfig", operatorKubeconfig}, args...)...)
 		out, _ := cmd.Output() // can-i exits 1 for "no"; warnings go to stderr

@@ -36,6 +36,7 @@ import (
 // ReferenceGrant; the route sends the commands the operator acts on to the
 // operator's Service and the rest to the team's backend.
 func TestExampleHTTPRouteIsWellFormed(t *testing.T) {
+	useSuite(t)
 	crds := os.Getenv("GATEWAY_API_CRDS")
 	if crds == "" {
 		crds = filepath.Join(testenv.RepoRoot(), "bin", "gateway-api-v1.6.3")

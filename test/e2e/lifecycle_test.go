@@ -59,6 +59,7 @@ func installed[T any](t *testing.T, kind string) []T {
 // the shutdown delay and the receiver's shutdown, and sizes from the bench
 // with the Go runtime's soft limit computed from the memory limit.
 func TestTheInstallIsReadyForRolloutsAndDrains(t *testing.T) {
+	useSuite(t)
 	deployments := installed[appsv1.Deployment](t, "Deployment")
 	if len(deployments) != 1 {
 		t.Fatalf("%d Deployments in the install", len(deployments))
@@ -121,6 +122,7 @@ func TestTheInstallIsReadyForRolloutsAndDrains(t *testing.T) {
 // write them join no built-in role (creating a channel uses an app's
 // credentials and the cluster's deletion budget: granted on purpose).
 func TestTheInstallIsLabelledAndOnlyReadingIsAggregated(t *testing.T) {
+	useSuite(t)
 	type object struct {
 		Kind     string `json:"kind"`
 		Metadata struct {
@@ -164,6 +166,7 @@ func TestTheInstallIsLabelledAndOnlyReadingIsAggregated(t *testing.T) {
 // where anyone may publish under it, and latest pulls whatever was pushed
 // last.
 func TestTheInstallsImageNamesItsRegistry(t *testing.T) {
+	useSuite(t)
 	deployments := installed[appsv1.Deployment](t, "Deployment")
 	if len(deployments) != 1 {
 		t.Fatalf("%d Deployments in the install", len(deployments))

@@ -77,6 +77,7 @@ func buildWithMonitoring(t *testing.T) []*unstructured.Unstructured {
 // token is what the manager's authenticated metrics endpoint lets in: with
 // it 200, without a token 401, with another ServiceAccount's 403.
 func TestPrometheusScrapesWithTheServiceMonitorsToken(t *testing.T) {
+	useSuite(t)
 	objs := buildWithMonitoring(t)
 	monitor := findKind(t, objs, "ServiceMonitor")
 	endpoints, _, _ := unstructured.NestedSlice(monitor.Object, "spec", "endpoints")
@@ -194,6 +195,7 @@ var configPath = regexp.MustCompile(`config/[A-Za-z0-9_./-]+\.(?:yaml|json)`)
 // Every file a manifest's comment points users to exists (the ServiceMonitor
 // once named a TLS patch that never did).
 func TestTheManifestsNameOnlyFilesThatExist(t *testing.T) {
+	useSuite(t)
 	root := testenv.RepoRoot()
 	err := filepath.WalkDir(filepath.Join(root, "config"), func(path string, d fs.DirEntry, err error) error {
 		if err != nil {

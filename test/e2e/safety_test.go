@@ -18,11 +18,13 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,7 +85,8 @@ data: {k: v}
 func startKillable(t *testing.T, name string, args ...string) *managerproc.Process {
 	t.Helper()
 	m, err := managerproc.Start(t.Context(), managerproc.Options{Binary: testenv.ManagerBinary(), Kubeconfig: operatorKubeconfig,
-		Namespace: operatorNamespace, Args: append([]string{"--leader-elect"}, args...), Output: prefixed(os.Stderr, name+": ")})
+		Namespace: operatorNamespace, Args: slices.Concat([]string{"--leader-elect"}, managerproc.QuickLease, args),
+		Output: prefixed(os.Stderr, name+": ")})
 	if err != nil {
 		t.Fatalf("starting the %s: %v", name, err)
 	}
@@ -117,13 +120,24 @@ func configMapExists(t *testing.T, name string) bool {
 // new leader forgets it; a tenant with the editor role approves the held
 // one with kubectl; a protected object survives a cleanup that finishes.
 func TestDeletionSafetyAcrossRestarts(t *testing.T) {
+	useSuite(t)
 	stopSuiteManager(t)
+	// A window of its own: the cleanups of other tests' managers (those
+	// with the default budget) count in the one the cluster keeps.
+	forgetBudget := func() {
+		// Not t.Context(): it is done before the cleanups run.
+		if out, err := env.Kubectl(context.Background(), "delete", "configmap", safety.BudgetConfigMap, "-n", operatorNamespace,
+			"--ignore-not-found"); err != nil {
+			t.Errorf("deleting the budget's ConfigMap: %v\n%s", err, out)
+		}
+	}
+	forgetBudget()
 	manifest := filepath.Join(t.TempDir(), "safety.yaml")
 	writeFile(t, manifest, safetyObjects)
 	kubectl(t, "apply", "-f", manifest)
 	t.Cleanup(func() {
 		deleteChannels(t, safetyNamespace+"/first", safetyNamespace+"/second", safetyNamespace+"/third")
-		_, _ = env.Kubectl(t.Context(), "delete", "configmap", safety.BudgetConfigMap, "-n", operatorNamespace, "--ignore-not-found")
+		forgetBudget()
 	})
 	const budget = "--cleanup-budget=2/1h"
 
@@ -245,12 +259,13 @@ metadata:
 // Restarted with --dry-run, the operator deletes nothing more, not even for
 // a cleanup under way: an emergency stop.
 func TestDryRunStopsACleanupUnderWay(t *testing.T) {
+	useSuite(t)
 	stopSuiteManager(t)
 	manifest := filepath.Join(t.TempDir(), "halt.yaml")
 	writeFile(t, manifest, haltObjects)
 	kubectl(t, "apply", "-f", manifest)
 	t.Cleanup(func() {
-		_, _ = env.Kubectl(t.Context(), "patch", "configmap", "halt-held", "-n", "e2e-halt", "--type=merge",
+		_, _ = env.Kubectl(context.Background(), "patch", "configmap", "halt-held", "-n", "e2e-halt", "--type=merge",
 			"-p", `{"metadata":{"finalizers":null}}`)
 		deleteChannels(t, "e2e-halt/halt")
 	})
@@ -282,6 +297,7 @@ func TestDryRunStopsACleanupUnderWay(t *testing.T) {
 
 // A malformed deletion budget stops the manager at start-up, naming the flag.
 func TestAMalformedBudgetStopsTheManager(t *testing.T) {
+	useSuite(t)
 	for _, budget := range []string{"20", "20/", "0/10m", "-1/10m", "20/soon"} {
 		cmd := exec.Command(testenv.ManagerBinary(), "--kubeconfig", operatorKubeconfig, "--cleanup-budget="+budget)
 		out, err := cmd.CombinedOutput()

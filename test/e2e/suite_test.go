@@ -24,6 +24,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -59,7 +60,38 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// Every test is parallel (useSuite), so that the one with a control
+	// plane of its own runs beside the others whatever its place: as many
+	// at once as there are tests. The suite's lock keeps the others one at
+	// a time.
+	if f := flag.Lookup("test.parallel"); f != nil && !flagSet("test.parallel") {
+		_ = f.Value.Set("64")
+	}
 	testenv.Run(testenv.RunInput{M: m, SetupEnv: setup})
+}
+
+// flagSet reports whether the command line set the flag name.
+func flagSet(name string) bool {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// suite is held by a test that uses the suite's control plane and manager:
+// they run one at a time, as they were written to (some stop the manager,
+// some count what it did), while a test on a control plane of its own runs
+// beside them.
+var suite sync.Mutex
+
+// useSuite makes t parallel and holds the suite until t and its cleanups
+// are done.
+func useSuite(t *testing.T) {
+	t.Parallel()
+	suite.Lock()
+	t.Cleanup(suite.Unlock)
 }
 
 // setup installs the operator from its kustomize output and starts the
@@ -122,8 +154,9 @@ func setup(e *testenv.Env) error {
 
 // suiteManagerArgs are the flags of the suite's manager: the tests destroy
 // more channels than the default deletion budget lets start (the budget's
-// own tests start managers with it).
-var suiteManagerArgs = []string{"--leader-elect", "--cleanup-budget=0"}
+// own tests start managers with it), and those that kill a leader wait for
+// a short lease.
+var suiteManagerArgs = append([]string{"--leader-elect", "--cleanup-budget=0"}, managerproc.QuickLease...)
 
 // kubectl runs the built kubectl and fails the test on error.
 func kubectl(t *testing.T, args ...string) string {

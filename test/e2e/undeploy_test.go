@@ -69,7 +69,7 @@ func (in *installation) install(t *testing.T) {
 	in.out = &syncBuffer{}
 	mgr, err := managerproc.Start(ctx, managerproc.Options{
 		Binary: testenv.ManagerBinary(), Kubeconfig: kubeconfig, Namespace: operatorNamespace,
-		Args:   append(slices.Clone(suiteManagerArgs), "--shutdown-delay=0s"),
+		Args:   suiteManagerArgs,
 		Output: io.MultiWriter(in.out, prefixed(os.Stderr, "undeploy manager: ")),
 	})
 	if err != nil {
@@ -269,6 +269,8 @@ func (in *installation) crdExists(t *testing.T) bool {
 //     the objects of live channels stay, and their namespace then goes
 //     (< 60 s) with no operator.
 func TestUndeployWithChannelsPresentFinishes(t *testing.T) {
+	// A control plane of its own: it runs beside the tests that share the suite's.
+	t.Parallel()
 	e, err := testenv.Start(testenv.Options{})
 	if err != nil {
 		t.Fatal(err)

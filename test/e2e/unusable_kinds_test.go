@@ -17,6 +17,7 @@ limitations under the License.
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -71,7 +72,8 @@ subjects:
 // saying why.
 // Once the grant is added, the kind is picked up without a restart.
 func TestUnusableCleanupKindIsReportedAndPickedUpLater(t *testing.T) {
-	const cacheSyncTimeout = 10 * time.Second
+	useSuite(t)
+	const cacheSyncTimeout = 6 * time.Second
 	stopSuiteManager(t)
 	m, out := startTestManager(t, "unusable-kinds manager", operatorKubeconfig, operatorNamespace,
 		"--leader-elect", "--cleanup-kinds=configmaps,roles.rbac.authorization.k8s.io", "--cleanup-kinds-recheck-interval=1s",
@@ -82,7 +84,7 @@ func TestUnusableCleanupKindIsReportedAndPickedUpLater(t *testing.T) {
 	t.Cleanup(func() { deleteChannels(t, "e2e-unusable/news") })
 	grant := filepath.Join(t.TempDir(), "grant.yaml")
 	writeFile(t, grant, rolesGrant)
-	t.Cleanup(func() { _, _ = env.Kubectl(t.Context(), "delete", "-f", grant, "--ignore-not-found") })
+	t.Cleanup(func() { _, _ = env.Kubectl(context.Background(), "delete", "-f", grant, "--ignore-not-found") })
 
 	waitPhase(t, "e2e-unusable", "news", "Active")
 	if status, a := postDestroyedAt(t, m.CallbackURL, testenv.DemoApp, "@TOA#_e2e_unusable", token); status != http.StatusOK {
@@ -108,7 +110,7 @@ func TestUnusableCleanupKindIsReportedAndPickedUpLater(t *testing.T) {
 
 	// Past the cache-sync timeout (counted from now: the controllers have
 	// started, the cleanup ran), the manager still runs and is ready.
-	time.Sleep(cacheSyncTimeout + 10*time.Second)
+	time.Sleep(cacheSyncTimeout + 4*time.Second)
 	select {
 	case <-m.Exited():
 		t.Fatalf("the manager exited:\n%s", out.String())

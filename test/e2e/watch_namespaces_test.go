@@ -128,6 +128,7 @@ func createNamespaces(t *testing.T, names ...string) {
 // --watch-namespaces (and only there) a Role with exactly the rules of the
 // generated ClusterRole, bound to the manager's ServiceAccount.
 func TestNamespacedOverlayConfinesTheManagersRBAC(t *testing.T) {
+	useSuite(t)
 	path, objs := buildNamespaced(t)
 
 	roles, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "config", "rbac", "role.yaml"))
@@ -339,6 +340,7 @@ var newsObjects = []string{"configmap/news-config", "secret/news-token", "pvc/ne
 // watched channel's destruction to its sibling in the other namespace, which
 // would hide whether the confined manager leaves it alone.
 func TestConfinedManagerCleansUpOnlyItsNamespaces(t *testing.T) {
+	useSuite(t)
 	ctx := t.Context()
 	_, objs := buildNamespaced(t)
 	rbac := confinedRBAC(t, objs)

@@ -29,6 +29,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -77,7 +78,7 @@ func startManager(t *testing.T, name string, args ...string) *managerproc.Proces
 		Namespace:  operatorNamespace,
 		// The faults destroy more channels at once than the default
 		// deletion budget lets start.
-		Args:   append([]string{"--cleanup-budget=0"}, args...),
+		Args:   slices.Concat([]string{"--cleanup-budget=0"}, managerproc.QuickLease, args),
 		Output: logFile,
 	})
 	if err != nil {
