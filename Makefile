@@ -67,7 +67,7 @@ TEST_FIRST := ./test/e2e ./internal/controller ./test/faults
 TEST_ENV = KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" GATEWAY_API_CRDS="$(GATEWAY_API_CRDS)" PROMTOOL="$(PROMTOOL)"
 
 .PHONY: test
-test: manifests generate fmt vet envtest build kustomize gateway-api-crds promtool ## Run all tests (end-to-end and faults included, under -race, fuzz seeds too) against a real kube-apiserver and etcd.
+test: manifests generate fmt vet envtest build kustomize gateway-api-crds promtool ## Run all tests (end-to-end and faults included, fuzz seeds too; under -race but hack/image) against a real kube-apiserver and etcd.
 	$(TEST_ENV) go test -race -p $(TEST_PARALLEL) $(TEST_FIRST) \
 		$$(go list ./... | grep -v -e '/hack/image$$' $(patsubst ./%,-e '/%$$',$(TEST_FIRST))) -count=1 -timeout 40m
 	$(TEST_ENV) go test ./hack/image -count=1 -timeout 10m

@@ -240,13 +240,19 @@ func (c *Config) Validate() error {
 }
 
 // validateLeaderElection checks the lease timings as client-go's leader
-// elector would, naming the flags: there, a bad pair stops the manager
-// only once it has started.
+// elector would, naming the flags (there, a bad pair stops the manager only
+// once it has started), and one rule more: the Lease records its duration
+// in whole seconds, so a lease of 10.9s is 10s to the other replicas, who
+// would take it over while the leader still counts itself in its renew
+// deadline of 10.5s.
 func (c *Config) validateLeaderElection() error {
 	switch {
 	case c.LeaseDuration <= 0 || c.RenewDeadline <= 0 || c.RetryPeriod <= 0:
 		return errors.New("--leader-elect-lease-duration, --leader-elect-renew-deadline and " +
 			"--leader-elect-retry-period must be positive")
+	case c.LeaseDuration%time.Second != 0:
+		return fmt.Errorf("--leader-elect-lease-duration must be whole seconds (the Lease records seconds), got %s",
+			c.LeaseDuration)
 	case c.LeaseDuration <= c.RenewDeadline:
 		return fmt.Errorf("--leader-elect-lease-duration (%s) must be greater than --leader-elect-renew-deadline (%s)",
 			c.LeaseDuration, c.RenewDeadline)

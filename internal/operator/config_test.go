@@ -112,6 +112,10 @@ func TestValidateRefusesWhatCannotWork(t *testing.T) {
 		{"renewal within the retries", func(c *Config) { c.RenewDeadline, c.RetryPeriod = 2*time.Second, 2*time.Second },
 			"--leader-elect-retry-period"},
 		{"negative retry", func(c *Config) { c.RetryPeriod = -time.Second }, "--leader-elect-retry-period"},
+		{"lease of a fraction", func(c *Config) { c.LeaseDuration = 10900 * time.Millisecond }, "--leader-elect-lease-duration"},
+		{"lease under a second", func(c *Config) {
+			c.LeaseDuration, c.RenewDeadline, c.RetryPeriod = 500*time.Millisecond, 400*time.Millisecond, 100*time.Millisecond
+		}, "--leader-elect-lease-duration"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Default()

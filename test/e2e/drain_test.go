@@ -44,10 +44,13 @@ import (
 // controller in front of the replicas: it sends each request to a replica
 // whose readiness it last saw pass, polling every second (endpoint
 // propagation is not faster), and does not retry a POST (ingress-nginx does
-// not): a replica that closed its port meanwhile costs the callback. As the
-// kubelet's probe, it gives a replica 1 s to answer and takes it out after
-// readinessFailures failures in a row (within 3 s, well inside the 5 s
-// --shutdown-delay): one slow answer of a loaded replica is no failure.
+// not): a replica that closed its port meanwhile costs the callback. It
+// gives a replica's /readyz 1 s to answer (the kubelet's default timeout)
+// and takes the replica out after readinessFailures failures in a row, each
+// replica probed on its own: a stopping replica is out after two rounds
+// (2 to 4 s), inside its 5 s --shutdown-delay, and one slow answer of a replica on a loaded
+// machine does not take it out. (In a cluster a deleted Pod leaves its
+// endpoints at once; the test's readiness stands for that signal.)
 type endpointsProxy struct {
 	mu       sync.Mutex
 	replicas []*replica
@@ -79,25 +82,33 @@ func (p *endpointsProxy) poll(ctx context.Context) {
 		p.mu.Lock()
 		replicas := append([]*replica(nil), p.replicas...)
 		p.mu.Unlock()
+		var probes sync.WaitGroup
 		for _, r := range replicas {
-			resp, err := probe.Get("http://" + r.proc.ProbeAddr + "/readyz")
-			ready := err == nil && resp.StatusCode == http.StatusOK
-			if err == nil {
-				_ = resp.Body.Close()
-			}
-			p.mu.Lock()
-			if ready {
-				r.ready, r.failures = true, 0
-			} else if r.failures++; r.failures >= readinessFailures {
-				r.ready = false
-			}
-			p.mu.Unlock()
+			probes.Go(func() { p.probe(probe, r) })
 		}
+		probes.Wait()
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(time.Second):
 		}
+	}
+}
+
+// probe reads r's readiness once: it is taken out after readinessFailures
+// failures in a row, and back in on a pass.
+func (p *endpointsProxy) probe(probe *http.Client, r *replica) {
+	resp, err := probe.Get("http://" + r.proc.ProbeAddr + "/readyz")
+	ready := err == nil && resp.StatusCode == http.StatusOK
+	if err == nil {
+		_ = resp.Body.Close()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ready {
+		r.ready, r.failures = true, 0
+	} else if r.failures++; r.failures >= readinessFailures {
+		r.ready = false
 	}
 }
 

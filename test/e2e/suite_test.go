@@ -62,8 +62,8 @@ var (
 func TestMain(m *testing.M) {
 	// Every test is parallel (useSuite), so that the one with a control
 	// plane of its own runs beside the others whatever its place: as many
-	// at once as there are tests. The suite's lock keeps the others one at
-	// a time.
+	// at once as there are tests. The suite's turns keep the others one at
+	// a time, in order.
 	if f := flag.Lookup("test.parallel"); f != nil && !flagSet("test.parallel") {
 		_ = f.Value.Set("64")
 	}
@@ -80,18 +80,39 @@ func flagSet(name string) bool {
 	return set
 }
 
-// suite is held by a test that uses the suite's control plane and manager:
-// they run one at a time, as they were written to (some stop the manager,
-// some count what it did), while a test on a control plane of its own runs
-// beside them.
-var suite sync.Mutex
+// suite is taken in turn by the tests that use the suite's control plane
+// and manager: they run one at a time and in the order they are declared,
+// as they were written to (some stop the manager, some count what it did),
+// while a test on a control plane of its own runs beside them.
+var suite struct {
+	mu            sync.Mutex
+	turn          *sync.Cond
+	next, serving int
+}
 
-// useSuite makes t parallel and holds the suite until t and its cleanups
-// are done.
+func init() { suite.turn = sync.NewCond(&suite.mu) }
+
+// useSuite makes t parallel and waits for its turn at the suite, which it
+// holds until t and its cleanups are done. The turn is taken before
+// t.Parallel, while the tests still start one after another in the order
+// they are declared.
 func useSuite(t *testing.T) {
+	suite.mu.Lock()
+	ticket := suite.next
+	suite.next++
+	suite.mu.Unlock()
 	t.Parallel()
-	suite.Lock()
-	t.Cleanup(suite.Unlock)
+	suite.mu.Lock()
+	for suite.serving != ticket {
+		suite.turn.Wait()
+	}
+	suite.mu.Unlock()
+	t.Cleanup(func() {
+		suite.mu.Lock()
+		suite.serving++
+		suite.turn.Broadcast()
+		suite.mu.Unlock()
+	})
 }
 
 // setup installs the operator from its kustomize output and starts the
@@ -154,9 +175,8 @@ func setup(e *testenv.Env) error {
 
 // suiteManagerArgs are the flags of the suite's manager: the tests destroy
 // more channels than the default deletion budget lets start (the budget's
-// own tests start managers with it), and those that kill a leader wait for
-// a short lease.
-var suiteManagerArgs = append([]string{"--leader-elect", "--cleanup-budget=0"}, managerproc.QuickLease...)
+// own tests start managers with it).
+var suiteManagerArgs = []string{"--leader-elect", "--cleanup-budget=0"}
 
 // kubectl runs the built kubectl and fails the test on error.
 func kubectl(t *testing.T, args ...string) string {

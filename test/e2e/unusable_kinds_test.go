@@ -84,7 +84,12 @@ func TestUnusableCleanupKindIsReportedAndPickedUpLater(t *testing.T) {
 	t.Cleanup(func() { deleteChannels(t, "e2e-unusable/news") })
 	grant := filepath.Join(t.TempDir(), "grant.yaml")
 	writeFile(t, grant, rolesGrant)
-	t.Cleanup(func() { _, _ = env.Kubectl(context.Background(), "delete", "-f", grant, "--ignore-not-found") })
+	t.Cleanup(func() {
+		// Not t.Context(): it is done before the cleanups run.
+		if out, err := env.Kubectl(context.Background(), "delete", "-f", grant, "--ignore-not-found"); err != nil {
+			t.Errorf("deleting the grant: %v\n%s", err, out)
+		}
+	})
 
 	waitPhase(t, "e2e-unusable", "news", "Active")
 	if status, a := postDestroyedAt(t, m.CallbackURL, testenv.DemoApp, "@TOA#_e2e_unusable", token); status != http.StatusOK {

@@ -115,7 +115,7 @@ func TestAPIServerOutageLosesNoAnsweredCallback(t *testing.T) {
 // again: the cleanup finishes, and nothing unlinked is touched.
 func TestKilledManagerFinishesCleanup(t *testing.T) {
 	ctx := context.Background()
-	first := startManager(t, "first", "--leader-elect")
+	first := startManager(t, "first", killableLeader...)
 	ch := channels(t, "killed", 1, chatv1alpha1.CleanupPolicyDelete)[0]
 	ns := ch.Namespace
 	label := map[string]string{chatv1alpha1.LinkLabel: ch.Name}
@@ -167,7 +167,7 @@ func TestKilledManagerFinishesCleanup(t *testing.T) {
 
 	// The killed leader never released its lease: the second one takes over
 	// once the lease expires.
-	startManager(t, "second", "--leader-elect")
+	startManager(t, "second", killableLeader...)
 	testenv.EventuallyWithin(t, waitTimeout, func() error {
 		if p := env.Channel(t, ch).Status.Phase; p != chatv1alpha1.PhaseCleanedUp {
 			return fmt.Errorf("phase %q", p)
@@ -192,8 +192,8 @@ func TestKilledManagerFinishesCleanup(t *testing.T) {
 // one cleanup, and no error answer.
 func TestTwoReplicasRecordOnceAndCleanUpOnce(t *testing.T) {
 	ctx := context.Background()
-	a := startManager(t, "replica-a", "--leader-elect")
-	b := startManager(t, "replica-b", "--leader-elect")
+	a := startManager(t, "replica-a", killableLeader...)
+	b := startManager(t, "replica-b", killableLeader...)
 	const n = 20
 	chs := channels(t, "replicas", n, chatv1alpha1.CleanupPolicyDelete)
 	for _, ch := range chs {

@@ -29,7 +29,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -64,6 +63,10 @@ func TestMain(m *testing.M) {
 	}})
 }
 
+// killableLeader are the flags of the managers whose leader a test kills:
+// a successor waits out the lease the dead leader recorded, 6 s here.
+var killableLeader = append([]string{"--leader-elect"}, managerproc.QuickLease...)
+
 // startManager runs bin/manager; it is killed when the test ends, if still running.
 func startManager(t *testing.T, name string, args ...string) *managerproc.Process {
 	t.Helper()
@@ -78,7 +81,7 @@ func startManager(t *testing.T, name string, args ...string) *managerproc.Proces
 		Namespace:  operatorNamespace,
 		// The faults destroy more channels at once than the default
 		// deletion budget lets start.
-		Args:   slices.Concat([]string{"--cleanup-budget=0"}, managerproc.QuickLease, args),
+		Args:   append([]string{"--cleanup-budget=0"}, args...),
 		Output: logFile,
 	})
 	if err != nil {

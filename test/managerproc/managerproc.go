@@ -85,8 +85,10 @@ type Process struct {
 	MetricsAddr string
 }
 
-// QuickLease are lease timings for tests that kill a leader: a successor
-// takes over within 6 s of the last renewal, not the default 15 s.
+// QuickLease are lease timings for the managers of tests that kill a
+// leader: a successor waits out the lease the dead leader recorded, 6 s
+// from when it first read it, not the default 15 s. Only for managers that
+// are killed: the renew deadline (5 s) is short for a loaded machine.
 var QuickLease = []string{"--leader-elect-lease-duration=6s", "--leader-elect-renew-deadline=5s", "--leader-elect-retry-period=1s"}
 
 // Start runs the manager and waits until it reports ready.
