@@ -118,6 +118,9 @@ func TestSweepAsksInFullBatches(t *testing.T) {
 	at := metav1.Now()
 	confirmed.Status.Destruction = &chatv1alpha1.Destruction{EventTime: 1, ReceivedAt: at, ConfirmedAt: &at}
 	o, chat := setup(t, 500, channel("plain", otherApp, "@TOA#_plain"), confirmed)
+	// Time enough for the sweep to queue all 500 before the worker's first
+	// take, on a loaded machine too: the batches are the subject, not the wait.
+	o.Linger = time.Second
 	ctx := run(t, o)
 	o.sweep(ctx, logr.Discard())
 	woken := drain(t, o, 500)

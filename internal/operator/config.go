@@ -251,7 +251,7 @@ func (c *Config) validateLeaderElection() error {
 		return errors.New("--leader-elect-lease-duration, --leader-elect-renew-deadline and " +
 			"--leader-elect-retry-period must be positive")
 	case c.LeaseDuration%time.Second != 0:
-		return fmt.Errorf("--leader-elect-lease-duration must be whole seconds (the Lease records seconds), got %s",
+		return fmt.Errorf("--leader-elect-lease-duration must be a whole number of seconds, at least 1s (the Lease records seconds), got %s",
 			c.LeaseDuration)
 	case c.LeaseDuration <= c.RenewDeadline:
 		return fmt.Errorf("--leader-elect-lease-duration (%s) must be greater than --leader-elect-renew-deadline (%s)",

@@ -48,7 +48,7 @@ import (
 // gives a replica's /readyz 1 s to answer (the kubelet's default timeout)
 // and takes the replica out after readinessFailures failures in a row, each
 // replica probed on its own: a stopping replica is out after two rounds
-// (2 to 4 s), inside its 5 s --shutdown-delay, and one slow answer of a replica on a loaded
+// (1 to 4 s), inside its 5 s --shutdown-delay, and one slow answer of a replica on a loaded
 // machine does not take it out. (In a cluster a deleted Pod leaves its
 // endpoints at once; the test's readiness stands for that signal.)
 type endpointsProxy struct {

@@ -61,24 +61,21 @@ var (
 
 func TestMain(m *testing.M) {
 	// Every test is parallel (useSuite), so that the one with a control
-	// plane of its own runs beside the others whatever its place: as many
-	// at once as there are tests. The suite's turns keep the others one at
-	// a time, in order.
-	if f := flag.Lookup("test.parallel"); f != nil && !flagSet("test.parallel") {
-		_ = f.Value.Set("64")
+	// plane of its own runs beside the others whatever its place. The
+	// suite's turns keep the others one at a time, in order, and need every
+	// test admitted at once: with fewer slots (-parallel) a later turn could
+	// take the last one and wait forever for an earlier turn left outside.
+	flag.Parse()
+	if f := flag.Lookup("test.parallel"); f != nil {
+		if n, err := strconv.Atoi(f.Value.String()); err == nil && n < minParallel {
+			_ = f.Value.Set(strconv.Itoa(minParallel))
+		}
 	}
 	testenv.Run(testenv.RunInput{M: m, SetupEnv: setup})
 }
 
-// flagSet reports whether the command line set the flag name.
-func flagSet(name string) bool {
-	if !flag.Parsed() {
-		flag.Parse()
-	}
-	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
-}
+// minParallel is more than the package has tests.
+const minParallel = 64
 
 // suite is taken in turn by the tests that use the suite's control plane
 // and manager: they run one at a time and in the order they are declared,
@@ -101,6 +98,9 @@ func useSuite(t *testing.T) {
 	ticket := suite.next
 	suite.next++
 	suite.mu.Unlock()
+	if ticket+2 > minParallel { // the turns and the undeploy test need a slot each
+		t.Fatalf("test/e2e has more tests than minParallel (%d) slots: raise it", minParallel)
+	}
 	t.Parallel()
 	suite.mu.Lock()
 	for suite.serving != ticket {

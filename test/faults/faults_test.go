@@ -167,7 +167,7 @@ func TestKilledManagerFinishesCleanup(t *testing.T) {
 
 	// The killed leader never released its lease: the second one takes over
 	// once the lease expires.
-	startManager(t, "second", killableLeader...)
+	startManager(t, "second", "--leader-elect")
 	testenv.EventuallyWithin(t, waitTimeout, func() error {
 		if p := env.Channel(t, ch).Status.Phase; p != chatv1alpha1.PhaseCleanedUp {
 			return fmt.Errorf("phase %q", p)
@@ -192,8 +192,8 @@ func TestKilledManagerFinishesCleanup(t *testing.T) {
 // one cleanup, and no error answer.
 func TestTwoReplicasRecordOnceAndCleanUpOnce(t *testing.T) {
 	ctx := context.Background()
-	a := startManager(t, "replica-a", killableLeader...)
-	b := startManager(t, "replica-b", killableLeader...)
+	a := startManager(t, "replica-a", "--leader-elect")
+	b := startManager(t, "replica-b", "--leader-elect")
 	const n = 20
 	chs := channels(t, "replicas", n, chatv1alpha1.CleanupPolicyDelete)
 	for _, ch := range chs {
