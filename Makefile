@@ -120,7 +120,7 @@ mutate: gremlins $(if $(MUTATE_ALL),envtest) ## Mutation testing with a kill-rat
 
 .PHONY: test-e2e
 test-e2e: manifests generate envtest build kustomize gateway-api-crds ## Run the end-to-end tests: bin/manager as the operator's ServiceAccount on a local control plane.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" GATEWAY_API_CRDS="$(GATEWAY_API_CRDS)" go test ./test/e2e/... -count=1 -v -timeout 20m
+	$(TEST_ENV) go test ./test/e2e/... -count=1 -v -timeout 20m
 
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint.

@@ -22,7 +22,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -51,24 +50,7 @@ func TestARolloutAndADrainLoseNoCallback(t *testing.T) {
 	)
 	ns := namespace(t, "cluster-drain")
 	ctx := context.Background()
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	for i := range channels {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			ch := &chatv1alpha1.OfficialChannel{ObjectMeta: testenv.ObjectMeta(ns, fmt.Sprintf("c%04d", i), nil),
-				Spec: chatv1alpha1.OfficialChannelSpec{SDKAppID: testenv.DemoApp, OfficialAccountID: account(ns, i),
-					CleanupPolicy: chatv1alpha1.CleanupPolicyOrphan}}
-			if err := c.Create(ctx, ch); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
+	testenv.CreateStreamChannels(t, c, ns, channels, func(i int) string { return account(ns, i) })
 
 	base := serviceURL(t, "http", callbackService)
 	// Past the last channel the stream starts over: a destruction already

@@ -178,24 +178,7 @@ func TestARollingRestartLosesNoCallback(t *testing.T) {
 	ctx := context.Background()
 	kubectl(t, "create", "namespace", ns)
 	t.Cleanup(func() { _, _ = env.Kubectl(context.Background(), "delete", "namespace", ns, "--wait=false") })
-	sem := make(chan struct{}, 16)
-	var wg sync.WaitGroup
-	for i := range channels {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			ch := &chatv1alpha1.OfficialChannel{ObjectMeta: testenv.ObjectMeta(ns, fmt.Sprintf("c%04d", i), nil),
-				Spec: chatv1alpha1.OfficialChannelSpec{SDKAppID: testenv.DemoApp, OfficialAccountID: fmt.Sprintf("@TOA#_drain_%04d", i),
-					CleanupPolicy: chatv1alpha1.CleanupPolicyOrphan}}
-			if err := env.Client.Create(ctx, ch); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
+	testenv.CreateStreamChannels(t, env.Client, ns, channels, func(i int) string { return fmt.Sprintf("@TOA#_drain_%04d", i) })
 
 	start := func(name string) *managerproc.Process {
 		t.Helper()

@@ -19,6 +19,7 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -142,6 +143,32 @@ func Labelled(channel string) map[string]string {
 // ObjectMeta names an object in ns, with labels.
 func ObjectMeta(ns, name string, labels map[string]string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels}
+}
+
+// CreateStreamChannels creates n OfficialChannels named c0000, c0001, ...
+// in ns for the streams of the rollout tests: app DemoApp, policy Orphan
+// (a destruction deletes nothing), account(i) their accounts; 16 at a time.
+// It stops t when one cannot be created.
+func CreateStreamChannels(t testing.TB, c client.Client, ns string, n int, account func(i int) string) {
+	t.Helper()
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			ch := &chatv1alpha1.OfficialChannel{ObjectMeta: ObjectMeta(ns, fmt.Sprintf("c%04d", i), nil),
+				Spec: chatv1alpha1.OfficialChannelSpec{SDKAppID: DemoApp, OfficialAccountID: account(i),
+					CleanupPolicy: chatv1alpha1.CleanupPolicyOrphan}}
+			if err := c.Create(context.Background(), ch); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
 }
 
 // HoldFinalizer keeps an object of a test from going once deleted, as a
